@@ -1,1 +1,17 @@
-//! placeholder
+//! Shared vocabulary of elise-lab: seeds and named RNG streams, patterns and the teacher signal, replay metrics.
+//!
+//! Everything here is plain computation: no I/O besides parsing text handed in by the caller
+//! (and reading a pattern file by path), no threads, no clocks. Units live in names
+//! (`_mv`, `_ms`, `_steps`); conductances are in 1/ms with the membrane capacitance C = 1.
+
+pub mod metrics;
+pub mod neuron;
+pub mod pattern;
+pub mod rng;
+pub mod teacher;
+
+pub use metrics::{CycleScore, ReplayScorer};
+pub use neuron::NeuronParams;
+pub use pattern::{Pattern, PatternError};
+pub use rng::{Seed, Stream};
+pub use teacher::Teacher;
