@@ -1,1 +1,235 @@
-//! placeholder
+//! Experiment harness: one CLI, TOML configs, seeds per job, rayon pool, atomic Parquet parts, manifest, progress.
+//!
+//! An experiment implements [`Experiment`] (a config type, an embedded default config, the list of
+//! jobs and a pure `run_job`), and its binary's `main` is one line:
+//!
+//! ```ignore
+//! fn main() -> std::process::ExitCode { elise_sweep::main::<MyExperiment>() }
+//! ```
+//!
+//! The harness then provides, identically for every experiment:
+//!
+//! * the command line `exp-<name> [--config FILE] [--set key=value]... [--pattern FILE]
+//!   [--seeds N] [--threads N] [--out DIR] [--quick] [--list]` ([`run_cli`]);
+//! * config resolution against the embedded default, with unknown keys and type mismatches
+//!   reported by dotted key ([`resolve_config`], [`ConfigError`], [`check_range`] and friends);
+//! * jobs with explicit seeds ([`Job`], [`replicate_jobs`], [`grid_jobs`]) run in parallel on a
+//!   rayon pool of `--threads` threads; a job's output depends only on (config, job), never on
+//!   the thread count;
+//! * one Parquet part per job and table, written atomically
+//!   (`<run dir>/<table>/job-<index:06>.parquet`, see [`write_parquet_atomic`], [`RunDir`]);
+//! * `config.toml` and `manifest.toml` (git commit, times, failures) in the run directory;
+//! * progress reporting ([`Progress`]) as a progress bar on a terminal, log lines otherwise.
+//!
+//! The crate knows nothing about what the experiments compute.
+
+mod cli;
+mod config;
+mod parquet_io;
+mod progress;
+mod telemetry;
+mod util;
+
+use std::path::{Path, PathBuf};
+
+use arrow_array::RecordBatch;
+
+pub use cli::{FailedJob, RunSummary, main, run_cli};
+pub use config::{
+    ConfigError, check_at_least, check_bounds, check_positive, check_range, resolve_config,
+};
+pub use parquet_io::{
+    column, read_parquet, read_parquet_metadata, write_file_atomic, write_parquet_atomic,
+};
+pub use progress::Progress;
+pub use telemetry::init_tracing;
+pub use util::{fnv1a_64, rfc3339_utc};
+
+/// Re-exported so experiments can name Arrow types without spelling out the dependency version.
+pub use arrow_array;
+/// Re-exported so experiments can name Arrow schema types (`DataType`, `Field`, ...).
+pub use arrow_schema;
+
+/// One experiment: its config, its jobs and how to run one job.
+///
+/// Every method is an associated function (no `self`): an experiment is a type, not a value.
+/// `run_job` must be a pure function of `(cfg, job)`; the harness runs jobs in parallel in an
+/// unspecified order.
+pub trait Experiment: Sync {
+    /// Parsed config; deserialized from the merged TOML (use `#[serde(deny_unknown_fields)]`).
+    type Config: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync;
+
+    /// Short name, e.g. `"birdsong"`; the binary is `exp-<name>` and the default run directory
+    /// is `results/<name>/run-<hash of the resolved config>`.
+    const NAME: &'static str;
+
+    /// The embedded default config (TOML text). Every valid key appears in it (optional strings
+    /// as `""`); keys absent here are rejected in `--config` files and `--set`.
+    fn default_config() -> &'static str;
+
+    /// Overrides applied by `--quick`, as (dotted key, TOML value text), e.g.
+    /// `("train.cycles", "1000")`.
+    fn quick_overrides() -> &'static [(&'static str, &'static str)];
+
+    /// Range and consistency checks; return e.g. [`ConfigError::OutOfRange`] naming the dotted
+    /// key (see [`check_range`] and friends).
+    fn validate(cfg: &Self::Config) -> Result<(), ConfigError>;
+
+    /// The jobs of this run (indices must be unique). See [`replicate_jobs`] for the common case.
+    fn jobs(cfg: &Self::Config) -> Vec<Job>;
+
+    /// Units of work of one job for the progress bar (e.g. simulated cycles).
+    fn work_units(cfg: &Self::Config, job: &Job) -> u64;
+
+    /// Run one job. Must be a pure function of `(cfg, job)`. Report progress via
+    /// [`Progress::inc`]. An `Err` or a panic marks the job as failed; the sweep continues.
+    fn run_job(cfg: &Self::Config, job: &Job, progress: &Progress) -> anyhow::Result<JobOutput>;
+
+    /// Called once after all jobs (also when some failed), e.g. to draw the figure from the
+    /// tables in the run directory. Default: nothing.
+    fn finish(_cfg: &Self::Config, _run: &RunDir) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+/// One unit of a sweep: a replicate with its own seed and optional named parameters.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Job {
+    /// Position in the job list; names the output parts (`job-<index:06>.parquet`). Unique.
+    pub index: usize,
+    /// Replicate number (0-based) among the jobs that share the same `params`.
+    pub replicate: usize,
+    /// The seed from which the job derives all of its randomness.
+    pub seed: u64,
+    /// Named parameters of a grid point, as (name, value text); empty for plain replicates.
+    pub params: Vec<(String, String)>,
+}
+
+impl Job {
+    /// The value text of parameter `name`, if the job has it.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// `name=value` pairs separated by spaces (empty string when there are no params).
+    pub fn params_text(&self) -> String {
+        self.params
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// `n_seeds` plain replicates: job `i` has index `i`, replicate `i`, seed `base_seed + i`
+/// (wrapping) and no params.
+pub fn replicate_jobs(n_seeds: usize, base_seed: u64) -> Vec<Job> {
+    (0..n_seeds)
+        .map(|i| Job {
+            index: i,
+            replicate: i,
+            seed: base_seed.wrapping_add(i as u64),
+            params: Vec::new(),
+        })
+        .collect()
+}
+
+/// The cross product of parameter points and replicates: for point `p` and replicate `r` the job
+/// has index `p * n_seeds + r`, replicate `r`, seed `base_seed + r` (wrapping) and the point's
+/// params. Every point uses the same seeds (paired comparison across points).
+pub fn grid_jobs(points: &[Vec<(String, String)>], n_seeds: usize, base_seed: u64) -> Vec<Job> {
+    let mut jobs = Vec::with_capacity(points.len() * n_seeds);
+    for point in points {
+        for r in 0..n_seeds {
+            jobs.push(Job {
+                index: jobs.len(),
+                replicate: r,
+                seed: base_seed.wrapping_add(r as u64),
+                params: point.clone(),
+            });
+        }
+    }
+    jobs
+}
+
+/// What one job produced: named tables (table name → rows). Each table becomes the part
+/// `<run dir>/<table>/job-<index:06>.parquet`. Table names use `[A-Za-z0-9_.-]`, must not start
+/// with `.` and must be unique within one output.
+#[derive(Clone, Debug, Default)]
+pub struct JobOutput {
+    /// (table name, rows) pairs.
+    pub tables: Vec<(String, RecordBatch)>,
+}
+
+impl JobOutput {
+    /// An output without tables.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Builder form of [`JobOutput::push`].
+    pub fn with_table(mut self, name: impl Into<String>, batch: RecordBatch) -> Self {
+        self.push(name, batch);
+        self
+    }
+
+    /// Adds table `name` with rows `batch`.
+    pub fn push(&mut self, name: impl Into<String>, batch: RecordBatch) {
+        self.tables.push((name.into(), batch));
+    }
+}
+
+/// A run directory: `config.toml`, `manifest.toml` and one sub-directory of Parquet parts per
+/// table.
+#[derive(Clone, Debug)]
+pub struct RunDir {
+    path: PathBuf,
+}
+
+impl RunDir {
+    /// Wraps an existing (or future) run directory, e.g. to read the tables of a finished run.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The directory holding the parts of `table`.
+    pub fn table_dir(&self, table: &str) -> PathBuf {
+        self.path.join(table)
+    }
+
+    /// The parts `job-*.parquet` of `table`, sorted by file name (= by job index).
+    pub fn table_parts(&self, table: &str) -> anyhow::Result<Vec<PathBuf>> {
+        use anyhow::Context as _;
+        let dir = self.table_dir(table);
+        let mut parts = Vec::new();
+        let entries = std::fs::read_dir(&dir)
+            .with_context(|| format!("cannot list table directory {}", dir.display()))?;
+        for entry in entries {
+            let entry = entry.with_context(|| format!("cannot list {}", dir.display()))?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with("job-") && name.ends_with(".parquet") {
+                parts.push(entry.path());
+            }
+        }
+        parts.sort();
+        Ok(parts)
+    }
+
+    /// All rows of `table`: the batches of every part `job-*.parquet`, parts sorted by file name.
+    pub fn read_table(&self, table: &str) -> anyhow::Result<Vec<RecordBatch>> {
+        let mut batches = Vec::new();
+        for part in self.table_parts(table)? {
+            batches.extend(read_parquet(&part)?);
+        }
+        Ok(batches)
+    }
+}

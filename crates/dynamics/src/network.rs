@@ -1,0 +1,297 @@
+//! The network state and one integration step.
+//!
+//! Delay lines are one shared history of rates, `history[slot * n + j]` with
+//! `slot = step mod history_len`; it is equivalent to the CUDA ring buffers (one per neuron and
+//! kind) and pinned by the golden traces:
+//! - dendritic input in step k reads r_j(k - (D_den_j - 1));
+//! - scaffold conductances in step k read r_c(k - D_exc_c) and r_c(k - D_inh_c), floored at the
+//!   resting rate;
+//! - rates of steps before 0 are the resting rate.
+//!
+//! The weight update of step k is applied lazily, fused with the dendritic mat-vec of step k+1
+//! (same operations in the same order, one pass over W). [`Network::weights`] flushes it.
+
+use crate::build::{Mode, NetworkSpec};
+use elise_core::{NeuronParams, Teacher};
+use elise_plasticity::{LearningRates, PlasticRows};
+
+/// Why a network spec was rejected.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum BuildError {
+    #[error("{what}: expected {expected}, got {got}")]
+    Shape { what: &'static str, expected: usize, got: usize },
+    #[error("delay {kind} of neuron {neuron} is {steps} steps; delays must be at least 2 steps")]
+    DelayTooShort { kind: &'static str, neuron: usize, steps: usize },
+    #[error("the teacher has {teacher} visible neurons but the network has {network}")]
+    TeacherSize { teacher: usize, network: usize },
+    #[error("synapse {post} <- {pre} is absent in the mask but has weight {w}")]
+    AbsentWeight { post: usize, pre: usize, w: f64 },
+}
+
+/// A running ELiSe network.
+#[derive(Clone, Debug)]
+pub struct Network {
+    n: usize,
+    n_visible: usize,
+    mode: Mode,
+    params: NeuronParams,
+    teacher: Teacher,
+    w: Vec<f64>,
+    eta: Vec<f64>,
+    u: Vec<f64>,
+    v: Vec<f64>,
+    v_star: Vec<f64>,
+    trace: Vec<f64>,
+    rate: Vec<f64>,
+    rate_star: Vec<f64>,
+    /// r - r* of the last step (the rule's error term).
+    err: Vec<f64>,
+    delay_den: Vec<usize>,
+    delay_exc: Vec<usize>,
+    delay_inh: Vec<usize>,
+    history: Vec<f64>,
+    history_len: usize,
+    /// Scaffold teachers per student, compressed rows: teachers of i are
+    /// `teacher_idx[teacher_ptr[i]..teacher_ptr[i + 1]]` (a multiset).
+    teacher_ptr: Vec<usize>,
+    teacher_idx: Vec<usize>,
+    /// Steps executed so far.
+    n_steps: u64,
+    pending_update: bool,
+    learning: bool,
+    /// Per visible neuron: Some(U in mV) while it is clamped by a disruption.
+    clamp_mv: Vec<Option<f64>>,
+    // Scratch, reused every step.
+    delayed: Vec<f64>,
+    drive: Vec<f64>,
+    g_exc_out: Vec<f64>,
+    g_inh_out: Vec<f64>,
+    // Constants.
+    phi_rest: f64,
+    trace_coef: f64,
+}
+
+impl Network {
+    /// A network at rest (MODEL.md (a) initial state) for an explicit spec.
+    pub fn new(spec: &NetworkSpec, params: &NeuronParams, rates: &LearningRates, teacher: Teacher) -> Result<Self, BuildError> {
+        let n = spec.n_visible + spec.n_latent;
+        let shape = |what, expected, got| if expected == got { Ok(()) } else { Err(BuildError::Shape { what, expected, got }) };
+        shape("dendritic mask entries (n x n)", n * n, spec.mask.len())?;
+        shape("initial weights (n x n)", n * n, spec.w_init.len())?;
+        shape("dendritic delays", n, spec.delay_den_steps.len())?;
+        shape("excitatory delays", n, spec.delay_exc_steps.len())?;
+        shape("inhibitory delays", n, spec.delay_inh_steps.len())?;
+        shape("scaffold neurons", n, spec.scaffold.n_neurons())?;
+        if teacher.n_visible() != spec.n_visible {
+            return Err(BuildError::TeacherSize { teacher: teacher.n_visible(), network: spec.n_visible });
+        }
+        for (kind, delays) in [("dendritic", &spec.delay_den_steps), ("excitatory", &spec.delay_exc_steps), ("inhibitory", &spec.delay_inh_steps)] {
+            if let Some((neuron, &steps)) = delays.iter().enumerate().find(|&(_, &d)| d < 2) {
+                return Err(BuildError::DelayTooShort { kind, neuron, steps });
+            }
+        }
+        for (k, (&m, &w)) in spec.mask.iter().zip(&spec.w_init).enumerate() {
+            if !m && w != 0.0 {
+                return Err(BuildError::AbsentWeight { post: k / n, pre: k % n, w });
+            }
+        }
+        let rows = match spec.mode {
+            Mode::Elise | Mode::SomaOnly => PlasticRows::All,
+            Mode::Reservoir => PlasticRows::VisibleOnly,
+        };
+        let eta = elise_plasticity::rate_matrix(&spec.mask, n, spec.n_visible, rates, rows);
+        let max_delay = spec.delay_den_steps.iter().chain(&spec.delay_exc_steps).chain(&spec.delay_inh_steps).copied().max().unwrap_or(2);
+        let history_len = max_delay + 1;
+        let phi_rest = params.phi_rest();
+        let mut teacher_ptr = vec![0];
+        let mut teacher_idx = Vec::new();
+        for teachers in spec.scaffold.teachers_of() {
+            teacher_idx.extend(teachers);
+            teacher_ptr.push(teacher_idx.len());
+        }
+        let e_l = params.e_leak_mv;
+        Ok(Self {
+            n,
+            n_visible: spec.n_visible,
+            mode: spec.mode,
+            params: params.clone(),
+            teacher,
+            w: spec.w_init.clone(),
+            eta,
+            u: vec![e_l; n],
+            v: vec![e_l; n],
+            v_star: vec![e_l; n],
+            trace: vec![0.0; n],
+            rate: vec![phi_rest; n],
+            rate_star: vec![phi_rest; n],
+            err: vec![0.0; n],
+            delay_den: spec.delay_den_steps.clone(),
+            delay_exc: spec.delay_exc_steps.clone(),
+            delay_inh: spec.delay_inh_steps.clone(),
+            history: vec![phi_rest; history_len * n],
+            history_len,
+            teacher_ptr,
+            teacher_idx,
+            n_steps: 0,
+            pending_update: false,
+            learning: true,
+            clamp_mv: vec![None; spec.n_visible],
+            delayed: vec![0.0; n],
+            drive: vec![0.0; n],
+            g_exc_out: vec![0.0; n],
+            g_inh_out: vec![0.0; n],
+            phi_rest,
+            trace_coef: params.trace_coefficient(),
+        })
+    }
+
+    /// One integration step at in-cycle teacher index `t` with nudging factor `lambda` for the
+    /// visible neurons (1 = nudged, 0 = free). Allocates nothing.
+    pub fn step(&mut self, t: usize, lambda: f64) {
+        let n = self.n;
+        let k = self.n_steps as usize;
+        let hl = self.history_len;
+        let p = &self.params;
+        // Sub-step 1: delayed rates and dendritic input (fused with the previous step's update).
+        for j in 0..n {
+            let slot = (k + hl - (self.delay_den[j] - 1)) % hl;
+            self.delayed[j] = self.history[slot * n + j];
+        }
+        if self.pending_update {
+            elise_plasticity::update_and_drive(&mut self.w, &self.eta, &self.err, &self.trace, &self.delayed, &mut self.drive);
+            self.pending_update = false;
+        } else {
+            elise_plasticity::drive(&self.w, &self.delayed, &mut self.drive);
+        }
+        // Scaffold output conductances of every neuron, as the students see them in this step.
+        for c in 0..n {
+            let re = self.history[((k + hl - self.delay_exc[c]) % hl) * n + c];
+            let ri = self.history[((k + hl - self.delay_inh[c]) % hl) * n + c];
+            self.g_exc_out[c] = p.g_exc0 * re.max(self.phi_rest);
+            self.g_inh_out[c] = p.g_inh0 * ri.max(self.phi_rest);
+        }
+        // Sub-step 2: soma, dendritic prediction, dendrite, trace.
+        let dt = p.dt_ms;
+        let (g_l, e_l, e_i) = (p.g_leak, p.e_leak_mv, p.e_inh_mv);
+        let g_d_over = p.g_leak + p.g_den;
+        let decay = 1.0 - g_l * dt;
+        let g_exc_t = self.teacher.g_exc(t);
+        let g_inh_t = self.teacher.g_inh(t);
+        for i in 0..n {
+            let (g_e, g_i, m) = if i < self.n_visible {
+                (g_exc_t[i], g_inh_t[i], lambda)
+            } else {
+                let (mut ge, mut gi) = (0.0, 0.0);
+                for &c in &self.teacher_idx[self.teacher_ptr[i]..self.teacher_ptr[i + 1]] {
+                    ge += self.g_exc_out[c];
+                    gi += self.g_inh_out[c];
+                }
+                (ge, gi, 1.0)
+            };
+            let g_d = if self.mode == Mode::SomaOnly && i >= self.n_visible { 0.0 } else { p.g_den };
+            let v_old = self.v[i];
+            self.u[i] = (1.0 - dt * (g_d + g_l + m * (g_e + g_i))) * self.u[i] + dt * g_l * e_l + dt * e_i * m * g_i + dt * g_d * v_old;
+            self.v_star[i] = (g_l * e_l + p.g_den * v_old) / g_d_over;
+            self.v[i] = decay * v_old + g_l * dt * (e_l + self.drive[i]);
+            self.trace[i] = decay * self.trace[i] + self.trace_coef * self.delayed[i];
+        }
+        for (u, c) in self.u.iter_mut().zip(&self.clamp_mv) {
+            if let Some(c) = c {
+                *u = *c;
+            }
+        }
+        // Sub-step 3: rates; the new rate enters the delay line.
+        let slot = k % hl;
+        for i in 0..n {
+            let r = p.phi(self.u[i]);
+            let rs = p.phi(self.v_star[i]);
+            self.rate[i] = r;
+            self.rate_star[i] = rs;
+            self.err[i] = r - rs;
+            self.history[slot * n + i] = r;
+        }
+        // Sub-step 4: the weight update, applied with the next step's mat-vec.
+        self.pending_update = self.learning;
+        self.n_steps += 1;
+    }
+
+    /// Applies a pending weight update now.
+    pub fn flush_weights(&mut self) {
+        if self.pending_update {
+            elise_plasticity::update(&mut self.w, &self.eta, &self.err, &self.trace);
+            self.pending_update = false;
+        }
+    }
+
+    /// Dendritic weights after the last step, row-major `[post * n + pre]`.
+    pub fn weights(&mut self) -> &[f64] {
+        self.flush_weights();
+        &self.w
+    }
+
+    /// Switches plasticity on or off (it is on by default, as in the CUDA code).
+    pub fn set_learning(&mut self, on: bool) {
+        self.learning = on;
+    }
+
+    /// Holds the soma of visible neurons `neurons` at `u_mv` instead of integrating it, until
+    /// [`Network::clear_clamp`]. V, traces, rates and delay lines go on as usual.
+    pub fn clamp_visible(&mut self, neurons: std::ops::Range<usize>, u_mv: f64) {
+        for c in &mut self.clamp_mv[neurons] {
+            *c = Some(u_mv);
+        }
+    }
+
+    /// Releases every clamp.
+    pub fn clear_clamp(&mut self) {
+        self.clamp_mv.fill(None);
+    }
+
+    pub fn n_neurons(&self) -> usize {
+        self.n
+    }
+    pub fn n_visible(&self) -> usize {
+        self.n_visible
+    }
+    pub fn n_steps(&self) -> u64 {
+        self.n_steps
+    }
+    pub fn teacher(&self) -> &Teacher {
+        &self.teacher
+    }
+    pub fn params(&self) -> &NeuronParams {
+        &self.params
+    }
+    /// Soma potentials (mV).
+    pub fn u(&self) -> &[f64] {
+        &self.u
+    }
+    /// Dendrite potentials (mV).
+    pub fn v(&self) -> &[f64] {
+        &self.v
+    }
+    /// Dendritic predictions of the soma (mV).
+    pub fn v_star(&self) -> &[f64] {
+        &self.v_star
+    }
+    /// Presynaptic traces.
+    pub fn trace(&self) -> &[f64] {
+        &self.trace
+    }
+    /// Rates phi(U).
+    pub fn rate(&self) -> &[f64] {
+        &self.rate
+    }
+    /// Predicted rates phi(V*).
+    pub fn rate_star(&self) -> &[f64] {
+        &self.rate_star
+    }
+    /// Number of plastic synapses (non-zero learning rate).
+    pub fn n_plastic(&self) -> usize {
+        self.eta.iter().filter(|&&e| e != 0.0).count()
+    }
+    /// Whether every state variable is finite.
+    pub fn is_finite(&self) -> bool {
+        self.u.iter().chain(&self.v).chain(&self.trace).all(|x| x.is_finite())
+    }
+}

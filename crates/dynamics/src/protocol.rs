@@ -1,0 +1,329 @@
+//! Training, validation and replay protocols (MODEL.md (g)) and their scores (MODEL.md (h)).
+//!
+//! Training runs cycles c = -1, 0, ..., TC-1 with the teacher on (lambda = 1), except cycles with
+//! c mod PF == 0, which run free (lambda = 0) and are scored without time alignment. Replay
+//! follows directly: the first `nudged_cycles` cycles nudged, the rest free; every free replay
+//! cycle that has a following cycle is scored with the best window shift. Plasticity stays on
+//! throughout, and the state is never reset. Rates are sampled every 2nd step.
+
+use crate::Network;
+use elise_core::{CycleScore, ReplayScorer};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Steps between two recorded samples.
+pub const SAMPLE_EVERY_STEPS: usize = 2;
+
+/// The `[train]` table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Training cycles TC (plus one nudged warm-up cycle, c = -1).
+    pub cycles: usize,
+    /// PF: every PF-th cycle runs free and is scored.
+    pub validate_every: usize,
+}
+
+/// The `[replay]` table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayConfig {
+    /// Replay cycles RC.
+    pub cycles: usize,
+    /// Leading replay cycles that are still nudged.
+    pub nudged_cycles: usize,
+    /// Disruption file (MODEL.md (j)); "" for none.
+    pub disruption_file: String,
+    /// Replay cycle in which the disruption is applied.
+    pub disruption_cycle: usize,
+}
+
+/// Which part of a run a cycle belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    Validation,
+    Replay,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Validation => "validation",
+            Phase::Replay => "replay",
+        }
+    }
+}
+
+/// The score of one cycle.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CurvePoint {
+    pub phase: Phase,
+    pub cycle: i64,
+    pub mse: f64,
+    pub corr_sum: f64,
+}
+
+/// One line of a disruption file: visible neurons `[nrn_start, nrn_end)` are held during
+/// in-cycle steps `[t_start, t_end)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DisruptionLine {
+    pub t_start: usize,
+    pub t_end: usize,
+    pub nrn_start: usize,
+    pub nrn_end: usize,
+}
+
+/// A disruption: up to 5 lines; held somas sit at E_L + `offset_mv` (the offset of the last line
+/// read applies to all lines, as in the CUDA code).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Disruption {
+    pub lines: Vec<DisruptionLine>,
+    pub offset_mv: f64,
+}
+
+/// A rejected disruption file.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("{source_name}:{line}: {problem}")]
+pub struct DisruptionError {
+    pub source_name: String,
+    pub line: usize,
+    pub problem: String,
+}
+
+impl Disruption {
+    /// Reads and parses a disruption file.
+    pub fn load(path: &Path) -> Result<Self, DisruptionError> {
+        let name = path.display().to_string();
+        let text = std::fs::read(path)
+            .map_err(|e| format!("cannot read disruption file: {e}"))
+            .and_then(|b| String::from_utf8(b).map_err(|_| "not UTF-8 text".to_owned()))
+            .map_err(|problem| DisruptionError { source_name: name.clone(), line: 0, problem })?;
+        Self::parse(&text, &name)
+    }
+
+    /// Parses lines `t_start: A t_end: B nrn_start: C nrn_end: D offset_el: E`.
+    pub fn parse(text: &str, source_name: &str) -> Result<Self, DisruptionError> {
+        let err = |line, problem: String| DisruptionError { source_name: source_name.to_owned(), line, problem };
+        let mut lines = Vec::new();
+        let mut offset_mv = 0.0;
+        for (k, raw) in text.lines().enumerate() {
+            let line_no = k + 1;
+            if raw.trim().is_empty() || raw.trim_start().starts_with('#') {
+                continue;
+            }
+            let toks: Vec<&str> = raw.split_whitespace().collect();
+            const KEYS: [&str; 5] = ["t_start:", "t_end:", "nrn_start:", "nrn_end:", "offset_el:"];
+            if toks.len() != 10 || toks.iter().step_by(2).zip(KEYS).any(|(a, b)| *a != b) {
+                return Err(err(line_no, "expected `t_start: A t_end: B nrn_start: C nrn_end: D offset_el: E`".into()));
+            }
+            let int = |idx: usize| -> Result<usize, DisruptionError> {
+                toks[idx].parse().map_err(|_| err(line_no, format!("{} {:?} is not a non-negative whole number", toks[idx - 1], toks[idx])))
+            };
+            let l = DisruptionLine {
+                t_start: int(1)?,
+                t_end: int(3)?,
+                nrn_start: int(5)?,
+                nrn_end: int(7)?,
+            };
+            if l.t_start >= l.t_end || l.nrn_start >= l.nrn_end {
+                return Err(err(line_no, "empty range: need t_start < t_end and nrn_start < nrn_end".into()));
+            }
+            offset_mv = toks[9].parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(|| err(line_no, format!("offset_el: {:?} is not a finite number (mV)", toks[9])))?;
+            lines.push(l);
+            if lines.len() > 5 {
+                return Err(err(line_no, "more than 5 disruption lines".into()));
+            }
+        }
+        if lines.is_empty() {
+            return Err(err(0, "no disruption lines".into()));
+        }
+        Ok(Self { lines, offset_mv })
+    }
+
+    /// Checks the ranges against the pattern: steps within the cycle, neurons visible.
+    pub fn check_fits(&self, cycle_len_steps: usize, n_visible: usize) -> Result<(), String> {
+        for (k, l) in self.lines.iter().enumerate() {
+            if l.t_end > cycle_len_steps {
+                return Err(format!("line {}: t_end = {} is beyond the cycle length {cycle_len_steps} steps", k + 1, l.t_end));
+            }
+            if l.nrn_end > n_visible {
+                return Err(format!("line {}: nrn_end = {} is beyond the {n_visible} visible neurons", k + 1, l.nrn_end));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A network whose state stopped being finite.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("the network diverged (non-finite state) in {} cycle {cycle}", phase.as_str())]
+pub struct Diverged {
+    pub phase: Phase,
+    pub cycle: i64,
+}
+
+/// Scores and recordings of one run.
+#[derive(Clone, Debug)]
+pub struct ProtocolResult {
+    pub validation: Vec<CurvePoint>,
+    pub replay: Vec<CurvePoint>,
+    /// Recorded samples per cycle (S).
+    pub samples_per_cycle: usize,
+    /// Target rates, neuron-major `[i * S + k]`.
+    pub target: Vec<f64>,
+    /// The last free validation cycle's rates, neuron-major, and its cycle number.
+    pub last_validation: Option<(i64, Vec<f64>)>,
+    /// Visible rates over all replay cycles, neuron-major `[i * (RC * S) + k]`.
+    pub replay_rates: Vec<f64>,
+    /// Integration steps simulated.
+    pub n_steps: u64,
+}
+
+impl ProtocolResult {
+    /// The last validation point.
+    pub fn final_validation(&self) -> Option<CurvePoint> {
+        self.validation.last().copied()
+    }
+}
+
+/// Records visible rates every [`SAMPLE_EVERY_STEPS`] steps into a time-major buffer.
+struct Recorder {
+    n_visible: usize,
+    samples: Vec<f64>,
+}
+
+impl Recorder {
+    fn record(&mut self, net: &Network) {
+        self.samples.extend_from_slice(&net.rate()[..self.n_visible]);
+    }
+    /// Neuron-major copy of the recorded samples.
+    fn neuron_major(&self) -> Vec<f64> {
+        let len = self.samples.len() / self.n_visible;
+        let mut out = vec![0.0; self.samples.len()];
+        for (k, row) in self.samples.chunks_exact(self.n_visible).enumerate() {
+            for (i, &r) in row.iter().enumerate() {
+                out[i * len + k] = r;
+            }
+        }
+        out
+    }
+}
+
+/// Runs one cycle of the teacher with nudging `lambda`; records visible rates if `rec` is given.
+fn run_cycle(net: &mut Network, lambda: f64, mut rec: Option<&mut Recorder>, disruption: Option<&Disruption>) {
+    let cycle_len = net.teacher().cycle_len_steps();
+    let e_l = net.params().e_leak_mv;
+    for t in 0..cycle_len {
+        if let Some(d) = disruption {
+            net.clear_clamp();
+            for l in d.lines.iter().filter(|l| (l.t_start..l.t_end).contains(&t)) {
+                net.clamp_visible(l.nrn_start..l.nrn_end, e_l + d.offset_mv);
+            }
+        }
+        net.step(t, lambda);
+        if t % SAMPLE_EVERY_STEPS == 0 {
+            if let Some(r) = rec.as_deref_mut() {
+                r.record(net);
+            }
+        }
+    }
+    if disruption.is_some() {
+        net.clear_clamp();
+    }
+}
+
+/// Trains `net` and replays (MODEL.md (g)); `on_cycle` is called after every simulated cycle.
+pub fn train_and_replay(
+    net: &mut Network,
+    train: &TrainConfig,
+    replay: &ReplayConfig,
+    disruption: Option<&Disruption>,
+    on_cycle: &mut dyn FnMut(),
+) -> Result<ProtocolResult, Diverged> {
+    assert!(train.validate_every > 0, "validate_every must be positive");
+    let n_vis = net.n_visible();
+    let cycle_len = net.teacher().cycle_len_steps();
+    let s_len = cycle_len.div_ceil(SAMPLE_EVERY_STEPS);
+    let mut target = vec![0.0; n_vis * s_len];
+    for k in 0..s_len {
+        for (i, &r) in net.teacher().target_rate(k * SAMPLE_EVERY_STEPS).iter().enumerate() {
+            target[i * s_len + k] = r;
+        }
+    }
+    let scorer = ReplayScorer::new(&target, n_vis, s_len);
+    let mut rec = Recorder { n_visible: n_vis, samples: Vec::with_capacity(n_vis * s_len) };
+    let mut validation = Vec::new();
+    let mut last_validation = None;
+    let check = |net: &Network, phase, cycle| if net.is_finite() { Ok(()) } else { Err(Diverged { phase, cycle }) };
+    for c in -1..train.cycles as i64 {
+        let free = c >= 0 && c % train.validate_every as i64 == 0;
+        if free {
+            rec.samples.clear();
+            run_cycle(net, 0.0, Some(&mut rec), None);
+            let rates = rec.neuron_major();
+            let CycleScore { mse, corr_sum } = scorer.score_aligned(&rates);
+            validation.push(CurvePoint { phase: Phase::Validation, cycle: c, mse, corr_sum });
+            last_validation = Some((c, rates));
+        } else {
+            run_cycle(net, 1.0, None, None);
+        }
+        check(net, Phase::Validation, c)?;
+        on_cycle();
+    }
+    rec.samples = Vec::with_capacity(n_vis * s_len * replay.cycles);
+    for c in 0..replay.cycles {
+        let lambda = if c < replay.nudged_cycles { 1.0 } else { 0.0 };
+        let d = disruption.filter(|_| c == replay.disruption_cycle);
+        run_cycle(net, lambda, Some(&mut rec), d);
+        check(net, Phase::Replay, c as i64)?;
+        on_cycle();
+    }
+    let replay_rates = rec.neuron_major();
+    let total = replay.cycles * s_len;
+    let mut window = vec![0.0; n_vis * 2 * s_len];
+    let mut replay_curve = Vec::new();
+    for c in replay.nudged_cycles..replay.cycles.saturating_sub(1) {
+        for i in 0..n_vis {
+            let src = &replay_rates[i * total + c * s_len..i * total + (c + 2) * s_len];
+            window[i * 2 * s_len..(i + 1) * 2 * s_len].copy_from_slice(src);
+        }
+        let CycleScore { mse, corr_sum } = scorer.score_best_shift(&window, 2 * s_len);
+        replay_curve.push(CurvePoint { phase: Phase::Replay, cycle: c as i64, mse, corr_sum });
+    }
+    Ok(ProtocolResult {
+        validation,
+        replay: replay_curve,
+        samples_per_cycle: s_len,
+        target,
+        last_validation,
+        replay_rates,
+        n_steps: net.n_steps(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disruption_files_of_the_spec_parse() {
+        let d = Disruption::parse("t_start: 900 t_end: 1500 nrn_start: 0 nrn_end: 13 offset_el: 15\n", "small_offset").unwrap();
+        assert_eq!(d.lines, vec![DisruptionLine { t_start: 900, t_end: 1500, nrn_start: 0, nrn_end: 13 }]);
+        assert_eq!(d.offset_mv, 15.0);
+        assert!(d.check_fits(2500, 13).is_ok());
+        assert!(d.check_fits(1000, 13).unwrap_err().contains("t_end = 1500"));
+        assert!(d.check_fits(2500, 7).unwrap_err().contains("nrn_end = 13"));
+        let two = Disruption::parse("t_start: 0 t_end: 5 nrn_start: 0 nrn_end: 2 offset_el: 3\nt_start: 5 t_end: 9 nrn_start: 1 nrn_end: 2 offset_el: -4\n", "x").unwrap();
+        assert_eq!(two.offset_mv, -4.0);
+        for (bad, needle) in [
+            ("t_start: 5 t_end: 5 nrn_start: 0 nrn_end: 2 offset_el: 0", "empty range"),
+            ("t_start: a t_end: 5 nrn_start: 0 nrn_end: 2 offset_el: 0", "t_start: \"a\""),
+            ("t_begin: 0 t_end: 5 nrn_start: 0 nrn_end: 2 offset_el: 0", "expected"),
+            ("t_start: 0 t_end: 5 nrn_start: 0 nrn_end: 2 offset_el: nan", "finite"),
+            ("", "no disruption lines"),
+        ] {
+            let e = Disruption::parse(bad, "f.txt").unwrap_err();
+            assert!(e.to_string().contains(needle), "{e}");
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! Atomic file writes and Parquet parts (snappy, key-value metadata), plus reading them back.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, anyhow};
+use arrow_array::{Array, RecordBatch};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::Compression;
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+
+/// `<path>.tmp`, in the same directory as `path` (so that the final rename is atomic).
+fn tmp_path(path: &Path) -> anyhow::Result<PathBuf> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| anyhow!("{} has no file name", path.display()))?;
+    let mut tmp = OsString::from(name);
+    tmp.push(".tmp");
+    Ok(path.with_file_name(tmp))
+}
+
+/// Writes `<path>.tmp` with `write`, syncs it and renames it to `path`; removes the temporary
+/// file on failure. Readers see either the old file, no file, or the complete new one.
+fn write_via_tmp(
+    path: &Path,
+    write: impl FnOnce(File) -> anyhow::Result<File>,
+) -> anyhow::Result<()> {
+    let tmp = tmp_path(path)?;
+    let result = (|| {
+        let file =
+            File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        let file = write(file)?;
+        file.sync_all()
+            .with_context(|| format!("cannot sync {}", tmp.display()))?;
+        drop(file);
+        std::fs::rename(&tmp, path)
+            .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Writes `contents` to `path` atomically (temporary file in the same directory, then rename).
+pub fn write_file_atomic(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    write_via_tmp(path, |mut file| {
+        file.write_all(contents)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(file)
+    })
+}
+
+/// Writes `batch` as a snappy-compressed Parquet file at `path`, atomically: the file is written
+/// as `<path>.tmp` in the same directory, closed (which writes the footer), synced and renamed.
+/// `metadata` becomes the file's key-value metadata.
+pub fn write_parquet_atomic(
+    path: &Path,
+    batch: &RecordBatch,
+    metadata: &[(String, String)],
+) -> anyhow::Result<()> {
+    let kv = metadata
+        .iter()
+        .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
+        .collect();
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_key_value_metadata(Some(kv))
+        .build();
+    write_via_tmp(path, |file| {
+        let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props))
+            .with_context(|| format!("cannot start Parquet file {}", path.display()))?;
+        writer
+            .write(batch)
+            .with_context(|| format!("cannot write Parquet rows to {}", path.display()))?;
+        // `into_inner` flushes the last row group and writes the footer.
+        writer
+            .into_inner()
+            .with_context(|| format!("cannot finish Parquet file {}", path.display()))
+    })
+}
+
+/// All record batches of the Parquet file at `path`.
+pub fn read_parquet(path: &Path) -> anyhow::Result<Vec<RecordBatch>> {
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.build())
+        .with_context(|| format!("cannot read Parquet file {}", path.display()))?;
+    reader
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("cannot decode Parquet file {}", path.display()))
+}
+
+/// The key-value metadata of the Parquet file at `path` (including the `ARROW:schema` entry the
+/// Arrow writer adds). Entries without a value are returned with an empty value.
+pub fn read_parquet_metadata(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+        .with_context(|| format!("cannot read Parquet file {}", path.display()))?;
+    Ok(builder
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .map(|kvs| {
+            kvs.iter()
+                .map(|kv| (kv.key.clone(), kv.value.clone().unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// Column `name` of `batch`, downcast to the concrete array type `T`, e.g.
+/// `column::<Float64Array>(&batch, "value")?`. Errors name the column and the actual type.
+pub fn column<'a, T: Array + 'static>(batch: &'a RecordBatch, name: &str) -> anyhow::Result<&'a T> {
+    let col = batch.column_by_name(name).ok_or_else(|| {
+        let names: Vec<_> = batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        anyhow!("no column '{name}' (columns: {})", names.join(", "))
+    })?;
+    col.as_any().downcast_ref::<T>().ok_or_else(|| {
+        anyhow!(
+            "column '{name}' has type {}, not {}",
+            col.data_type(),
+            std::any::type_name::<T>()
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{ArrayRef, Float64Array, StringArray, UInt64Array};
+    use std::sync::Arc;
+
+    fn temp_dir(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "elise-sweep-unit-{tag}-{}-{}",
+            std::process::id(),
+            crate::fnv1a_64(format!("{:?}", std::time::SystemTime::now()).as_bytes())
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn parquet_round_trip_with_metadata() {
+        let dir = temp_dir("rt");
+        let batch = RecordBatch::try_from_iter([
+            (
+                "seed",
+                Arc::new(UInt64Array::from(vec![1, 2, u64::MAX])) as ArrayRef,
+            ),
+            (
+                "value",
+                Arc::new(Float64Array::from(vec![0.5, f64::NAN, -1e300])) as ArrayRef,
+            ),
+            (
+                "label",
+                Arc::new(StringArray::from(vec![Some("a"), None, Some("ü")])) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let path = dir.join("part.parquet");
+        let meta = vec![
+            ("elise.seed".to_owned(), "7".to_owned()),
+            ("other".to_owned(), "x y".to_owned()),
+        ];
+        write_parquet_atomic(&path, &batch, &meta).unwrap();
+        let back = read_parquet(&path).unwrap();
+        assert_eq!(back.len(), 1);
+        assert_eq!(back[0].schema().fields(), batch.schema().fields());
+        assert_eq!(back[0].columns(), batch.columns());
+        let kv = read_parquet_metadata(&path).unwrap();
+        for m in &meta {
+            assert!(kv.contains(m), "{m:?} missing from {kv:?}");
+        }
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, vec!["part.parquet".to_owned()]);
+
+        let v = column::<Float64Array>(&back[0], "value").unwrap();
+        assert_eq!(v.value(0), 0.5);
+        let e = column::<UInt64Array>(&back[0], "value").unwrap_err();
+        assert!(e.to_string().contains("has type Float64"), "{e}");
+        let e = column::<UInt64Array>(&back[0], "nope").unwrap_err();
+        assert!(e.to_string().contains("seed, value, label"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn atomic_write_replaces_and_cleans_up() {
+        let dir = temp_dir("atomic");
+        let path = dir.join("a.txt");
+        write_file_atomic(&path, b"one").unwrap();
+        write_file_atomic(&path, b"two").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        // A write into a missing directory fails without leaving anything behind.
+        assert!(write_file_atomic(&dir.join("missing/b.txt"), b"x").is_err());
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,213 @@
+//! Progress of a run: a progress bar over all work units when stderr is a terminal, otherwise a
+//! log line at most every ~10 s and one per finished job.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::telemetry;
+use crate::util::human_duration;
+
+/// Minimum time between two progress log lines when no progress bar is shown.
+const LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+/// The progress handle a job receives. Call [`Progress::inc`] as work units complete; the units
+/// should add up to the job's `Experiment::work_units` (the harness tops up the difference when
+/// the job ends). `Sync`, so a job may share it between its own threads.
+#[derive(Debug)]
+pub struct Progress {
+    shared: Option<Arc<Shared>>,
+    reported: AtomicU64,
+}
+
+impl Progress {
+    /// A handle that reports nowhere, e.g. to call `run_job` directly in a test.
+    pub fn noop() -> Self {
+        Self {
+            shared: None,
+            reported: AtomicU64::new(0),
+        }
+    }
+
+    /// Reports `units` more units of work done.
+    pub fn inc(&self, units: u64) {
+        self.reported.fetch_add(units, Ordering::Relaxed);
+        if let Some(shared) = &self.shared {
+            shared.add(units);
+        }
+    }
+
+    /// The units reported through this handle so far.
+    pub fn reported(&self) -> u64 {
+        self.reported.load(Ordering::Relaxed)
+    }
+}
+
+/// Progress state shared by all jobs of a run.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    total: u64,
+    n_jobs: usize,
+    done: AtomicU64,
+    jobs_done: AtomicUsize,
+    jobs_failed: AtomicUsize,
+    start: Instant,
+    last_log_ms: AtomicU64,
+    bar: Option<(u64, ProgressBar)>,
+}
+
+impl Shared {
+    /// Progress over `n_jobs` jobs of `total` units; a bar when stderr is a terminal.
+    pub(crate) fn new(total: u64, n_jobs: usize, bar: bool) -> Arc<Self> {
+        let bar = bar.then(|| {
+            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            let style = ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] [{wide_bar}] {percent:>3}% {msg}, ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
+            bar.set_style(style);
+            bar.set_message(format!("jobs 0/{n_jobs}"));
+            bar.enable_steady_tick(Duration::from_millis(200));
+            (telemetry::set_active_bar(bar.clone()), bar)
+        });
+        Arc::new(Self {
+            total,
+            n_jobs,
+            done: AtomicU64::new(0),
+            jobs_done: AtomicUsize::new(0),
+            jobs_failed: AtomicUsize::new(0),
+            start: Instant::now(),
+            last_log_ms: AtomicU64::new(0),
+            bar,
+        })
+    }
+
+    /// A fresh handle for one job.
+    pub(crate) fn job_handle(self: &Arc<Self>) -> Progress {
+        Progress {
+            shared: Some(Arc::clone(self)),
+            reported: AtomicU64::new(0),
+        }
+    }
+
+    fn add(&self, units: u64) {
+        let done = self.done.fetch_add(units, Ordering::Relaxed) + units;
+        match &self.bar {
+            Some((_, bar)) => bar.inc(units),
+            None => self.maybe_log(done),
+        }
+    }
+
+    fn maybe_log(&self, done: u64) {
+        let now_ms = self.start.elapsed().as_millis() as u64;
+        let last = self.last_log_ms.load(Ordering::Relaxed);
+        if now_ms.saturating_sub(last) < LOG_INTERVAL.as_millis() as u64 {
+            return;
+        }
+        if self
+            .last_log_ms
+            .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+        {
+            return; // another thread logs this interval
+        }
+        let frac = if self.total == 0 {
+            0.0
+        } else {
+            done as f64 / self.total as f64
+        };
+        let elapsed = self.start.elapsed().as_secs_f64();
+        let eta = if frac > 0.0 {
+            human_duration(elapsed * (1.0 - frac).max(0.0) / frac)
+        } else {
+            "?".to_owned()
+        };
+        tracing::info!(
+            "progress {:.1}% ({done}/{} units), {}/{} jobs done, ETA {eta}",
+            100.0 * frac,
+            self.total,
+            self.jobs_done.load(Ordering::Relaxed),
+            self.n_jobs,
+        );
+    }
+
+    /// Records the end of a job whose handle is `handle` and whose expected work is `expected`
+    /// units; returns how many jobs are done now (this one included).
+    pub(crate) fn job_finished(
+        &self,
+        handle: &Progress,
+        expected: u64,
+        seed: u64,
+        ok: bool,
+        elapsed: Duration,
+    ) -> usize {
+        let missing = expected.saturating_sub(handle.reported());
+        if missing > 0 {
+            self.done.fetch_add(missing, Ordering::Relaxed);
+            if let Some((_, bar)) = &self.bar {
+                bar.inc(missing);
+            }
+        }
+        let n_done = self.jobs_done.fetch_add(1, Ordering::Relaxed) + 1;
+        let n_failed = self
+            .jobs_failed
+            .fetch_add(usize::from(!ok), Ordering::Relaxed)
+            + usize::from(!ok);
+        match &self.bar {
+            Some((_, bar)) => {
+                let failed = if n_failed > 0 {
+                    format!(", {n_failed} failed")
+                } else {
+                    String::new()
+                };
+                bar.set_message(format!("jobs {n_done}/{}{failed}", self.n_jobs));
+            }
+            None if ok => tracing::info!(
+                "job {n_done}/{} done (seed {seed}) in {}",
+                self.n_jobs,
+                human_duration(elapsed.as_secs_f64())
+            ),
+            None => {} // failures are logged by the runner with their error
+        }
+        n_done
+    }
+
+    /// Removes the bar (if any) from the terminal.
+    pub(crate) fn finish(&self) {
+        if let Some((id, bar)) = &self.bar {
+            bar.finish_and_clear();
+            telemetry::clear_active_bar(*id);
+        }
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_are_counted_and_topped_up() {
+        let shared = Shared::new(30, 2, false);
+        let a = shared.job_handle();
+        a.inc(4);
+        a.inc(6);
+        assert_eq!(a.reported(), 10);
+        assert_eq!(shared.job_finished(&a, 15, 1, true, Duration::ZERO), 1);
+        assert_eq!(shared.done.load(Ordering::Relaxed), 15);
+        let b = shared.job_handle();
+        b.inc(20);
+        assert_eq!(shared.job_finished(&b, 15, 2, false, Duration::ZERO), 2);
+        assert_eq!(shared.done.load(Ordering::Relaxed), 35);
+        assert_eq!(shared.jobs_failed.load(Ordering::Relaxed), 1);
+        Progress::noop().inc(5);
+    }
+}
