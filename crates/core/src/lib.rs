@@ -12,6 +12,6 @@ pub mod teacher;
 
 pub use metrics::{CycleScore, ReplayScorer};
 pub use neuron::NeuronParams;
-pub use pattern::{Pattern, PatternError};
+pub use pattern::{Pattern, PatternConfig, PatternError};
 pub use rng::{Seed, Stream};
 pub use teacher::Teacher;

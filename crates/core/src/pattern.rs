@@ -3,7 +3,35 @@
 //! Text format (MODEL.md (j)): a header line `# name: NAME nNeurons: V nSteps: S`, then V lines
 //! of S values `0` or `1` separated by spaces. Blank lines at the end are ignored.
 
+use serde::{Deserialize, Serialize};
 use std::path::Path;
+
+/// The `[pattern]` table of an experiment config.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatternConfig {
+    /// Pattern file; empty for the built-in Für Elise.
+    pub file: String,
+    /// Duration of one pattern state in ms.
+    pub state_ms: f64,
+}
+
+impl PatternConfig {
+    /// Loads the configured pattern.
+    pub fn load(&self) -> Result<Pattern, PatternError> {
+        if self.file.is_empty() { Ok(Pattern::fuer_elise()) } else { Pattern::load(Path::new(&self.file)) }
+    }
+
+    /// Integration steps per state, if `state_ms` is a positive whole multiple of `dt_ms`.
+    pub fn steps_per_state(&self, dt_ms: f64) -> Result<usize, String> {
+        let steps = self.state_ms / dt_ms;
+        let rounded = steps.round();
+        if !(rounded >= 1.0 && (steps - rounded).abs() < 1e-6 && rounded < 1e7) {
+            return Err(format!("{} ms is not a positive whole multiple of dt = {dt_ms} ms", self.state_ms));
+        }
+        Ok(rounded as usize)
+    }
+}
 
 /// The Für Elise pattern of the paper (13 neurons x 25 states), as shipped in `data/patterns`.
 pub const FUER_ELISE_TEXT: &str = include_str!("../../../data/patterns/fuer_elise.txt");

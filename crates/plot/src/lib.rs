@@ -1,1 +1,391 @@
-//! placeholder
+//! Figures (PNG) for elise-lab experiments: rasters and curves drawn with plotters.
+//!
+//! A [`Figure`] is a grid of [`Panel`]s, each either a [`Raster`] (a heat map with one
+//! horizontal band per row, e.g. the membrane potential or spikes of each neuron over time)
+//! or a [`Lines`] panel (curves such as learning curves, with optional labelled reference
+//! lines). [`draw_png`] validates the whole figure first, so bad input is reported as a
+//! [`PlotError`] naming the offending panel and nothing is written; then it draws to a
+//! temporary file next to the target and renames it, so a reader never sees half a PNG.
+//!
+//! Text is set in DejaVu Sans, embedded in the library (see `assets/LICENSE-DejaVu.txt`), so
+//! drawing needs no system font and reads no file other than the one it writes.
+//!
+//! ```no_run
+//! use elise_plot::{draw_png, Figure, Lines, Panel, Series};
+//!
+//! let fig = Figure {
+//!     title: "Learning".into(),
+//!     panels: vec![Panel::Lines(Lines {
+//!         title: "Recall errors".into(),
+//!         x_label: "trial".into(),
+//!         y_label: "errors".into(),
+//!         series: vec![Series { label: "run 0".into(), xs: vec![0.0, 1.0, 2.0], ys: vec![9.0, 4.0, 1.0] }],
+//!         log_y: false,
+//!         y_range: None,
+//!         hlines: vec![("perfect".into(), 0.0)],
+//!     })],
+//!     n_cols: 1,
+//!     panel_size: (640, 400),
+//! };
+//! draw_png(&fig, std::path::Path::new("results/learning.png"))?;
+//! # Ok::<(), elise_plot::PlotError>(())
+//! ```
+
+mod colormap;
+mod font;
+mod lines;
+mod raster;
+mod ticks;
+
+use std::any::Any;
+use std::ffi::OsString;
+use std::fmt::Display;
+use std::fs;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+/// A heat map: one horizontal band per row (row 0 at the top), one cell per column.
+///
+/// Each value is coloured with a viridis-like sequential map between `vmin` (dark purple) and
+/// `vmax` (yellow); values outside are clamped, NaN cells are drawn light grey. A colour bar
+/// with the value scale is drawn to the right. When there are more columns (or rows) than
+/// pixels, neighbouring cells are averaged (after clamping, ignoring NaN) to one pixel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Raster {
+    /// Panel title, drawn above the panel; also names the panel in errors.
+    pub title: String,
+    /// Number of rows (e.g. neurons), drawn top to bottom.
+    pub n_rows: usize,
+    /// Number of columns (e.g. time steps), drawn left to right.
+    pub n_cols: usize,
+    /// `n_rows * n_cols` values, row-major: `values[row * n_cols + col]`.
+    pub values: Vec<f64>,
+    /// Value mapped to the low end of the colour map (finite, `vmin <= vmax`).
+    pub vmin: f64,
+    /// Value mapped to the high end of the colour map (finite). If `vmax == vmin`, values
+    /// `<= vmin` get the low colour and larger ones the high colour.
+    pub vmax: f64,
+    /// Label of the x axis, e.g. `"time (ms)"`.
+    pub x_label: String,
+    /// x coordinate of the centre of the first and of the last column, e.g. time in ms;
+    /// finite, and `first < last` when `n_cols > 1`.
+    pub x_range: (f64, f64),
+    /// Label of the y axis, e.g. `"neuron"`; rows are numbered from 0 at the top.
+    pub y_label: String,
+}
+
+/// One curve of a [`Lines`] panel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Name shown in the legend (a legend is drawn when the panel has more than one series).
+    pub label: String,
+    /// x coordinates; same length as `ys`, at least one point.
+    pub xs: Vec<f64>,
+    /// y coordinates. A point whose x or y is NaN or infinite is skipped and breaks the line.
+    pub ys: Vec<f64>,
+}
+
+/// Curves on shared axes, with optional labelled horizontal reference lines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lines {
+    /// Panel title, drawn above the panel; also names the panel in errors.
+    pub title: String,
+    /// Label of the x axis.
+    pub x_label: String,
+    /// Label of the y axis.
+    pub y_label: String,
+    /// The curves, drawn in a fixed colour cycle; at least one, and the panel must hold at
+    /// least one finite point in all.
+    pub series: Vec<Series>,
+    /// Logarithmic y axis. Every finite y, every `hlines` value and `y_range` must then be
+    /// positive.
+    pub log_y: bool,
+    /// Fixed y range `(low, high)`, `low < high`; `None` fits the data and the `hlines`.
+    /// Parts of curves outside are clipped.
+    pub y_range: Option<(f64, f64)>,
+    /// Labelled horizontal reference lines, e.g. `("perfect".into(), 13.0)`; drawn dashed
+    /// grey, the label at the left end. A line outside a fixed `y_range` is not drawn.
+    pub hlines: Vec<(String, f64)>,
+}
+
+/// One cell of a [`Figure`]'s grid.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Panel {
+    /// A heat map.
+    Raster(Raster),
+    /// Curves.
+    Lines(Lines),
+}
+
+/// A grid of panels saved as one PNG.
+///
+/// The image is exactly `n_cols * panel_size.0` pixels wide and
+/// `ceil(panels.len() / n_cols) * panel_size.1` high; a non-empty `title` takes a band at the
+/// top of that, shared out of the panels' height. Panels fill the grid row by row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figure {
+    /// Figure title drawn across the top; empty for none.
+    pub title: String,
+    /// The panels, at least one.
+    pub panels: Vec<Panel>,
+    /// Number of grid columns, at least 1.
+    pub n_cols: usize,
+    /// Pixels (width, height) per grid cell, at least [`MIN_PANEL_SIZE`].
+    pub panel_size: (u32, u32),
+}
+
+/// Smallest accepted [`Figure::panel_size`]: below it axes and labels do not fit.
+pub const MIN_PANEL_SIZE: (u32, u32) = (240, 180);
+
+/// Largest accepted image, in pixels (width times height).
+pub const MAX_PIXELS: u64 = 100_000_000;
+
+/// Why [`draw_png`] failed. Every variant names the file concerned.
+#[derive(thiserror::Error, Debug)]
+pub enum PlotError {
+    /// The figure as a whole is unusable (no panels, `n_cols == 0`, panels too small, image
+    /// too large).
+    #[error("cannot draw {}: {reason}", .path.display())]
+    InvalidFigure {
+        /// The PNG that was to be written.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// One panel's data is unusable; nothing was written.
+    #[error("cannot draw {}: panel {index} \"{title}\": {reason}", .path.display())]
+    InvalidPanel {
+        /// The PNG that was to be written.
+        path: PathBuf,
+        /// Position of the panel in [`Figure::panels`].
+        index: usize,
+        /// The panel's title.
+        title: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// plotters or the PNG encoder failed while drawing or encoding.
+    #[error("drawing {} failed: {message}", .path.display())]
+    Draw {
+        /// The PNG that was to be written.
+        path: PathBuf,
+        /// The underlying error, as text.
+        message: String,
+    },
+    /// Creating the parent folder or renaming the temporary file failed.
+    #[error("I/O error on {}: {source}", .path.display())]
+    Io {
+        /// The file or folder the operation was on.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Draws `fig` and saves it as a PNG at `path`.
+///
+/// The figure is validated first; invalid input returns [`PlotError::InvalidFigure`] or
+/// [`PlotError::InvalidPanel`] (which names the panel's index and title) and touches no file.
+/// Missing parent folders are created. The image is drawn to `"<path>.tmp.png"` (plotters
+/// picks the encoder from that extension) and then renamed to `path`, replacing any file
+/// there; on failure the temporary file is removed. The result is a PNG whatever `path`'s
+/// extension.
+pub fn draw_png(fig: &Figure, path: &Path) -> Result<(), PlotError> {
+    let (size, grid_rows) = validate_figure(fig).map_err(|reason| PlotError::InvalidFigure {
+        path: path.to_path_buf(),
+        reason,
+    })?;
+    for (index, panel) in fig.panels.iter().enumerate() {
+        let (title, checked) = match panel {
+            Panel::Raster(r) => (&r.title, raster::validate(r)),
+            Panel::Lines(l) => (&l.title, lines::validate(l)),
+        };
+        checked.map_err(|reason| PlotError::InvalidPanel {
+            path: path.to_path_buf(),
+            index,
+            title: title.clone(),
+            reason,
+        })?;
+    }
+    let draw_err = |message: String| PlotError::Draw {
+        path: path.to_path_buf(),
+        message,
+    };
+    font::ensure_registered().map_err(draw_err)?;
+
+    if let Some(parent) = path.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        fs::create_dir_all(parent).map_err(|source| PlotError::Io {
+            path: parent.to_path_buf(),
+            source,
+        })?;
+    }
+    let tmp = tmp_path(path);
+    // `render` drops its backend (which would save on drop) before returning, so the
+    // temporary file can be removed safely here. Input is validated, so plotters should not
+    // panic; should it all the same, the caller gets an error rather than an unwind.
+    let rendered =
+        std::panic::catch_unwind(AssertUnwindSafe(|| render(fig, &tmp, size, grid_rows)))
+            .unwrap_or_else(|panic| Err(format!("plotters panicked: {}", panic_text(&*panic))));
+    if let Err(message) = rendered {
+        let _ = fs::remove_file(&tmp);
+        return Err(draw_err(message));
+    }
+    fs::rename(&tmp, path).map_err(|source| {
+        let _ = fs::remove_file(&tmp);
+        PlotError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    })
+}
+
+/// The message of a caught panic, when it is text.
+fn panic_text(panic: &(dyn Any + Send)) -> &str {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        s
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s
+    } else {
+        "(no message)"
+    }
+}
+
+/// `"<path>.tmp.png"`.
+fn tmp_path(path: &Path) -> PathBuf {
+    let mut s = OsString::from(path.as_os_str());
+    s.push(".tmp.png");
+    PathBuf::from(s)
+}
+
+/// Checks the grid; returns the image size and the number of grid rows.
+fn validate_figure(fig: &Figure) -> Result<((u32, u32), usize), String> {
+    if fig.panels.is_empty() {
+        return Err("figure has no panels".into());
+    }
+    if fig.n_cols == 0 {
+        return Err("n_cols is 0".into());
+    }
+    let (pw, ph) = fig.panel_size;
+    if pw < MIN_PANEL_SIZE.0 || ph < MIN_PANEL_SIZE.1 {
+        return Err(format!(
+            "panel_size {pw}x{ph} is below the minimum {}x{}",
+            MIN_PANEL_SIZE.0, MIN_PANEL_SIZE.1
+        ));
+    }
+    let grid_rows = fig.panels.len().div_ceil(fig.n_cols);
+    let w = u64::from(pw) * fig.n_cols as u64;
+    let h = u64::from(ph) * grid_rows as u64;
+    if w.saturating_mul(h) > MAX_PIXELS || w > u64::from(u32::MAX) || h > u64::from(u32::MAX) {
+        return Err(format!(
+            "image of {w}x{h} pixels exceeds the limit of {MAX_PIXELS} pixels"
+        ));
+    }
+    Ok(((w as u32, h as u32), grid_rows))
+}
+
+/// The drawing area type every panel is drawn on.
+pub(crate) type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+
+/// Formats a plotters error (or any error) as text for [`PlotError::Draw`].
+pub(crate) fn de<E: Display>(e: E) -> String {
+    e.to_string()
+}
+
+fn render(fig: &Figure, tmp: &Path, size: (u32, u32), grid_rows: usize) -> Result<(), String> {
+    let root = BitMapBackend::new(tmp, size).into_drawing_area();
+    root.fill(&WHITE).map_err(de)?;
+    let body = if fig.title.trim().is_empty() {
+        root.clone()
+    } else {
+        titled(&root, &fig.title, style::FIGURE_TITLE)?
+    };
+    let cells = body.split_evenly((grid_rows, fig.n_cols));
+    for (panel, cell) in fig.panels.iter().zip(cells.iter()) {
+        match panel {
+            Panel::Raster(r) => raster::draw(r, cell)?,
+            Panel::Lines(l) => lines::draw(l, cell)?,
+        }
+    }
+    root.present().map_err(de)
+}
+
+/// Draws `text` centred at the top of `area`, shrinking the font (down to a floor) until it
+/// fits the width and cutting it short with an ellipsis if even that is too wide; returns the
+/// area below it. Empty text takes no room.
+pub(crate) fn titled<'a>(area: &Area<'a>, text: &str, max_size: u32) -> Result<Area<'a>, String> {
+    if text.trim().is_empty() {
+        return Ok(area.clone());
+    }
+    let avail = area.dim_in_pixel().0.saturating_sub(16);
+    let width = |t: &str, size: u32| -> Result<u32, String> {
+        let style = (font::FAMILY, size).into_text_style(area);
+        Ok(area.estimate_text_size(t, &style).map_err(de)?.0)
+    };
+    let mut size = max_size;
+    while size > style::MIN_TITLE && width(text, size)? > avail {
+        size -= 1;
+    }
+    let mut shown = text.to_string();
+    if width(&shown, size)? > avail {
+        let mut chars: Vec<char> = text.chars().collect();
+        while !chars.is_empty() {
+            chars.pop();
+            shown = chars.iter().collect::<String>() + "\u{2026}";
+            if width(&shown, size)? <= avail {
+                break;
+            }
+        }
+    }
+    // plotters' ab_glyph renderer sets glyphs about a quarter of the font size higher than
+    // its layout box says, which would cut the tops of a title at the edge: push it down.
+    let titled = area
+        .margin(size.div_ceil(4), 0, 0, 0)
+        .titled(&shown, (font::FAMILY, size).into_font().color(&BLACK))
+        .map_err(de)?;
+    // A little air between the title and whatever is below.
+    Ok(titled.margin(4, 0, 0, 0))
+}
+
+/// Width in pixels of the widest of `labels` set at `size`.
+pub(crate) fn label_width(
+    area: &Area,
+    labels: impl Iterator<Item = String>,
+    size: u32,
+) -> Result<u32, String> {
+    let font = (font::FAMILY, size).into_text_style(area);
+    let mut widest = 0;
+    for label in labels {
+        widest = widest.max(area.estimate_text_size(&label, &font).map_err(de)?.0);
+    }
+    Ok(widest)
+}
+
+/// Font sizes and colours shared by the panels.
+pub(crate) mod style {
+    use plotters::style::RGBColor;
+
+    /// Figure title.
+    pub const FIGURE_TITLE: u32 = 24;
+    /// Panel titles.
+    pub const PANEL_TITLE: u32 = 19;
+    /// Smallest size a too-long title is shrunk to.
+    pub const MIN_TITLE: u32 = 11;
+    /// Axis descriptions ("time (ms)").
+    pub const AXIS_DESC: u32 = 16;
+    /// Tick labels.
+    pub const TICK: u32 = 14;
+    /// Legend and reference-line labels.
+    pub const LEGEND: u32 = 14;
+    /// Axis lines and tick marks.
+    pub const AXIS: RGBColor = RGBColor(60, 60, 60);
+    /// Grid lines of line panels.
+    pub const GRID: RGBColor = RGBColor(225, 225, 225);
+    /// Reference lines and their labels.
+    pub const REFERENCE: RGBColor = RGBColor(95, 95, 95);
+}

@@ -1,0 +1,265 @@
+//! Heat-map panels.
+
+use plotters::prelude::*;
+
+use crate::font::FAMILY;
+use crate::{Area, Raster, colormap, de, label_width, style, ticks, titled};
+
+/// Width of the colour bar itself, in pixels.
+const COLORBAR_W: u32 = 16;
+/// Gap between the heat map and the colour bar.
+const COLORBAR_GAP: u32 = 14;
+/// Height of the x tick labels plus the x axis description.
+const X_AREA: u32 = 52;
+/// Room for a rotated axis description left of the tick labels.
+const DESC_ROOM: u32 = 30;
+/// Space between the plot's top and the title, and around the plot.
+const MARGIN: u32 = 6;
+
+/// Checks a raster; the error text explains what is wrong.
+pub(crate) fn validate(r: &Raster) -> Result<(), String> {
+    if r.n_rows == 0 || r.n_cols == 0 {
+        return Err(format!(
+            "raster is empty (n_rows = {}, n_cols = {})",
+            r.n_rows, r.n_cols
+        ));
+    }
+    match r.n_rows.checked_mul(r.n_cols) {
+        Some(n) if n == r.values.len() => {}
+        _ => {
+            return Err(format!(
+                "values has {} entries but n_rows * n_cols = {} * {}",
+                r.values.len(),
+                r.n_rows,
+                r.n_cols
+            ));
+        }
+    }
+    if !r.vmin.is_finite() || !r.vmax.is_finite() || r.vmin > r.vmax {
+        return Err(format!(
+            "colour scale vmin = {}, vmax = {} must be finite with vmin <= vmax",
+            r.vmin, r.vmax
+        ));
+    }
+    let (x0, x1) = r.x_range;
+    if !x0.is_finite() || !x1.is_finite() {
+        return Err(format!("x_range ({x0}, {x1}) is not finite"));
+    }
+    if r.n_cols > 1 && x0 >= x1 {
+        return Err(format!(
+            "x_range ({x0}, {x1}) must increase when there are {} columns",
+            r.n_cols
+        ));
+    }
+    if r.values.iter().all(|v| v.is_nan()) {
+        return Err("all values are NaN".into());
+    }
+    Ok(())
+}
+
+/// The x extent covered by the cells: each column is a cell centred on its x coordinate.
+fn x_extent(r: &Raster) -> (f64, f64) {
+    let (x0, x1) = r.x_range;
+    if r.n_cols > 1 {
+        let half = (x1 - x0) / (r.n_cols - 1) as f64 / 2.0;
+        (x0 - half, x1 + half)
+    } else {
+        let half = if x1 > x0 { (x1 - x0) / 2.0 } else { 0.5 };
+        (x0 - half, x0 + half)
+    }
+}
+
+/// Smallest stride among 1, 2, 5, 10, 20, 50, ... that keeps at most `max_labels` row labels.
+fn row_stride(n_rows: usize, max_labels: usize) -> usize {
+    let max_labels = max_labels.max(1);
+    let mut base = 1usize;
+    loop {
+        for m in [1, 2, 5] {
+            let s = base.saturating_mul(m);
+            if n_rows.div_ceil(s) <= max_labels || s >= n_rows {
+                return s;
+            }
+        }
+        base = base.saturating_mul(10);
+    }
+}
+
+/// Draws a validated raster into `area`.
+pub(crate) fn draw(r: &Raster, area: &Area) -> Result<(), String> {
+    let inner = titled(area, &r.title, style::PANEL_TITLE)?;
+    let (w, h) = inner.dim_in_pixel();
+    let plot_h_guess = h.saturating_sub(X_AREA + 2 * MARGIN);
+    let scale = ColorScale::new(r, &inner, plot_h_guess)?;
+    let (main, bar) = inner.split_horizontally(w.saturating_sub(scale.strip_width()));
+
+    // x axis: data units (e.g. ms), ticks inside the cells' extent.
+    let (xa, xb) = x_extent(r);
+    let main_w = main.dim_in_pixel().0;
+    let (x_ticks, x_step) = ticks::linear(
+        xa,
+        xb,
+        (main_w.saturating_sub(90) / 95).clamp(2, 10) as usize,
+    );
+    let x_fmt = move |v: &f64| ticks::fmt_linear(*v, x_step);
+
+    // y axis: row i covers u in [n - i - 1, n - i], so row 0 is at the top; labels at centres.
+    let n = r.n_rows as f64;
+    let stride = row_stride(r.n_rows, (plot_h_guess / 20) as usize);
+    let y_keys: Vec<f64> = (0..r.n_rows)
+        .step_by(stride)
+        .map(|i| n - i as f64 - 0.5)
+        .collect();
+    let y_fmt = move |u: &f64| format!("{}", (n - u - 0.5).round() as i64);
+    let y_area = label_width(&inner, y_keys.iter().map(&y_fmt), style::TICK)? + 12 + DESC_ROOM;
+
+    let mut chart = ChartBuilder::on(&main)
+        .margin_top(MARGIN)
+        .margin_bottom(MARGIN)
+        .margin_left(4)
+        .margin_right(MARGIN)
+        .x_label_area_size(X_AREA)
+        .y_label_area_size(y_area)
+        .build_cartesian_2d(
+            ticks::Axis::new(xa, xb, x_ticks),
+            ticks::Axis::new(0.0, n, y_keys),
+        )
+        .map_err(de)?;
+
+    // Cells, averaged down to at most one per pixel.
+    let (pw, ph) = chart.plotting_area().dim_in_pixel();
+    let bins_x = r.n_cols.min(pw.max(1) as usize);
+    let bins_y = r.n_rows.min(ph.max(1) as usize);
+    let col_w = (xb - xa) / r.n_cols as f64;
+    let mut cells = Vec::with_capacity(bins_x * bins_y);
+    for by in 0..bins_y {
+        let (r0, r1) = (by * r.n_rows / bins_y, (by + 1) * r.n_rows / bins_y);
+        for bx in 0..bins_x {
+            let (c0, c1) = (bx * r.n_cols / bins_x, (bx + 1) * r.n_cols / bins_x);
+            let (mut sum, mut count) = (0.0, 0usize);
+            for row in r0..r1 {
+                for &v in &r.values[row * r.n_cols + c0..row * r.n_cols + c1] {
+                    if !v.is_nan() {
+                        sum += colormap::normalize(v, r.vmin, r.vmax);
+                        count += 1;
+                    }
+                }
+            }
+            let t = if count == 0 {
+                f64::NAN
+            } else {
+                sum / count as f64
+            };
+            cells.push(Rectangle::new(
+                [
+                    (xa + c0 as f64 * col_w, n - r0 as f64),
+                    (xa + c1 as f64 * col_w, n - r1 as f64),
+                ],
+                colormap::at(t).filled(),
+            ));
+        }
+    }
+    chart.draw_series(cells).map_err(de)?;
+
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(r.x_label.as_str())
+        .y_desc(r.y_label.as_str())
+        .axis_desc_style((FAMILY, style::AXIS_DESC))
+        .label_style((FAMILY, style::TICK))
+        .axis_style(style::AXIS)
+        .x_label_formatter(&x_fmt)
+        .y_label_formatter(&y_fmt)
+        .draw()
+        .map_err(de)?;
+
+    scale.draw(r, &bar)
+}
+
+/// The colour scale: a vertical gradient from vmin (bottom) to vmax (top) with value ticks,
+/// aligned with the heat map's plot area.
+struct ColorScale {
+    lo: f64,
+    hi: f64,
+    ticks: Vec<f64>,
+    step: f64,
+    labels_w: u32,
+}
+
+impl ColorScale {
+    fn new(r: &Raster, area: &Area, plot_h_guess: u32) -> Result<Self, String> {
+        let (lo, hi) = if r.vmax > r.vmin {
+            (r.vmin, r.vmax)
+        } else {
+            (r.vmin - 0.5, r.vmin + 0.5)
+        };
+        let (ticks, step) = ticks::linear(lo, hi, (plot_h_guess / 45).clamp(2, 8) as usize);
+        let labels = ticks.iter().map(|v| ticks::fmt_linear(*v, step));
+        let labels_w = label_width(area, labels, style::TICK)? + 12;
+        Ok(Self {
+            lo,
+            hi,
+            ticks,
+            step,
+            labels_w,
+        })
+    }
+
+    /// Pixels the colour bar with its labels takes at the right of the panel.
+    fn strip_width(&self) -> u32 {
+        COLORBAR_GAP + COLORBAR_W + self.labels_w + 4
+    }
+
+    fn draw(self, r: &Raster, bar: &Area) -> Result<(), String> {
+        let Self {
+            lo,
+            hi,
+            ticks,
+            step,
+            labels_w,
+        } = self;
+        let fmt = move |v: &f64| ticks::fmt_linear(*v, step);
+        let mut cb = ChartBuilder::on(bar)
+            .margin_top(MARGIN)
+            .margin_bottom(MARGIN)
+            .margin_left(COLORBAR_GAP)
+            .margin_right(2)
+            .x_label_area_size(X_AREA)
+            .right_y_label_area_size(labels_w)
+            .build_cartesian_2d(
+                ticks::Axis::new(0.0, 1.0, Vec::new()),
+                ticks::Axis::new(lo, hi, ticks),
+            )
+            .map_err(de)?;
+        let steps = cb.plotting_area().dim_in_pixel().1.max(2) as usize;
+        cb.draw_series((0..steps).map(|k| {
+            let v0 = lo + (hi - lo) * k as f64 / steps as f64;
+            let v1 = lo + (hi - lo) * (k + 1) as f64 / steps as f64;
+            let t = colormap::normalize((v0 + v1) / 2.0, r.vmin, r.vmax);
+            Rectangle::new([(0.0, v0), (1.0, v1)], colormap::at(t).filled())
+        }))
+        .map_err(de)?;
+        cb.configure_mesh()
+            .disable_mesh()
+            .x_labels(0)
+            .label_style((FAMILY, style::TICK))
+            .axis_style(style::AXIS)
+            .y_label_formatter(&fmt)
+            .draw()
+            .map_err(de)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strides() {
+        assert_eq!(row_stride(13, 20), 1);
+        assert_eq!(row_stride(13, 7), 2);
+        assert_eq!(row_stride(13, 3), 5);
+        assert_eq!(row_stride(500, 10), 50);
+        assert_eq!(row_stride(3, 0), 5);
+    }
+}

@@ -1,0 +1,147 @@
+//! `birdsong.png`, drawn from the run's Parquet tables (so it can be redrawn without
+//! re-simulating): target raster vs free replay raster of the median seed, and the validation
+//! and replay curves of every seed.
+
+use crate::Config;
+use elise_plot::{Figure, Lines, Panel, Raster, Series};
+use elise_sweep::RunDir;
+use elise_sweep::arrow_array::{Array, Float32Array, Float64Array, Int64Array, RecordBatch, StringArray, UInt32Array, UInt64Array};
+use elise_sweep::column;
+use std::collections::BTreeMap;
+
+pub const FILE_NAME: &str = "birdsong.png";
+
+/// One table's rows of (seed, phase, cycle, mse, corr_sum).
+struct CurveRows {
+    seed: Vec<u64>,
+    phase: Vec<String>,
+    cycle: Vec<i64>,
+    mse: Vec<f64>,
+    corr_sum: Vec<f64>,
+}
+
+fn read_curves(batches: &[RecordBatch]) -> anyhow::Result<CurveRows> {
+    let mut rows = CurveRows { seed: vec![], phase: vec![], cycle: vec![], mse: vec![], corr_sum: vec![] };
+    for b in batches {
+        rows.seed.extend(column::<UInt64Array>(b, "seed")?.values());
+        let ph = column::<StringArray>(b, "phase")?;
+        rows.phase.extend((0..ph.len()).map(|k| ph.value(k).to_owned()));
+        rows.cycle.extend(column::<Int64Array>(b, "cycle")?.values());
+        rows.mse.extend(column::<Float64Array>(b, "mse")?.values());
+        rows.corr_sum.extend(column::<Float64Array>(b, "corr_sum")?.values());
+    }
+    Ok(rows)
+}
+
+fn series_per_seed(rows: &CurveRows, phase: &str, metric: &[f64]) -> Vec<Series> {
+    let mut by_seed: BTreeMap<u64, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    for k in 0..rows.seed.len() {
+        if rows.phase[k] == phase {
+            let e = by_seed.entry(rows.seed[k]).or_default();
+            e.0.push(rows.cycle[k] as f64);
+            e.1.push(metric[k]);
+        }
+    }
+    by_seed.into_iter().map(|(seed, (xs, ys))| Series { label: format!("seed {seed}"), xs, ys }).collect()
+}
+
+/// Picks the seed with the median replay score, and its job index.
+fn median_seed(run: &RunDir) -> anyhow::Result<Option<(u64, u64, f64)>> {
+    let mut runs = Vec::new();
+    for b in run.read_table("runs")? {
+        let seed = column::<UInt64Array>(&b, "seed")?;
+        let rep = column::<UInt64Array>(&b, "replicate")?;
+        let cs = column::<Float64Array>(&b, "replay_corr_sum")?;
+        for k in 0..b.num_rows() {
+            runs.push((cs.value(k), seed.value(k), rep.value(k)));
+        }
+    }
+    runs.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    Ok(runs.get(runs.len().saturating_sub(1) / 2).map(|&(cs, seed, rep)| (seed, rep, cs)))
+}
+
+/// Target and replay rasters over the last two replay cycles of one job's traces.
+fn rasters(cfg: &Config, run: &RunDir, seed: u64, replicate: u64, corr: f64) -> anyhow::Result<Vec<Panel>> {
+    let path = run.table_dir("traces").join(format!("job-{replicate:06}.parquet"));
+    if !path.exists() {
+        return Ok(vec![]);
+    }
+    let batches = elise_sweep::read_parquet(&path)?;
+    let last = cfg.replay.cycles as i64 - 1;
+    let first = (last - 1).max(cfg.replay.nudged_cycles as i64);
+    let mut n_vis = 0usize;
+    let mut cells: Vec<(i64, u32, u32, f32, f32)> = Vec::new();
+    for b in &batches {
+        let ph = column::<StringArray>(b, "phase")?;
+        let cy = column::<Int64Array>(b, "cycle")?;
+        let st = column::<UInt32Array>(b, "step")?;
+        let ne = column::<UInt32Array>(b, "neuron")?;
+        let ra = column::<Float32Array>(b, "rate")?;
+        let ta = column::<Float32Array>(b, "target")?;
+        for k in 0..b.num_rows() {
+            if ph.value(k) == "replay" && (first..=last).contains(&cy.value(k)) {
+                n_vis = n_vis.max(ne.value(k) as usize + 1);
+                cells.push((cy.value(k), st.value(k), ne.value(k), ra.value(k), ta.value(k)));
+            }
+        }
+    }
+    if cells.is_empty() {
+        return Ok(vec![]);
+    }
+    cells.sort_by_key(|c| (c.2, c.0, c.1));
+    let n_cols = cells.len() / n_vis;
+    let rate: Vec<f64> = cells.iter().map(|c| f64::from(c.3)).collect();
+    let target: Vec<f64> = cells.iter().map(|c| f64::from(c.4)).collect();
+    let cycle_ms = n_cols as f64 * 0.2 / (last - first + 1) as f64 * (cfg.neuron.dt_ms / 0.1);
+    let x_range = (0.0, cycle_ms * (last - first + 1) as f64);
+    let raster = |title: String, values: Vec<f64>| {
+        Panel::Raster(Raster {
+            title,
+            n_rows: n_vis,
+            n_cols,
+            values,
+            vmin: 0.0,
+            vmax: 1.0,
+            x_label: "time (ms)".into(),
+            x_range,
+            y_label: "visible neuron".into(),
+        })
+    };
+    Ok(vec![
+        raster(format!("Target rates (teacher), {} cycles", last - first + 1), target),
+        raster(format!("Free replay, seed {seed}, replay cycles {first}-{last} (mean corr_sum {corr:.2})"), rate),
+    ])
+}
+
+/// Draws the figure into the run directory.
+pub fn draw(cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
+    let mut panels = Vec::new();
+    if let Some((seed, rep, corr)) = median_seed(run)? {
+        panels.extend(rasters(cfg, run, seed, rep, corr)?);
+    }
+    let rows = read_curves(&run.read_table("curves")?)?;
+    let n_vis = cfg.pattern.load()?.n_neurons() as f64;
+    let lines = |title: &str, x_label: &str, y_label: &str, series: Vec<Series>, log_y: bool, hlines: Vec<(String, f64)>| {
+        Panel::Lines(Lines { title: title.into(), x_label: x_label.into(), y_label: y_label.into(), series, log_y, y_range: None, hlines })
+    };
+    let corr_lines = vec![("criterion 12".to_owned(), 12.0)];
+    panels.push(lines(
+        "Learning: free validation cycles",
+        "training cycle",
+        "corr_sum (sum of Pearson r)",
+        series_per_seed(&rows, "validation", &rows.corr_sum),
+        false,
+        corr_lines.clone(),
+    ));
+    panels.push(lines("Replay without teacher", "replay cycle", "corr_sum (best shift)", series_per_seed(&rows, "replay", &rows.corr_sum), false, corr_lines));
+    panels.push(lines("Learning: free validation cycles", "training cycle", "MSE", series_per_seed(&rows, "validation", &rows.mse), true, vec![("rest".into(), 0.0784)]));
+    panels.push(lines("Replay without teacher", "replay cycle", "MSE (best shift)", series_per_seed(&rows, "replay", &rows.mse), true, vec![("0.01".into(), 0.01)]));
+    let fig = Figure {
+        title: format!("exp-birdsong: {} visible + {} latent, mode {}", n_vis, cfg.network.n_latent, crate::tables::mode_name(cfg)),
+        panels,
+        n_cols: 2,
+        panel_size: (720, 360),
+    };
+    elise_plot::draw_png(&fig, &run.path().join(FILE_NAME))?;
+    Ok(())
+}
