@@ -4,6 +4,7 @@
 //! (and reading a pattern file by path), no threads, no clocks. Units live in names
 //! (`_mv`, `_ms`, `_steps`); conductances are in 1/ms with the membrane capacitance C = 1.
 
+pub mod math;
 pub mod metrics;
 pub mod neuron;
 pub mod pattern;

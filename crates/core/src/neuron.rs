@@ -50,7 +50,35 @@ impl NeuronParams {
     /// Rate function phi(u) = 1 / (1 + exp(a (b - u))).
     #[inline]
     pub fn phi(&self, u_mv: f64) -> f64 {
-        1.0 / (1.0 + (self.phi_slope_per_mv * (self.phi_mid_mv - u_mv)).exp())
+        1.0 / (1.0 + crate::math::exp(self.phi_slope_per_mv * (self.phi_mid_mv - u_mv)))
+    }
+
+    /// `out[i] = phi(u_mv[i])` for a whole population, vectorized where the CPU allows (same
+    /// bits as [`NeuronParams::phi`]).
+    pub fn phi_into(&self, u_mv: &[f64], out: &mut [f64]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2, checked just above.
+                unsafe { self.phi_into_avx2(u_mv, out) };
+                return;
+            }
+        }
+        self.phi_into_body(u_mv, out);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn phi_into_avx2(&self, u_mv: &[f64], out: &mut [f64]) {
+        self.phi_into_body(u_mv, out);
+    }
+
+    #[inline(always)]
+    fn phi_into_body(&self, u_mv: &[f64], out: &mut [f64]) {
+        assert_eq!(u_mv.len(), out.len());
+        for (o, &u) in out.iter_mut().zip(u_mv) {
+            *o = self.phi(u);
+        }
     }
 
     /// Resting rate phi(E_L).
@@ -87,6 +115,15 @@ mod tests {
         assert!((p.phi_rest() - 0.026_596_993_576_865_863).abs() < 1e-15);
         assert!((p.phi(-50.0) - 1.0 / (1.0 + (-2.4f64).exp())).abs() < 1e-15);
         assert!((p.phi(-50.0) - 0.916_827_303_506_6).abs() < 1e-12);
+    }
+
+    #[test]
+    fn phi_into_equals_phi() {
+        let p = NeuronParams::default();
+        let u: Vec<f64> = (0..101).map(|k| -90.0 + 0.5 * k as f64).collect();
+        let mut out = vec![0.0; u.len()];
+        p.phi_into(&u, &mut out);
+        assert!(u.iter().zip(&out).all(|(&u, &r)| r == p.phi(u)));
     }
 
     #[test]

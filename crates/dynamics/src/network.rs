@@ -32,15 +32,19 @@ pub enum BuildError {
 #[derive(Clone, Debug)]
 pub struct Network {
     n: usize,
+    /// Row stride of `w` and `eta`: n rounded up to a multiple of 8 (zero padding).
+    stride: usize,
     n_visible: usize,
     mode: Mode,
     params: NeuronParams,
     teacher: Teacher,
+    /// Dendritic weights, `[post * stride + pre]`.
     w: Vec<f64>,
     eta: Vec<f64>,
     u: Vec<f64>,
     v: Vec<f64>,
     v_star: Vec<f64>,
+    /// Presynaptic traces (length `stride`, zero padding).
     trace: Vec<f64>,
     rate: Vec<f64>,
     rate_star: Vec<f64>,
@@ -61,7 +65,9 @@ pub struct Network {
     learning: bool,
     /// Per visible neuron: Some(U in mV) while it is clamped by a disruption.
     clamp_mv: Vec<Option<f64>>,
+    any_clamp: bool,
     // Scratch, reused every step.
+    /// Delayed presynaptic rates (length `stride`, zero padding).
     delayed: Vec<f64>,
     drive: Vec<f64>,
     g_exc_out: Vec<f64>,
@@ -99,9 +105,15 @@ impl Network {
             Mode::Elise | Mode::SomaOnly => PlasticRows::All,
             Mode::Reservoir => PlasticRows::VisibleOnly,
         };
-        let eta = elise_plasticity::rate_matrix(&spec.mask, n, spec.n_visible, rates, rows);
+        let stride = n.next_multiple_of(8);
+        let eta = elise_plasticity::rate_matrix(&spec.mask, n, spec.n_visible, rates, rows, stride);
+        let mut w = vec![0.0; n * stride];
+        for (row, init) in w.chunks_exact_mut(stride).zip(spec.w_init.chunks_exact(n.max(1))) {
+            row[..n].copy_from_slice(init);
+        }
         let max_delay = spec.delay_den_steps.iter().chain(&spec.delay_exc_steps).chain(&spec.delay_inh_steps).copied().max().unwrap_or(2);
-        let history_len = max_delay + 1;
+        // A power of two, so that slots are a mask instead of a division.
+        let history_len = (max_delay + 1).next_power_of_two();
         let phi_rest = params.phi_rest();
         let mut teacher_ptr = vec![0];
         let mut teacher_idx = Vec::new();
@@ -112,16 +124,17 @@ impl Network {
         let e_l = params.e_leak_mv;
         Ok(Self {
             n,
+            stride,
             n_visible: spec.n_visible,
             mode: spec.mode,
             params: params.clone(),
             teacher,
-            w: spec.w_init.clone(),
+            w,
             eta,
             u: vec![e_l; n],
             v: vec![e_l; n],
             v_star: vec![e_l; n],
-            trace: vec![0.0; n],
+            trace: vec![0.0; stride],
             rate: vec![phi_rest; n],
             rate_star: vec![phi_rest; n],
             err: vec![0.0; n],
@@ -136,7 +149,8 @@ impl Network {
             pending_update: false,
             learning: true,
             clamp_mv: vec![None; spec.n_visible],
-            delayed: vec![0.0; n],
+            any_clamp: false,
+            delayed: vec![0.0; stride],
             drive: vec![0.0; n],
             g_exc_out: vec![0.0; n],
             g_inh_out: vec![0.0; n],
@@ -149,13 +163,15 @@ impl Network {
     /// visible neurons (1 = nudged, 0 = free). Allocates nothing.
     pub fn step(&mut self, t: usize, lambda: f64) {
         let n = self.n;
+        let nv = self.n_visible;
         let k = self.n_steps as usize;
         let hl = self.history_len;
+        let mask = hl - 1;
         let p = &self.params;
+        let history = &self.history[..hl * n];
         // Sub-step 1: delayed rates and dendritic input (fused with the previous step's update).
-        for j in 0..n {
-            let slot = (k + hl - (self.delay_den[j] - 1)) % hl;
-            self.delayed[j] = self.history[slot * n + j];
+        for (j, (r, &d)) in self.delayed[..n].iter_mut().zip(&self.delay_den).enumerate() {
+            *r = history[((k + hl - (d - 1)) & mask) * n + j];
         }
         if self.pending_update {
             elise_plasticity::update_and_drive(&mut self.w, &self.eta, &self.err, &self.trace, &self.delayed, &mut self.drive);
@@ -164,52 +180,55 @@ impl Network {
             elise_plasticity::drive(&self.w, &self.delayed, &mut self.drive);
         }
         // Scaffold output conductances of every neuron, as the students see them in this step.
-        for c in 0..n {
-            let re = self.history[((k + hl - self.delay_exc[c]) % hl) * n + c];
-            let ri = self.history[((k + hl - self.delay_inh[c]) % hl) * n + c];
-            self.g_exc_out[c] = p.g_exc0 * re.max(self.phi_rest);
-            self.g_inh_out[c] = p.g_inh0 * ri.max(self.phi_rest);
+        let (g_exc0, g_inh0, phi_rest) = (p.g_exc0, p.g_inh0, self.phi_rest);
+        for (c, ((ge, gi), (&de, &di))) in self.g_exc_out.iter_mut().zip(self.g_inh_out.iter_mut()).zip(self.delay_exc.iter().zip(&self.delay_inh)).enumerate() {
+            *ge = g_exc0 * history[((k + hl - de) & mask) * n + c].max(phi_rest);
+            *gi = g_inh0 * history[((k + hl - di) & mask) * n + c].max(phi_rest);
         }
-        // Sub-step 2: soma, dendritic prediction, dendrite, trace.
+        // Sub-step 2: soma (visible: teacher, latent: scaffold), from V before its update.
         let dt = p.dt_ms;
-        let (g_l, e_l, e_i) = (p.g_leak, p.e_leak_mv, p.e_inh_mv);
-        let g_d_over = p.g_leak + p.g_den;
-        let decay = 1.0 - g_l * dt;
-        let g_exc_t = self.teacher.g_exc(t);
-        let g_inh_t = self.teacher.g_inh(t);
-        for i in 0..n {
-            let (g_e, g_i, m) = if i < self.n_visible {
-                (g_exc_t[i], g_inh_t[i], lambda)
-            } else {
-                let (mut ge, mut gi) = (0.0, 0.0);
-                for &c in &self.teacher_idx[self.teacher_ptr[i]..self.teacher_ptr[i + 1]] {
-                    ge += self.g_exc_out[c];
-                    gi += self.g_inh_out[c];
-                }
-                (ge, gi, 1.0)
-            };
-            let g_d = if self.mode == Mode::SomaOnly && i >= self.n_visible { 0.0 } else { p.g_den };
-            let v_old = self.v[i];
-            self.u[i] = (1.0 - dt * (g_d + g_l + m * (g_e + g_i))) * self.u[i] + dt * g_l * e_l + dt * e_i * m * g_i + dt * g_d * v_old;
-            self.v_star[i] = (g_l * e_l + p.g_den * v_old) / g_d_over;
-            self.v[i] = decay * v_old + g_l * dt * (e_l + self.drive[i]);
-            self.trace[i] = decay * self.trace[i] + self.trace_coef * self.delayed[i];
+        let (g_l, g_den, e_l, e_i) = (p.g_leak, p.g_den, p.e_leak_mv, p.e_inh_mv);
+        let (u, v) = (&mut self.u[..n], &self.v[..n]);
+        let (u_vis, u_lat) = u.split_at_mut(nv);
+        let m = lambda;
+        for (((u, &v_old), &g_e), &g_i) in u_vis.iter_mut().zip(v).zip(self.teacher.g_exc(t)).zip(self.teacher.g_inh(t)) {
+            *u = (1.0 - dt * (g_den + g_l + m * (g_e + g_i))) * *u + dt * g_l * e_l + dt * e_i * m * g_i + dt * g_den * v_old;
         }
-        for (u, c) in self.u.iter_mut().zip(&self.clamp_mv) {
-            if let Some(c) = c {
-                *u = *c;
+        let g_d = if self.mode == Mode::SomaOnly { 0.0 } else { g_den };
+        let m = 1.0;
+        for ((u, &v_old), span) in u_lat.iter_mut().zip(&v[nv..]).zip(self.teacher_ptr[nv..].windows(2)) {
+            let (mut g_e, mut g_i) = (0.0, 0.0);
+            for &c in &self.teacher_idx[span[0]..span[1]] {
+                g_e += self.g_exc_out[c];
+                g_i += self.g_inh_out[c];
+            }
+            *u = (1.0 - dt * (g_d + g_l + m * (g_e + g_i))) * *u + dt * g_l * e_l + dt * e_i * m * g_i + dt * g_d * v_old;
+        }
+        // Dendritic prediction (from V before its update), dendrite, trace.
+        let g_sum = g_l + g_den;
+        let decay = 1.0 - g_l * dt;
+        let trace_coef = self.trace_coef;
+        for ((((v_star, v), tr), &drive), &r_del) in self.v_star.iter_mut().zip(self.v.iter_mut()).zip(self.trace[..n].iter_mut()).zip(&self.drive).zip(&self.delayed[..n]) {
+            let v_old = *v;
+            *v_star = (g_l * e_l + g_den * v_old) / g_sum;
+            *v = decay * v_old + g_l * dt * (e_l + drive);
+            *tr = decay * *tr + trace_coef * r_del;
+        }
+        if self.any_clamp {
+            for (u, c) in self.u.iter_mut().zip(&self.clamp_mv) {
+                if let Some(c) = c {
+                    *u = *c;
+                }
             }
         }
         // Sub-step 3: rates; the new rate enters the delay line.
-        let slot = k % hl;
-        for i in 0..n {
-            let r = p.phi(self.u[i]);
-            let rs = p.phi(self.v_star[i]);
-            self.rate[i] = r;
-            self.rate_star[i] = rs;
-            self.err[i] = r - rs;
-            self.history[slot * n + i] = r;
+        p.phi_into(&self.u, &mut self.rate);
+        p.phi_into(&self.v_star, &mut self.rate_star);
+        for ((e, &r), &rs) in self.err.iter_mut().zip(&self.rate).zip(&self.rate_star) {
+            *e = r - rs;
         }
+        let slot = k & mask;
+        self.history[slot * n..(slot + 1) * n].copy_from_slice(&self.rate);
         // Sub-step 4: the weight update, applied with the next step's mat-vec.
         self.pending_update = self.learning;
         self.n_steps += 1;
@@ -223,10 +242,10 @@ impl Network {
         }
     }
 
-    /// Dendritic weights after the last step, row-major `[post * n + pre]`.
-    pub fn weights(&mut self) -> &[f64] {
+    /// Dendritic weights after the last step, row-major `[post * n + pre]` (a copy).
+    pub fn weights(&mut self) -> Vec<f64> {
         self.flush_weights();
-        &self.w
+        self.w.chunks_exact(self.stride).flat_map(|row| &row[..self.n]).copied().collect()
     }
 
     /// Switches plasticity on or off (it is on by default, as in the CUDA code).
@@ -240,11 +259,13 @@ impl Network {
         for c in &mut self.clamp_mv[neurons] {
             *c = Some(u_mv);
         }
+        self.any_clamp = self.clamp_mv.iter().any(Option::is_some);
     }
 
     /// Releases every clamp.
     pub fn clear_clamp(&mut self) {
         self.clamp_mv.fill(None);
+        self.any_clamp = false;
     }
 
     pub fn n_neurons(&self) -> usize {
@@ -276,7 +297,7 @@ impl Network {
     }
     /// Presynaptic traces.
     pub fn trace(&self) -> &[f64] {
-        &self.trace
+        &self.trace[..self.n]
     }
     /// Rates phi(U).
     pub fn rate(&self) -> &[f64] {

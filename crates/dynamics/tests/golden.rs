@@ -101,6 +101,7 @@ fn check_fixture(name: &str) -> f64 {
         if next_weight < weight_steps.len() && weight_steps[next_weight] == after {
             let reference = floats(&weights["W"][next_weight]);
             let ours = net.weights();
+            let ours = ours.as_slice();
             assert_eq!(ours.len(), n * n);
             let diff = max_diff(ours, &reference);
             assert!(diff <= TOL, "{name}: W after {after} steps deviates by {diff:e}");

@@ -39,17 +39,19 @@ pub enum PlasticRows {
     VisibleOnly,
 }
 
-/// Per-synapse learning rates, row-major `[post * n + pre]`; 0 for absent or frozen synapses.
-pub fn rate_matrix(mask: &[bool], n: usize, n_visible: usize, rates: &LearningRates, rows: PlasticRows) -> Vec<f64> {
+/// Per-synapse learning rates, row-major with rows of `stride >= n` entries
+/// (`[post * stride + pre]`, padding 0); 0 for absent or frozen synapses.
+pub fn rate_matrix(mask: &[bool], n: usize, n_visible: usize, rates: &LearningRates, rows: PlasticRows, stride: usize) -> Vec<f64> {
     assert_eq!(mask.len(), n * n, "mask shape");
-    let mut eta = vec![0.0; n * n];
+    assert!(stride >= n, "stride below n");
+    let mut eta = vec![0.0; n * stride];
     for post in 0..n {
         if rows == PlasticRows::VisibleOnly && post >= n_visible {
             continue;
         }
         for pre in 0..n {
             if mask[post * n + pre] {
-                eta[post * n + pre] = if post < n_visible && pre < n_visible { rates.eta_vv } else { rates.eta_other };
+                eta[post * stride + pre] = if post < n_visible && pre < n_visible { rates.eta_vv } else { rates.eta_other };
             }
         }
     }
@@ -58,8 +60,8 @@ pub fn rate_matrix(mask: &[bool], n: usize, n_visible: usize, rates: &LearningRa
 
 /// Applies one step of the rule to every row: `w_ij += (eta_ij err_i) tr_j`.
 pub fn update(w: &mut [f64], eta: &[f64], err: &[f64], trace: &[f64]) {
-    let n = trace.len();
-    for ((w_row, eta_row), &e) in w.chunks_exact_mut(n).zip(eta.chunks_exact(n)).zip(err) {
+    let stride = trace.len();
+    for ((w_row, eta_row), &e) in w.chunks_exact_mut(stride).zip(eta.chunks_exact(stride)).zip(err) {
         for ((w, &eta), &tr) in w_row.iter_mut().zip(eta_row).zip(trace) {
             *w += (eta * e) * tr;
         }
@@ -68,14 +70,14 @@ pub fn update(w: &mut [f64], eta: &[f64], err: &[f64], trace: &[f64]) {
 
 /// Dendritic drive `out_i = sum_j w_ij rates_j` (no learning).
 pub fn drive(w: &[f64], rates: &[f64], out: &mut [f64]) {
-    let n = rates.len();
-    for (w_row, o) in w.chunks_exact(n).zip(out.iter_mut()) {
+    let stride = rates.len();
+    for (w_row, o) in w.chunks_exact(stride).zip(out.iter_mut()) {
         *o = dot8(w_row, rates);
     }
 }
 
 /// Fused: applies the pending update (`err`, `trace` of the previous step), then computes the
-/// drive from the updated weights. Equal to [`update`] followed by [`drive`], bit for bit.
+/// drive from the updated weights. Rows: `out.len()`; row stride: `rates.len()`. Equal to [`update`] followed by [`drive`], bit for bit.
 pub fn update_and_drive(w: &mut [f64], eta: &[f64], err: &[f64], trace: &[f64], rates: &[f64], out: &mut [f64]) {
     #[cfg(target_arch = "x86_64")]
     {
@@ -91,8 +93,8 @@ pub fn update_and_drive(w: &mut [f64], eta: &[f64], err: &[f64], trace: &[f64], 
 /// Portable fused kernel: eight accumulators per row in a fixed order.
 #[inline(always)]
 fn update_and_drive_body(w: &mut [f64], eta: &[f64], err: &[f64], trace: &[f64], rates: &[f64], out: &mut [f64]) {
-    let n = rates.len();
-    assert!(w.len() == n * n && eta.len() == n * n && err.len() == n && trace.len() == n && out.len() == n);
+    let (n, rows) = (rates.len(), out.len());
+    assert!(w.len() == rows * n && eta.len() == rows * n && err.len() == rows && trace.len() == n);
     let n8 = n - n % 8;
     for (((w_row, eta_row), &e), o) in w.chunks_exact_mut(n).zip(eta.chunks_exact(n)).zip(err).zip(out.iter_mut()) {
         let mut acc = [0.0f64; 8];
@@ -119,15 +121,15 @@ fn update_and_drive_body(w: &mut [f64], eta: &[f64], err: &[f64], trace: &[f64],
 #[target_feature(enable = "avx2")]
 unsafe fn update_and_drive_avx2(w: &mut [f64], eta: &[f64], err: &[f64], trace: &[f64], rates: &[f64], out: &mut [f64]) {
     use std::arch::x86_64::*;
-    let n = rates.len();
-    assert!(w.len() == n * n && eta.len() == n * n && err.len() == n && trace.len() == n && out.len() == n);
+    let (n, rows) = (rates.len(), out.len());
+    assert!(w.len() == rows * n && eta.len() == rows * n && err.len() == rows && trace.len() == n);
     let n8 = n - n % 8;
-    for i in 0..n {
+    for i in 0..rows {
         let e = err[i];
         let row = i * n;
         let mut tail = 0.0;
-        // SAFETY: every index below is < n within row `i` of w and eta (len n * n) and < n in
-        // trace and rates (len n), checked by the assert above; unaligned loads and stores.
+        // SAFETY: every index below is < n within row `i` < rows of w and eta (len rows * n) and
+        // < n in trace and rates (len n), checked by the assert above; unaligned loads, stores.
         let s = unsafe {
             let ev = _mm256_set1_pd(e);
             let (mut acc0, mut acc1) = (_mm256_setzero_pd(), _mm256_setzero_pd());
@@ -190,9 +192,9 @@ mod tests {
         let n = 3;
         let mask: Vec<bool> = (0..9).map(|k| k / 3 != k % 3).collect();
         let r = LearningRates::default();
-        let all = rate_matrix(&mask, n, 2, &r, PlasticRows::All);
+        let all = rate_matrix(&mask, n, 2, &r, PlasticRows::All, n);
         assert_eq!(all, vec![0.0, 1e-4, 1e-3, 1e-4, 0.0, 1e-3, 1e-3, 1e-3, 0.0]);
-        let res = rate_matrix(&mask, n, 2, &r, PlasticRows::VisibleOnly);
+        let res = rate_matrix(&mask, n, 2, &r, PlasticRows::VisibleOnly, n);
         assert_eq!(res, vec![0.0, 1e-4, 1e-3, 1e-4, 0.0, 1e-3, 0.0, 0.0, 0.0]);
     }
 
@@ -201,7 +203,7 @@ mod tests {
         for n in [3usize, 8, 13, 63] {
             let f = |k: usize| ((k * 2_654_435_761) % 1000) as f64 / 997.0 - 0.4;
             let mask: Vec<bool> = (0..n * n).map(|k| k / n != k % n && k % 7 != 3).collect();
-            let eta = rate_matrix(&mask, n, n / 3, &LearningRates::default(), PlasticRows::All);
+            let eta = rate_matrix(&mask, n, n / 3, &LearningRates::default(), PlasticRows::All, n);
             let w0: Vec<f64> = (0..n * n).map(|k| if mask[k] { f(k) } else { 0.0 }).collect();
             let err: Vec<f64> = (0..n).map(|k| f(k + 11) * 0.3).collect();
             let tr: Vec<f64> = (0..n).map(|k| f(k + 5).abs()).collect();
