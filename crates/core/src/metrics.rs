@@ -33,7 +33,10 @@ impl ReplayScorer {
     /// # Panics
     /// If the length does not match or `n_samples` is 0.
     pub fn new(target: &[f64], n_neurons: usize, n_samples: usize) -> Self {
-        assert!(n_samples > 0 && target.len() == n_neurons * n_samples, "target shape mismatch");
+        assert!(
+            n_samples > 0 && target.len() == n_neurons * n_samples,
+            "target shape mismatch"
+        );
         let mut centered = Vec::with_capacity(target.len());
         let mut mean = Vec::with_capacity(n_neurons);
         let mut sum_centered = Vec::with_capacity(n_neurons);
@@ -66,14 +69,21 @@ impl ReplayScorer {
 
     /// Scores `output` (neuron-major, exactly S samples per neuron) without any time shift.
     pub fn score_aligned(&self, output: &[f64]) -> CycleScore {
-        assert_eq!(output.len(), self.n_neurons * self.n_samples, "output shape mismatch");
+        assert_eq!(
+            output.len(),
+            self.n_neurons * self.n_samples,
+            "output shape mismatch"
+        );
         self.score_shifts(output, self.n_samples, 1)
     }
 
     /// Best scores over window starts s = 0..S-1 in `output` (neuron-major, `len` samples per
     /// neuron, `len >= 2S - 1`): the replay score of the cycle that starts at sample 0.
     pub fn score_best_shift(&self, output: &[f64], len: usize) -> CycleScore {
-        assert!(len >= 2 * self.n_samples - 1, "need S - 1 samples after the cycle for the shift search");
+        assert!(
+            len >= 2 * self.n_samples - 1,
+            "need S - 1 samples after the cycle for the shift search"
+        );
         assert_eq!(output.len(), self.n_neurons * len, "output shape mismatch");
         self.score_shifts(output, len, self.n_samples)
     }
@@ -114,7 +124,10 @@ impl ReplayScorer {
             }
         }
         let n_values = (self.n_neurons * s_len) as f64;
-        let mse = sq_err.iter().map(|&e| e.max(0.0) / n_values).fold(f64::NAN, f64::min);
+        let mse = sq_err
+            .iter()
+            .map(|&e| e.max(0.0) / n_values)
+            .fold(f64::NAN, f64::min);
         let corr_sum = corr.iter().copied().fold(f64::NAN, f64::max);
         CycleScore { mse, corr_sum }
     }
@@ -144,7 +157,14 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
 mod tests {
     use super::*;
 
-    fn naive(out: &[f64], target: &[f64], n: usize, len: usize, s_len: usize, s: usize) -> CycleScore {
+    fn naive(
+        out: &[f64],
+        target: &[f64],
+        n: usize,
+        len: usize,
+        s_len: usize,
+        s: usize,
+    ) -> CycleScore {
         let mut se = 0.0;
         let mut cs = 0.0;
         for i in 0..n {
@@ -175,7 +195,9 @@ mod tests {
     #[test]
     fn aligned_matches_naive_and_hand_values() {
         let (n, s_len) = (3, 40);
-        let target: Vec<f64> = (0..n).flat_map(|i| (0..s_len).map(move |k| wave(i, k, s_len))).collect();
+        let target: Vec<f64> = (0..n)
+            .flat_map(|i| (0..s_len).map(move |k| wave(i, k, s_len)))
+            .collect();
         let sc = ReplayScorer::new(&target, n, s_len);
         let perfect = sc.score_aligned(&target);
         assert!(perfect.mse.abs() < 1e-15);
@@ -188,7 +210,11 @@ mod tests {
         // Inverted output: correlation -1 per neuron.
         let inv: Vec<f64> = target.iter().map(|v| 1.0 - v).collect();
         assert!((sc.score_aligned(&inv).corr_sum + 3.0).abs() < 1e-12);
-        let noisy: Vec<f64> = target.iter().enumerate().map(|(k, v)| v + 0.05 * ((k * 7919) % 13) as f64 / 13.0).collect();
+        let noisy: Vec<f64> = target
+            .iter()
+            .enumerate()
+            .map(|(k, v)| v + 0.05 * ((k * 7919) % 13) as f64 / 13.0)
+            .collect();
         let a = sc.score_aligned(&noisy);
         let b = naive(&noisy, &target, n, s_len, s_len, 0);
         assert!((a.mse - b.mse).abs() < 1e-13 && (a.corr_sum - b.corr_sum).abs() < 1e-12);
@@ -206,22 +232,37 @@ mod tests {
     #[test]
     fn shift_search_finds_a_delayed_replay() {
         let (n, s_len, lag) = (2, 50, 17);
-        let target: Vec<f64> = (0..n).flat_map(|i| (0..s_len).map(move |k| wave(i, k, s_len))).collect();
+        let target: Vec<f64> = (0..n)
+            .flat_map(|i| (0..s_len).map(move |k| wave(i, k, s_len)))
+            .collect();
         let len = 2 * s_len;
         // Output = target delayed by `lag` samples, periodic.
-        let out: Vec<f64> = (0..n).flat_map(|i| (0..len).map(move |k| wave(i, (k + s_len - lag) % s_len, s_len))).collect();
+        let out: Vec<f64> = (0..n)
+            .flat_map(|i| (0..len).map(move |k| wave(i, (k + s_len - lag) % s_len, s_len)))
+            .collect();
         let sc = ReplayScorer::new(&target, n, s_len);
         let best = sc.score_best_shift(&out, len);
         assert!(best.mse < 1e-14, "{best:?}");
         assert!((best.corr_sum - 2.0).abs() < 1e-12);
-        assert!(sc.score_aligned(&out.chunks(len).flat_map(|c| c[..s_len].to_vec()).collect::<Vec<_>>()).mse > 0.01);
+        assert!(
+            sc.score_aligned(
+                &out.chunks(len)
+                    .flat_map(|c| c[..s_len].to_vec())
+                    .collect::<Vec<_>>()
+            )
+            .mse > 0.01
+        );
         // Every shift agrees with the naive computation.
         let mut noisy = out.clone();
         for (k, v) in noisy.iter_mut().enumerate() {
             *v += 0.03 * ((k * 104_729) % 17) as f64 / 17.0;
         }
         let best = sc.score_best_shift(&noisy, len);
-        let naive_best = (0..s_len).map(|s| naive(&noisy, &target, n, len, s_len, s)).fold((f64::MAX, f64::MIN), |acc, c| (acc.0.min(c.mse), acc.1.max(c.corr_sum)));
+        let naive_best = (0..s_len)
+            .map(|s| naive(&noisy, &target, n, len, s_len, s))
+            .fold((f64::MAX, f64::MIN), |acc, c| {
+                (acc.0.min(c.mse), acc.1.max(c.corr_sum))
+            });
         assert!((best.mse - naive_best.0).abs() < 1e-12);
         assert!((best.corr_sum - naive_best.1).abs() < 1e-10);
     }

@@ -19,7 +19,11 @@ pub struct PatternConfig {
 impl PatternConfig {
     /// Loads the configured pattern.
     pub fn load(&self) -> Result<Pattern, PatternError> {
-        if self.file.is_empty() { Ok(Pattern::fuer_elise()) } else { Pattern::load(Path::new(&self.file)) }
+        if self.file.is_empty() {
+            Ok(Pattern::fuer_elise())
+        } else {
+            Pattern::load(Path::new(&self.file))
+        }
     }
 
     /// Integration steps per state, if `state_ms` is a positive whole multiple of `dt_ms`.
@@ -27,7 +31,10 @@ impl PatternConfig {
         let steps = self.state_ms / dt_ms;
         let rounded = steps.round();
         if !(rounded >= 1.0 && (steps - rounded).abs() < 1e-6 && rounded < 1e7) {
-            return Err(format!("{} ms is not a positive whole multiple of dt = {dt_ms} ms", self.state_ms));
+            return Err(format!(
+                "{} ms is not a positive whole multiple of dt = {dt_ms} ms",
+                self.state_ms
+            ));
         }
         Ok(rounded as usize)
     }
@@ -65,7 +72,10 @@ impl Pattern {
         let n_states = rows[0].len();
         assert!(rows.iter().all(|r| r.len() == n_states), "ragged pattern");
         let states: Vec<u8> = rows.concat();
-        assert!(states.iter().all(|&x| x <= 1), "pattern values must be 0 or 1");
+        assert!(
+            states.iter().all(|&x| x <= 1),
+            "pattern values must be 0 or 1"
+        );
         Self {
             name: name.to_owned(),
             n_neurons: rows.len(),
@@ -76,7 +86,8 @@ impl Pattern {
 
     /// The built-in Für Elise pattern.
     pub fn fuer_elise() -> Self {
-        Self::parse(FUER_ELISE_TEXT, "data/patterns/fuer_elise.txt").expect("built-in pattern is valid")
+        Self::parse(FUER_ELISE_TEXT, "data/patterns/fuer_elise.txt")
+            .expect("built-in pattern is valid")
     }
 
     /// Reads and parses a pattern file.
@@ -90,7 +101,10 @@ impl Pattern {
         let text = String::from_utf8(bytes).map_err(|e| PatternError {
             source_name: source_name.clone(),
             line: 0,
-            problem: format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+            problem: format!(
+                "not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
         })?;
         Self::parse(&text, &source_name)
     }
@@ -102,8 +116,16 @@ impl Pattern {
             line,
             problem,
         };
-        let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim_end_matches('\r')));
-        let (_, header) = lines.next().ok_or_else(|| err(0, "empty file: expected a header line `# name: NAME nNeurons: V nSteps: S`".into()))?;
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| (i + 1, l.trim_end_matches('\r')));
+        let (_, header) = lines.next().ok_or_else(|| {
+            err(
+                0,
+                "empty file: expected a header line `# name: NAME nNeurons: V nSteps: S`".into(),
+            )
+        })?;
         let (name, n_neurons, n_states) = parse_header(header).map_err(|p| err(1, p))?;
         let mut states = Vec::with_capacity(n_neurons * n_states);
         let mut n_rows = 0;
@@ -114,7 +136,10 @@ impl Pattern {
                 continue;
             }
             if n_rows == n_neurons {
-                return Err(err(line_no, format!("more rows than nNeurons = {n_neurons} declared in the header")));
+                return Err(err(
+                    line_no,
+                    format!("more rows than nNeurons = {n_neurons} declared in the header"),
+                ));
             }
             let before = states.len();
             for (col, tok) in line.split_whitespace().enumerate() {
@@ -122,18 +147,29 @@ impl Pattern {
                     "0" => states.push(0),
                     "1" => states.push(1),
                     _ => {
-                        return Err(err(line_no, format!("value {tok:?} in column {} is not 0 or 1", col + 1)));
+                        return Err(err(
+                            line_no,
+                            format!("value {tok:?} in column {} is not 0 or 1", col + 1),
+                        ));
                     }
                 }
             }
             let got = states.len() - before;
             if got != n_states {
-                return Err(err(line_no, format!("row of neuron {n_rows} has {got} values, expected nSteps = {n_states}")));
+                return Err(err(
+                    line_no,
+                    format!(
+                        "row of neuron {n_rows} has {got} values, expected nSteps = {n_states}"
+                    ),
+                ));
             }
             n_rows += 1;
         }
         if n_rows != n_neurons {
-            return Err(err(last_line, format!("found {n_rows} rows, expected nNeurons = {n_neurons}")));
+            return Err(err(
+                last_line,
+                format!("found {n_rows} rows, expected nNeurons = {n_neurons}"),
+            ));
         }
         Ok(Self {
             name,
@@ -145,9 +181,16 @@ impl Pattern {
 
     /// Writes the pattern in its text format.
     pub fn to_text(&self) -> String {
-        let mut s = format!("# name: {} nNeurons: {} nSteps: {}\n", self.name, self.n_neurons, self.n_states);
+        let mut s = format!(
+            "# name: {} nNeurons: {} nSteps: {}\n",
+            self.name, self.n_neurons, self.n_states
+        );
         for i in 0..self.n_neurons {
-            let row: Vec<&str> = self.row(i).iter().map(|&x| if x == 1 { "1" } else { "0" }).collect();
+            let row: Vec<&str> = self
+                .row(i)
+                .iter()
+                .map(|&x| if x == 1 { "1" } else { "0" })
+                .collect();
             s.push_str(&row.join(" "));
             s.push('\n');
         }
@@ -176,7 +219,9 @@ impl Pattern {
 
 fn parse_header(line: &str) -> Result<(String, usize, usize), String> {
     let expected = "expected a header `# name: NAME nNeurons: V nSteps: S`";
-    let rest = line.strip_prefix('#').ok_or_else(|| format!("{expected}, got {line:?}"))?;
+    let rest = line
+        .strip_prefix('#')
+        .ok_or_else(|| format!("{expected}, got {line:?}"))?;
     let toks: Vec<&str> = rest.split_whitespace().collect();
     let mut name = None;
     let mut n_neurons = None;
@@ -184,11 +229,17 @@ fn parse_header(line: &str) -> Result<(String, usize, usize), String> {
     let mut k = 0;
     while k < toks.len() {
         let key = toks[k];
-        let val = toks.get(k + 1).ok_or_else(|| format!("header key {key:?} has no value; {expected}"))?;
+        let val = toks
+            .get(k + 1)
+            .ok_or_else(|| format!("header key {key:?} has no value; {expected}"))?;
         let count = |v: &str| -> Result<usize, String> {
-            let n: usize = v.parse().map_err(|_| format!("header {key} {v:?} is not a whole number"))?;
+            let n: usize = v
+                .parse()
+                .map_err(|_| format!("header {key} {v:?} is not a whole number"))?;
             if n == 0 {
-                return Err(format!("header {key} is 0: a pattern needs at least one neuron and one state"));
+                return Err(format!(
+                    "header {key} is 0: a pattern needs at least one neuron and one state"
+                ));
             }
             Ok(n)
         };
@@ -215,12 +266,39 @@ mod tests {
         let p = Pattern::fuer_elise();
         assert_eq!((p.n_neurons(), p.n_states()), (13, 25));
         let active: [&[usize]; 25] = [
-            &[6], &[0], &[1], &[0], &[1], &[0], &[4], &[2], &[3], &[5, 11], &[5, 10], &[5, 8], &[7], &[6], &[5],
-            &[4, 12], &[4, 10], &[4, 9], &[6], &[3], &[4, 11], &[5, 10], &[5], &[5, 8], &[6],
+            &[6],
+            &[0],
+            &[1],
+            &[0],
+            &[1],
+            &[0],
+            &[4],
+            &[2],
+            &[3],
+            &[5, 11],
+            &[5, 10],
+            &[5, 8],
+            &[7],
+            &[6],
+            &[5],
+            &[4, 12],
+            &[4, 10],
+            &[4, 9],
+            &[6],
+            &[3],
+            &[4, 11],
+            &[5, 10],
+            &[5],
+            &[5, 8],
+            &[6],
         ];
         for (s, rows) in active.iter().enumerate() {
             for i in 0..13 {
-                assert_eq!(p.at(i, s as isize) == 1, rows.contains(&i), "neuron {i} state {s}");
+                assert_eq!(
+                    p.at(i, s as isize) == 1,
+                    rows.contains(&i),
+                    "neuron {i} state {s}"
+                );
             }
         }
         assert_eq!(Pattern::parse(&p.to_text(), "roundtrip").unwrap(), p);
@@ -248,7 +326,10 @@ mod tests {
         assert_eq!(e.line, 2);
         assert!(e.problem.contains("\"2\""));
         let e = problem("# name: x nNeurons: 2 nSteps: 1\n1\n");
-        assert!(e.problem.contains("found 1 rows, expected nNeurons = 2"), "{e}");
+        assert!(
+            e.problem.contains("found 1 rows, expected nNeurons = 2"),
+            "{e}"
+        );
         let e = problem("# name: x nNeurons: 1 nSteps: 1\n1\n0\n");
         assert_eq!(e.line, 3);
         let e = problem("# name: x nNeurons: 1 nSteps: 1 extra: 3\n1\n");

@@ -126,6 +126,9 @@ mod tests {
             counts[s.int_inclusive(0, 100) as usize] += 1;
         }
         // Each value expected 1000 times; 6 sigma ~ 190.
-        assert!(counts.iter().all(|&c| (800..1200).contains(&c)), "{counts:?}");
+        assert!(
+            counts.iter().all(|&c| (800..1200).contains(&c)),
+            "{counts:?}"
+        );
     }
 }

@@ -37,14 +37,21 @@ impl Teacher {
         for i in 0..n_visible {
             for s in 0..pattern.n_states() {
                 let s_i = s as isize;
-                let (c, pr, nx) = (pattern.at(i, s_i), pattern.at(i, s_i - 1), pattern.at(i, s_i + 1));
+                let (c, pr, nx) = (
+                    pattern.at(i, s_i),
+                    pattern.at(i, s_i - 1),
+                    pattern.at(i, s_i + 1),
+                );
                 for t in 0..steps_per_state {
                     let u = ramp_target(params, steps_per_state, t, c, pr, nx);
                     target_mv[(s * steps_per_state + t) * n_visible + i] = u;
                 }
             }
         }
-        let (g_exc, g_inh): (Vec<f64>, Vec<f64>) = target_mv.iter().map(|&u| params.teacher_conductances(u)).unzip();
+        let (g_exc, g_inh): (Vec<f64>, Vec<f64>) = target_mv
+            .iter()
+            .map(|&u| params.teacher_conductances(u))
+            .unzip();
         let target_rate = target_mv.iter().map(|&u| params.phi(u)).collect();
         Self {
             n_visible,
@@ -103,7 +110,11 @@ fn ramp_target(p: &NeuronParams, len: usize, t: usize, c: u8, pr: u8, nx: u8) ->
     let mut u = f64::NAN;
     // 1. Off, next on: ramp up in the last third.
     if c == 0 && nx == 1 {
-        u = if 3 * t >= 2 * len { ramp_up(p, x_to_end) } else { p.e_leak_mv };
+        u = if 3 * t >= 2 * len {
+            ramp_up(p, x_to_end)
+        } else {
+            p.e_leak_mv
+        };
     }
     // 2. Off, next off: rest.
     if c == 0 && nx == 0 {

@@ -11,8 +11,18 @@ use std::hint::black_box;
 fn network(n_latent: usize) -> Network {
     let params = NeuronParams::default();
     let pattern = Pattern::fuer_elise();
-    let cfg = NetworkConfig { n_latent, ..NetworkConfig::default() };
-    let spec = NetworkSpec::generate(pattern.n_neurons(), &cfg, &ScaffoldParams::default(), &params, Seed(1)).unwrap();
+    let cfg = NetworkConfig {
+        n_latent,
+        ..NetworkConfig::default()
+    };
+    let spec = NetworkSpec::generate(
+        pattern.n_neurons(),
+        &cfg,
+        &ScaffoldParams::default(),
+        &params,
+        Seed(1),
+    )
+    .unwrap();
     let teacher = Teacher::new(&pattern, &params, 100);
     let mut net = Network::new(&spec, &params, &LearningRates::default(), teacher).unwrap();
     // Leave the initial transient so that the rates are realistic.
@@ -47,7 +57,16 @@ fn bench_kernel(c: &mut Criterion) {
         let rates = vec![0.1; n];
         let mut out = vec![0.0; n];
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
-            b.iter(|| elise_plasticity::update_and_drive(black_box(&mut w), &eta, &err, &tr, &rates, &mut out))
+            b.iter(|| {
+                elise_plasticity::update_and_drive(
+                    black_box(&mut w),
+                    &eta,
+                    &err,
+                    &tr,
+                    &rates,
+                    &mut out,
+                )
+            })
         });
     }
     group.finish();

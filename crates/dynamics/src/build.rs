@@ -86,7 +86,13 @@ pub struct NetworkSpec {
 
 impl NetworkSpec {
     /// Draws a network for `n_visible` visible neurons from `cfg` and `seed`.
-    pub fn generate(n_visible: usize, cfg: &NetworkConfig, scaffold: &ScaffoldParams, params: &NeuronParams, seed: Seed) -> Result<Self, ScaffoldError> {
+    pub fn generate(
+        n_visible: usize,
+        cfg: &NetworkConfig,
+        scaffold: &ScaffoldParams,
+        params: &NeuronParams,
+        seed: Seed,
+    ) -> Result<Self, ScaffoldError> {
         let n_latent = cfg.n_latent;
         let n = n_visible + n_latent;
         let sc = elise_scaffold::grow(n_visible, n_latent, scaffold, &mut seed.stream("scaffold"))?;
@@ -96,10 +102,19 @@ impl NetworkSpec {
                 density: cfg.density,
                 protect_scaffold: cfg.protect_scaffold,
             },
-            ConnectivityKind::Innervation => Connectivity::Innervation { ratio: cfg.innervation_ratio },
+            ConnectivityKind::Innervation => Connectivity::Innervation {
+                ratio: cfg.innervation_ratio,
+            },
         };
         let latent_dendrites = cfg.mode != Mode::SomaOnly;
-        let mask = elise_scaffold::dendritic_mask(n_visible, n_latent, &connectivity, latent_dendrites, &sc, &mut seed.stream("connectivity"));
+        let mask = elise_scaffold::dendritic_mask(
+            n_visible,
+            n_latent,
+            &connectivity,
+            latent_dendrites,
+            &sc,
+            &mut seed.stream("connectivity"),
+        );
         let mut weights = seed.stream("weights");
         let mut w_init = vec![0.0; n * n];
         for post in 0..n {
@@ -116,8 +131,12 @@ impl NetworkSpec {
         let lo = (cfg.delay_min_ms / params.dt_ms).round() as u64;
         let hi = (cfg.delay_max_ms / params.dt_ms).round() as u64;
         let extra = (cfg.inh_extra_delay_ms / params.dt_ms).round() as usize;
-        let delay_den_steps: Vec<usize> = (0..n).map(|_| delays.int_inclusive(lo, hi) as usize).collect();
-        let delay_exc_steps: Vec<usize> = (0..n).map(|_| delays.int_inclusive(lo, hi) as usize).collect();
+        let delay_den_steps: Vec<usize> = (0..n)
+            .map(|_| delays.int_inclusive(lo, hi) as usize)
+            .collect();
+        let delay_exc_steps: Vec<usize> = (0..n)
+            .map(|_| delays.int_inclusive(lo, hi) as usize)
+            .collect();
         let delay_inh_steps = delay_exc_steps.iter().map(|d| d + extra).collect();
         Ok(Self {
             n_visible,
@@ -146,21 +165,39 @@ mod tests {
         assert_eq!(a, b);
         let n = 63;
         assert_eq!(a.mask.iter().filter(|&&m| m).count(), n * (n - 1));
-        assert!(a.delay_den_steps.iter().chain(&a.delay_exc_steps).all(|d| (50..=150).contains(d)));
-        assert!(a.delay_exc_steps.iter().zip(&a.delay_inh_steps).all(|(e, i)| i - e == 250));
+        assert!(
+            a.delay_den_steps
+                .iter()
+                .chain(&a.delay_exc_steps)
+                .all(|d| (50..=150).contains(d))
+        );
+        assert!(
+            a.delay_exc_steps
+                .iter()
+                .zip(&a.delay_inh_steps)
+                .all(|(e, i)| i - e == 250)
+        );
         let ws: Vec<f64> = a.w_init.iter().copied().filter(|&w| w != 0.0).collect();
         let mean = ws.iter().sum::<f64>() / ws.len() as f64;
         let sd = (ws.iter().map(|w| (w - mean).powi(2)).sum::<f64>() / ws.len() as f64).sqrt();
         assert!(mean.abs() < 0.03 && (sd - 0.5).abs() < 0.03, "{mean} {sd}");
         // Sparse networks keep the same weights on the synapses they keep.
-        let sparse = NetworkConfig { connectivity: ConnectivityKind::Sparse, density: 0.3, ..cfg.clone() };
-        let s = NetworkSpec::generate(13, &sparse, &ScaffoldParams::default(), &p, Seed(5)).unwrap();
+        let sparse = NetworkConfig {
+            connectivity: ConnectivityKind::Sparse,
+            density: 0.3,
+            ..cfg.clone()
+        };
+        let s =
+            NetworkSpec::generate(13, &sparse, &ScaffoldParams::default(), &p, Seed(5)).unwrap();
         let kept = s.mask.iter().filter(|&&m| m).count() as f64 / (n * (n - 1)) as f64;
         assert!((kept - 0.3).abs() < 0.03);
         assert!((0..n * n).all(|k| !s.mask[k] || s.w_init[k] == a.w_init[k]));
         assert_eq!(s.delay_den_steps, a.delay_den_steps);
         // Soma-only: latent rows empty.
-        let so = NetworkConfig { mode: Mode::SomaOnly, ..cfg };
+        let so = NetworkConfig {
+            mode: Mode::SomaOnly,
+            ..cfg
+        };
         let s = NetworkSpec::generate(13, &so, &ScaffoldParams::default(), &p, Seed(5)).unwrap();
         assert!(s.mask[13 * n..].iter().all(|&m| !m));
     }

@@ -19,9 +19,17 @@ use elise_plasticity::{LearningRates, PlasticRows};
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum BuildError {
     #[error("{what}: expected {expected}, got {got}")]
-    Shape { what: &'static str, expected: usize, got: usize },
+    Shape {
+        what: &'static str,
+        expected: usize,
+        got: usize,
+    },
     #[error("delay {kind} of neuron {neuron} is {steps} steps; delays must be at least 2 steps")]
-    DelayTooShort { kind: &'static str, neuron: usize, steps: usize },
+    DelayTooShort {
+        kind: &'static str,
+        neuron: usize,
+        steps: usize,
+    },
     #[error("the teacher has {teacher} visible neurons but the network has {network}")]
     TeacherSize { teacher: usize, network: usize },
     #[error("synapse {post} <- {pre} is absent in the mask but has weight {w}")]
@@ -79,9 +87,24 @@ pub struct Network {
 
 impl Network {
     /// A network at rest (MODEL.md (a) initial state) for an explicit spec.
-    pub fn new(spec: &NetworkSpec, params: &NeuronParams, rates: &LearningRates, teacher: Teacher) -> Result<Self, BuildError> {
+    pub fn new(
+        spec: &NetworkSpec,
+        params: &NeuronParams,
+        rates: &LearningRates,
+        teacher: Teacher,
+    ) -> Result<Self, BuildError> {
         let n = spec.n_visible + spec.n_latent;
-        let shape = |what, expected, got| if expected == got { Ok(()) } else { Err(BuildError::Shape { what, expected, got }) };
+        let shape = |what, expected, got| {
+            if expected == got {
+                Ok(())
+            } else {
+                Err(BuildError::Shape {
+                    what,
+                    expected,
+                    got,
+                })
+            }
+        };
         shape("dendritic mask entries (n x n)", n * n, spec.mask.len())?;
         shape("initial weights (n x n)", n * n, spec.w_init.len())?;
         shape("dendritic delays", n, spec.delay_den_steps.len())?;
@@ -89,16 +112,31 @@ impl Network {
         shape("inhibitory delays", n, spec.delay_inh_steps.len())?;
         shape("scaffold neurons", n, spec.scaffold.n_neurons())?;
         if teacher.n_visible() != spec.n_visible {
-            return Err(BuildError::TeacherSize { teacher: teacher.n_visible(), network: spec.n_visible });
+            return Err(BuildError::TeacherSize {
+                teacher: teacher.n_visible(),
+                network: spec.n_visible,
+            });
         }
-        for (kind, delays) in [("dendritic", &spec.delay_den_steps), ("excitatory", &spec.delay_exc_steps), ("inhibitory", &spec.delay_inh_steps)] {
+        for (kind, delays) in [
+            ("dendritic", &spec.delay_den_steps),
+            ("excitatory", &spec.delay_exc_steps),
+            ("inhibitory", &spec.delay_inh_steps),
+        ] {
             if let Some((neuron, &steps)) = delays.iter().enumerate().find(|&(_, &d)| d < 2) {
-                return Err(BuildError::DelayTooShort { kind, neuron, steps });
+                return Err(BuildError::DelayTooShort {
+                    kind,
+                    neuron,
+                    steps,
+                });
             }
         }
         for (k, (&m, &w)) in spec.mask.iter().zip(&spec.w_init).enumerate() {
             if !m && w != 0.0 {
-                return Err(BuildError::AbsentWeight { post: k / n, pre: k % n, w });
+                return Err(BuildError::AbsentWeight {
+                    post: k / n,
+                    pre: k % n,
+                    w,
+                });
             }
         }
         let rows = match spec.mode {
@@ -108,10 +146,20 @@ impl Network {
         let stride = n.next_multiple_of(8);
         let eta = elise_plasticity::rate_matrix(&spec.mask, n, spec.n_visible, rates, rows, stride);
         let mut w = vec![0.0; n * stride];
-        for (row, init) in w.chunks_exact_mut(stride).zip(spec.w_init.chunks_exact(n.max(1))) {
+        for (row, init) in w
+            .chunks_exact_mut(stride)
+            .zip(spec.w_init.chunks_exact(n.max(1)))
+        {
             row[..n].copy_from_slice(init);
         }
-        let max_delay = spec.delay_den_steps.iter().chain(&spec.delay_exc_steps).chain(&spec.delay_inh_steps).copied().max().unwrap_or(2);
+        let max_delay = spec
+            .delay_den_steps
+            .iter()
+            .chain(&spec.delay_exc_steps)
+            .chain(&spec.delay_inh_steps)
+            .copied()
+            .max()
+            .unwrap_or(2);
         // A power of two, so that slots are a mask instead of a division.
         let history_len = (max_delay + 1).next_power_of_two();
         let phi_rest = params.phi_rest();
@@ -170,18 +218,35 @@ impl Network {
         let p = &self.params;
         let history = &self.history[..hl * n];
         // Sub-step 1: delayed rates and dendritic input (fused with the previous step's update).
-        for (j, (r, &d)) in self.delayed[..n].iter_mut().zip(&self.delay_den).enumerate() {
+        for (j, (r, &d)) in self.delayed[..n]
+            .iter_mut()
+            .zip(&self.delay_den)
+            .enumerate()
+        {
             *r = history[((k + hl - (d - 1)) & mask) * n + j];
         }
         if self.pending_update {
-            elise_plasticity::update_and_drive(&mut self.w, &self.eta, &self.err, &self.trace, &self.delayed, &mut self.drive);
+            elise_plasticity::update_and_drive(
+                &mut self.w,
+                &self.eta,
+                &self.err,
+                &self.trace,
+                &self.delayed,
+                &mut self.drive,
+            );
             self.pending_update = false;
         } else {
             elise_plasticity::drive(&self.w, &self.delayed, &mut self.drive);
         }
         // Scaffold output conductances of every neuron, as the students see them in this step.
         let (g_exc0, g_inh0, phi_rest) = (p.g_exc0, p.g_inh0, self.phi_rest);
-        for (c, ((ge, gi), (&de, &di))) in self.g_exc_out.iter_mut().zip(self.g_inh_out.iter_mut()).zip(self.delay_exc.iter().zip(&self.delay_inh)).enumerate() {
+        for (c, ((ge, gi), (&de, &di))) in self
+            .g_exc_out
+            .iter_mut()
+            .zip(self.g_inh_out.iter_mut())
+            .zip(self.delay_exc.iter().zip(&self.delay_inh))
+            .enumerate()
+        {
             *ge = g_exc0 * history[((k + hl - de) & mask) * n + c].max(phi_rest);
             *gi = g_inh0 * history[((k + hl - di) & mask) * n + c].max(phi_rest);
         }
@@ -191,24 +256,50 @@ impl Network {
         let (u, v) = (&mut self.u[..n], &self.v[..n]);
         let (u_vis, u_lat) = u.split_at_mut(nv);
         let m = lambda;
-        for (((u, &v_old), &g_e), &g_i) in u_vis.iter_mut().zip(v).zip(self.teacher.g_exc(t)).zip(self.teacher.g_inh(t)) {
-            *u = (1.0 - dt * (g_den + g_l + m * (g_e + g_i))) * *u + dt * g_l * e_l + dt * e_i * m * g_i + dt * g_den * v_old;
+        for (((u, &v_old), &g_e), &g_i) in u_vis
+            .iter_mut()
+            .zip(v)
+            .zip(self.teacher.g_exc(t))
+            .zip(self.teacher.g_inh(t))
+        {
+            *u = (1.0 - dt * (g_den + g_l + m * (g_e + g_i))) * *u
+                + dt * g_l * e_l
+                + dt * e_i * m * g_i
+                + dt * g_den * v_old;
         }
-        let g_d = if self.mode == Mode::SomaOnly { 0.0 } else { g_den };
+        let g_d = if self.mode == Mode::SomaOnly {
+            0.0
+        } else {
+            g_den
+        };
         let m = 1.0;
-        for ((u, &v_old), span) in u_lat.iter_mut().zip(&v[nv..]).zip(self.teacher_ptr[nv..].windows(2)) {
+        for ((u, &v_old), span) in u_lat
+            .iter_mut()
+            .zip(&v[nv..])
+            .zip(self.teacher_ptr[nv..].windows(2))
+        {
             let (mut g_e, mut g_i) = (0.0, 0.0);
             for &c in &self.teacher_idx[span[0]..span[1]] {
                 g_e += self.g_exc_out[c];
                 g_i += self.g_inh_out[c];
             }
-            *u = (1.0 - dt * (g_d + g_l + m * (g_e + g_i))) * *u + dt * g_l * e_l + dt * e_i * m * g_i + dt * g_d * v_old;
+            *u = (1.0 - dt * (g_d + g_l + m * (g_e + g_i))) * *u
+                + dt * g_l * e_l
+                + dt * e_i * m * g_i
+                + dt * g_d * v_old;
         }
         // Dendritic prediction (from V before its update), dendrite, trace.
         let g_sum = g_l + g_den;
         let decay = 1.0 - g_l * dt;
         let trace_coef = self.trace_coef;
-        for ((((v_star, v), tr), &drive), &r_del) in self.v_star.iter_mut().zip(self.v.iter_mut()).zip(self.trace[..n].iter_mut()).zip(&self.drive).zip(&self.delayed[..n]) {
+        for ((((v_star, v), tr), &drive), &r_del) in self
+            .v_star
+            .iter_mut()
+            .zip(self.v.iter_mut())
+            .zip(self.trace[..n].iter_mut())
+            .zip(&self.drive)
+            .zip(&self.delayed[..n])
+        {
             let v_old = *v;
             *v_star = (g_l * e_l + g_den * v_old) / g_sum;
             *v = decay * v_old + g_l * dt * (e_l + drive);
@@ -245,7 +336,11 @@ impl Network {
     /// Dendritic weights after the last step, row-major `[post * n + pre]` (a copy).
     pub fn weights(&mut self) -> Vec<f64> {
         self.flush_weights();
-        self.w.chunks_exact(self.stride).flat_map(|row| &row[..self.n]).copied().collect()
+        self.w
+            .chunks_exact(self.stride)
+            .flat_map(|row| &row[..self.n])
+            .copied()
+            .collect()
     }
 
     /// Switches plasticity on or off (it is on by default, as in the CUDA code).
@@ -313,6 +408,130 @@ impl Network {
     }
     /// Whether every state variable is finite.
     pub fn is_finite(&self) -> bool {
-        self.u.iter().chain(&self.v).chain(&self.trace).all(|x| x.is_finite())
+        self.u
+            .iter()
+            .chain(&self.v)
+            .chain(&self.trace)
+            .all(|x| x.is_finite())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use elise_core::Pattern;
+    use elise_scaffold::Scaffold;
+
+    /// One visible + one latent neuron; `w10` is the weight from 0 onto 1.
+    fn pair(w10: f64, edges: Vec<(usize, usize)>, delay_den: usize, delay_exc: usize) -> Network {
+        let params = NeuronParams::default();
+        let spec = NetworkSpec {
+            n_visible: 1,
+            n_latent: 1,
+            mode: Mode::Elise,
+            mask: vec![false, true, true, false],
+            w_init: vec![0.0, 0.0, w10, 0.0],
+            delay_den_steps: vec![delay_den, 50],
+            delay_exc_steps: vec![delay_exc, 50],
+            delay_inh_steps: vec![delay_exc + 250, 300],
+            scaffold: Scaffold::from_edges(1, 1, edges),
+        };
+        let teacher = Teacher::new(&Pattern::from_rows("off", &[vec![0]]), &params, 100);
+        Network::new(&spec, &params, &LearningRates::default(), teacher).unwrap()
+    }
+
+    #[test]
+    fn one_euler_step_by_hand() {
+        let mut net = pair(10.0, vec![], 50, 50);
+        net.step(0, 1.0);
+        // Dendrite of neuron 1: 0.99 * (-70) + 0.01 * (-70 + 10 * phi_L).
+        let phi_l = 0.026_596_993_576_865_863;
+        assert!((net.v()[1] - (0.99 * -70.0 + 0.01 * (-70.0 + 10.0 * phi_l))).abs() < 1e-12);
+        assert!((net.v()[1] - -69.997_340_300_642_3).abs() < 1e-12);
+        // V* uses V before the update: still rest.
+        assert_eq!(net.v_star()[1], -70.0);
+        // Trace: 0 + dt g_L g_D / (g_L + g_D) * phi_L.
+        assert!((net.trace()[0] - 0.009_523_809_523_809_525 * phi_l).abs() < 1e-18);
+        // The visible soma nudged towards rest stays at rest: (1 - 0.1 (2 + 0.1 + 3.15)) (-70)
+        // + 0.1 * 0.1 * (-70) + 0.1 * (-75) * 2.94 + 0.1 * 2 * (-70) = -70.
+        assert!((net.u()[0] - -70.0).abs() < 1e-12);
+        // Second step: the latent soma (no scaffold input) sees the depolarized dendrite:
+        // U = (1 - 0.1 * 2.1) (-70) + 0.1 * 0.1 * (-70) + 0.1 * 2 * V1.
+        let v1 = net.v()[1];
+        net.step(1, 1.0);
+        assert!((net.u()[1] - (0.79 * -70.0 - 0.7 + 0.2 * v1)).abs() < 1e-12);
+        assert!((net.u()[1] - -69.999_468_060_128_46).abs() < 1e-11);
+    }
+
+    /// First step index at which `probe` differs between a network whose visible neuron fires
+    /// once in step 0 and an undisturbed twin.
+    fn first_effect(mut a: Network, probe: impl Fn(&Network) -> f64) -> usize {
+        let mut b = a.clone();
+        a.set_learning(false);
+        b.set_learning(false);
+        for k in 0..400 {
+            if k == 0 {
+                a.clamp_visible(0..1, -40.0);
+            }
+            a.step(k, 0.0);
+            a.clear_clamp();
+            b.step(k, 0.0);
+            if probe(&a) != probe(&b) && k > 0 {
+                return k;
+            }
+        }
+        panic!("no effect within 400 steps");
+    }
+
+    #[test]
+    fn delay_line_latencies() {
+        // Dendritic: a rate computed in step 0 is first read in step D_den - 1.
+        let k = first_effect(pair(10.0, vec![], 7, 50), |n| n.v()[1]);
+        assert_eq!(k, 6);
+        // Scaffold excitation: a rate of step 0 first acts on the student's soma in step D_exc
+        // (the dendritic weight is 0, so only the scaffold carries the impulse).
+        let k = first_effect(pair(0.0, vec![(0, 1)], 60, 9), |n| n.u()[1]);
+        assert_eq!(k, 9);
+    }
+
+    #[test]
+    fn spec_errors_are_reported() {
+        let params = NeuronParams::default();
+        let teacher = pair(0.0, vec![], 50, 50).teacher().clone();
+        let bad = NetworkSpec {
+            n_visible: 1,
+            n_latent: 1,
+            mode: Mode::Elise,
+            mask: vec![false, true, true, false],
+            w_init: vec![0.0, 0.0, 0.0, 0.0],
+            delay_den_steps: vec![1, 50],
+            delay_exc_steps: vec![50, 50],
+            delay_inh_steps: vec![300, 300],
+            scaffold: Scaffold::from_edges(1, 1, vec![]),
+        };
+        let e =
+            Network::new(&bad, &params, &LearningRates::default(), teacher.clone()).unwrap_err();
+        assert_eq!(
+            e,
+            BuildError::DelayTooShort {
+                kind: "dendritic",
+                neuron: 0,
+                steps: 1
+            }
+        );
+        let absent = NetworkSpec {
+            w_init: vec![1.0, 0.0, 0.0, 0.0],
+            delay_den_steps: vec![50, 50],
+            ..bad
+        };
+        let e = Network::new(&absent, &params, &LearningRates::default(), teacher).unwrap_err();
+        assert!(matches!(
+            e,
+            BuildError::AbsentWeight {
+                post: 0,
+                pre: 0,
+                ..
+            }
+        ));
     }
 }

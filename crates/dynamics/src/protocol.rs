@@ -97,13 +97,21 @@ impl Disruption {
         let text = std::fs::read(path)
             .map_err(|e| format!("cannot read disruption file: {e}"))
             .and_then(|b| String::from_utf8(b).map_err(|_| "not UTF-8 text".to_owned()))
-            .map_err(|problem| DisruptionError { source_name: name.clone(), line: 0, problem })?;
+            .map_err(|problem| DisruptionError {
+                source_name: name.clone(),
+                line: 0,
+                problem,
+            })?;
         Self::parse(&text, &name)
     }
 
     /// Parses lines `t_start: A t_end: B nrn_start: C nrn_end: D offset_el: E`.
     pub fn parse(text: &str, source_name: &str) -> Result<Self, DisruptionError> {
-        let err = |line, problem: String| DisruptionError { source_name: source_name.to_owned(), line, problem };
+        let err = |line, problem: String| DisruptionError {
+            source_name: source_name.to_owned(),
+            line,
+            problem,
+        };
         let mut lines = Vec::new();
         let mut offset_mv = 0.0;
         for (k, raw) in text.lines().enumerate() {
@@ -114,10 +122,22 @@ impl Disruption {
             let toks: Vec<&str> = raw.split_whitespace().collect();
             const KEYS: [&str; 5] = ["t_start:", "t_end:", "nrn_start:", "nrn_end:", "offset_el:"];
             if toks.len() != 10 || toks.iter().step_by(2).zip(KEYS).any(|(a, b)| *a != b) {
-                return Err(err(line_no, "expected `t_start: A t_end: B nrn_start: C nrn_end: D offset_el: E`".into()));
+                return Err(err(
+                    line_no,
+                    "expected `t_start: A t_end: B nrn_start: C nrn_end: D offset_el: E`".into(),
+                ));
             }
             let int = |idx: usize| -> Result<usize, DisruptionError> {
-                toks[idx].parse().map_err(|_| err(line_no, format!("{} {:?} is not a non-negative whole number", toks[idx - 1], toks[idx])))
+                toks[idx].parse().map_err(|_| {
+                    err(
+                        line_no,
+                        format!(
+                            "{} {:?} is not a non-negative whole number",
+                            toks[idx - 1],
+                            toks[idx]
+                        ),
+                    )
+                })
             };
             let l = DisruptionLine {
                 t_start: int(1)?,
@@ -126,9 +146,21 @@ impl Disruption {
                 nrn_end: int(7)?,
             };
             if l.t_start >= l.t_end || l.nrn_start >= l.nrn_end {
-                return Err(err(line_no, "empty range: need t_start < t_end and nrn_start < nrn_end".into()));
+                return Err(err(
+                    line_no,
+                    "empty range: need t_start < t_end and nrn_start < nrn_end".into(),
+                ));
             }
-            offset_mv = toks[9].parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(|| err(line_no, format!("offset_el: {:?} is not a finite number (mV)", toks[9])))?;
+            offset_mv = toks[9]
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| {
+                    err(
+                        line_no,
+                        format!("offset_el: {:?} is not a finite number (mV)", toks[9]),
+                    )
+                })?;
             lines.push(l);
             if lines.len() > 5 {
                 return Err(err(line_no, "more than 5 disruption lines".into()));
@@ -144,10 +176,18 @@ impl Disruption {
     pub fn check_fits(&self, cycle_len_steps: usize, n_visible: usize) -> Result<(), String> {
         for (k, l) in self.lines.iter().enumerate() {
             if l.t_end > cycle_len_steps {
-                return Err(format!("line {}: t_end = {} is beyond the cycle length {cycle_len_steps} steps", k + 1, l.t_end));
+                return Err(format!(
+                    "line {}: t_end = {} is beyond the cycle length {cycle_len_steps} steps",
+                    k + 1,
+                    l.t_end
+                ));
             }
             if l.nrn_end > n_visible {
-                return Err(format!("line {}: nrn_end = {} is beyond the {n_visible} visible neurons", k + 1, l.nrn_end));
+                return Err(format!(
+                    "line {}: nrn_end = {} is beyond the {n_visible} visible neurons",
+                    k + 1,
+                    l.nrn_end
+                ));
             }
         }
         Ok(())
@@ -194,7 +234,8 @@ struct Recorder {
 
 impl Recorder {
     fn record(&mut self, net: &Network) {
-        self.samples.extend_from_slice(&net.rate()[..self.n_visible]);
+        self.samples
+            .extend_from_slice(&net.rate()[..self.n_visible]);
     }
     /// Neuron-major copy of the recorded samples.
     fn neuron_major(&self) -> Vec<f64> {
@@ -210,7 +251,12 @@ impl Recorder {
 }
 
 /// Runs one cycle of the teacher with nudging `lambda`; records visible rates if `rec` is given.
-fn run_cycle(net: &mut Network, lambda: f64, mut rec: Option<&mut Recorder>, disruption: Option<&Disruption>) {
+fn run_cycle(
+    net: &mut Network,
+    lambda: f64,
+    mut rec: Option<&mut Recorder>,
+    disruption: Option<&Disruption>,
+) {
     let cycle_len = net.teacher().cycle_len_steps();
     let e_l = net.params().e_leak_mv;
     for t in 0..cycle_len {
@@ -221,10 +267,10 @@ fn run_cycle(net: &mut Network, lambda: f64, mut rec: Option<&mut Recorder>, dis
             }
         }
         net.step(t, lambda);
-        if t % SAMPLE_EVERY_STEPS == 0 {
-            if let Some(r) = rec.as_deref_mut() {
-                r.record(net);
-            }
+        if t % SAMPLE_EVERY_STEPS == 0
+            && let Some(r) = rec.as_deref_mut()
+        {
+            r.record(net);
         }
     }
     if disruption.is_some() {
@@ -246,15 +292,29 @@ pub fn train_and_replay(
     let s_len = cycle_len.div_ceil(SAMPLE_EVERY_STEPS);
     let mut target = vec![0.0; n_vis * s_len];
     for k in 0..s_len {
-        for (i, &r) in net.teacher().target_rate(k * SAMPLE_EVERY_STEPS).iter().enumerate() {
+        for (i, &r) in net
+            .teacher()
+            .target_rate(k * SAMPLE_EVERY_STEPS)
+            .iter()
+            .enumerate()
+        {
             target[i * s_len + k] = r;
         }
     }
     let scorer = ReplayScorer::new(&target, n_vis, s_len);
-    let mut rec = Recorder { n_visible: n_vis, samples: Vec::with_capacity(n_vis * s_len) };
+    let mut rec = Recorder {
+        n_visible: n_vis,
+        samples: Vec::with_capacity(n_vis * s_len),
+    };
     let mut validation = Vec::new();
     let mut last_validation = None;
-    let check = |net: &Network, phase, cycle| if net.is_finite() { Ok(()) } else { Err(Diverged { phase, cycle }) };
+    let check = |net: &Network, phase, cycle| {
+        if net.is_finite() {
+            Ok(())
+        } else {
+            Err(Diverged { phase, cycle })
+        }
+    };
     for c in -1..train.cycles as i64 {
         let free = c >= 0 && c % train.validate_every as i64 == 0;
         if free {
@@ -262,7 +322,12 @@ pub fn train_and_replay(
             run_cycle(net, 0.0, Some(&mut rec), None);
             let rates = rec.neuron_major();
             let CycleScore { mse, corr_sum } = scorer.score_aligned(&rates);
-            validation.push(CurvePoint { phase: Phase::Validation, cycle: c, mse, corr_sum });
+            validation.push(CurvePoint {
+                phase: Phase::Validation,
+                cycle: c,
+                mse,
+                corr_sum,
+            });
             last_validation = Some((c, rates));
         } else {
             run_cycle(net, 1.0, None, None);
@@ -288,7 +353,12 @@ pub fn train_and_replay(
             window[i * 2 * s_len..(i + 1) * 2 * s_len].copy_from_slice(src);
         }
         let CycleScore { mse, corr_sum } = scorer.score_best_shift(&window, 2 * s_len);
-        replay_curve.push(CurvePoint { phase: Phase::Replay, cycle: c as i64, mse, corr_sum });
+        replay_curve.push(CurvePoint {
+            phase: Phase::Replay,
+            cycle: c as i64,
+            mse,
+            corr_sum,
+        });
     }
     Ok(ProtocolResult {
         validation,
@@ -307,8 +377,20 @@ mod tests {
 
     #[test]
     fn disruption_files_of_the_spec_parse() {
-        let d = Disruption::parse("t_start: 900 t_end: 1500 nrn_start: 0 nrn_end: 13 offset_el: 15\n", "small_offset").unwrap();
-        assert_eq!(d.lines, vec![DisruptionLine { t_start: 900, t_end: 1500, nrn_start: 0, nrn_end: 13 }]);
+        let d = Disruption::parse(
+            "t_start: 900 t_end: 1500 nrn_start: 0 nrn_end: 13 offset_el: 15\n",
+            "small_offset",
+        )
+        .unwrap();
+        assert_eq!(
+            d.lines,
+            vec![DisruptionLine {
+                t_start: 900,
+                t_end: 1500,
+                nrn_start: 0,
+                nrn_end: 13
+            }]
+        );
         assert_eq!(d.offset_mv, 15.0);
         assert!(d.check_fits(2500, 13).is_ok());
         assert!(d.check_fits(1000, 13).unwrap_err().contains("t_end = 1500"));
@@ -316,10 +398,22 @@ mod tests {
         let two = Disruption::parse("t_start: 0 t_end: 5 nrn_start: 0 nrn_end: 2 offset_el: 3\nt_start: 5 t_end: 9 nrn_start: 1 nrn_end: 2 offset_el: -4\n", "x").unwrap();
         assert_eq!(two.offset_mv, -4.0);
         for (bad, needle) in [
-            ("t_start: 5 t_end: 5 nrn_start: 0 nrn_end: 2 offset_el: 0", "empty range"),
-            ("t_start: a t_end: 5 nrn_start: 0 nrn_end: 2 offset_el: 0", "t_start: \"a\""),
-            ("t_begin: 0 t_end: 5 nrn_start: 0 nrn_end: 2 offset_el: 0", "expected"),
-            ("t_start: 0 t_end: 5 nrn_start: 0 nrn_end: 2 offset_el: nan", "finite"),
+            (
+                "t_start: 5 t_end: 5 nrn_start: 0 nrn_end: 2 offset_el: 0",
+                "empty range",
+            ),
+            (
+                "t_start: a t_end: 5 nrn_start: 0 nrn_end: 2 offset_el: 0",
+                "t_start: \"a\"",
+            ),
+            (
+                "t_begin: 0 t_end: 5 nrn_start: 0 nrn_end: 2 offset_el: 0",
+                "expected",
+            ),
+            (
+                "t_start: 0 t_end: 5 nrn_start: 0 nrn_end: 2 offset_el: nan",
+                "finite",
+            ),
             ("", "no disruption lines"),
         ] {
             let e = Disruption::parse(bad, "f.txt").unwrap_err();

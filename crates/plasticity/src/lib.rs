@@ -41,7 +41,14 @@ pub enum PlasticRows {
 
 /// Per-synapse learning rates, row-major with rows of `stride >= n` entries
 /// (`[post * stride + pre]`, padding 0); 0 for absent or frozen synapses.
-pub fn rate_matrix(mask: &[bool], n: usize, n_visible: usize, rates: &LearningRates, rows: PlasticRows, stride: usize) -> Vec<f64> {
+pub fn rate_matrix(
+    mask: &[bool],
+    n: usize,
+    n_visible: usize,
+    rates: &LearningRates,
+    rows: PlasticRows,
+    stride: usize,
+) -> Vec<f64> {
     assert_eq!(mask.len(), n * n, "mask shape");
     assert!(stride >= n, "stride below n");
     let mut eta = vec![0.0; n * stride];
@@ -51,7 +58,11 @@ pub fn rate_matrix(mask: &[bool], n: usize, n_visible: usize, rates: &LearningRa
         }
         for pre in 0..n {
             if mask[post * n + pre] {
-                eta[post * stride + pre] = if post < n_visible && pre < n_visible { rates.eta_vv } else { rates.eta_other };
+                eta[post * stride + pre] = if post < n_visible && pre < n_visible {
+                    rates.eta_vv
+                } else {
+                    rates.eta_other
+                };
             }
         }
     }
@@ -61,7 +72,11 @@ pub fn rate_matrix(mask: &[bool], n: usize, n_visible: usize, rates: &LearningRa
 /// Applies one step of the rule to every row: `w_ij += (eta_ij err_i) tr_j`.
 pub fn update(w: &mut [f64], eta: &[f64], err: &[f64], trace: &[f64]) {
     let stride = trace.len();
-    for ((w_row, eta_row), &e) in w.chunks_exact_mut(stride).zip(eta.chunks_exact(stride)).zip(err) {
+    for ((w_row, eta_row), &e) in w
+        .chunks_exact_mut(stride)
+        .zip(eta.chunks_exact(stride))
+        .zip(err)
+    {
         for ((w, &eta), &tr) in w_row.iter_mut().zip(eta_row).zip(trace) {
             *w += (eta * e) * tr;
         }
@@ -78,7 +93,14 @@ pub fn drive(w: &[f64], rates: &[f64], out: &mut [f64]) {
 
 /// Fused: applies the pending update (`err`, `trace` of the previous step), then computes the
 /// drive from the updated weights. Rows: `out.len()`; row stride: `rates.len()`. Equal to [`update`] followed by [`drive`], bit for bit.
-pub fn update_and_drive(w: &mut [f64], eta: &[f64], err: &[f64], trace: &[f64], rates: &[f64], out: &mut [f64]) {
+pub fn update_and_drive(
+    w: &mut [f64],
+    eta: &[f64],
+    err: &[f64],
+    trace: &[f64],
+    rates: &[f64],
+    out: &mut [f64],
+) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx2") {
@@ -92,11 +114,23 @@ pub fn update_and_drive(w: &mut [f64], eta: &[f64], err: &[f64], trace: &[f64], 
 
 /// Portable fused kernel: eight accumulators per row in a fixed order.
 #[inline(always)]
-fn update_and_drive_body(w: &mut [f64], eta: &[f64], err: &[f64], trace: &[f64], rates: &[f64], out: &mut [f64]) {
+fn update_and_drive_body(
+    w: &mut [f64],
+    eta: &[f64],
+    err: &[f64],
+    trace: &[f64],
+    rates: &[f64],
+    out: &mut [f64],
+) {
     let (n, rows) = (rates.len(), out.len());
     assert!(w.len() == rows * n && eta.len() == rows * n && err.len() == rows && trace.len() == n);
     let n8 = n - n % 8;
-    for (((w_row, eta_row), &e), o) in w.chunks_exact_mut(n).zip(eta.chunks_exact(n)).zip(err).zip(out.iter_mut()) {
+    for (((w_row, eta_row), &e), o) in w
+        .chunks_exact_mut(n)
+        .zip(eta.chunks_exact(n))
+        .zip(err)
+        .zip(out.iter_mut())
+    {
         let mut acc = [0.0f64; 8];
         let mut j = 0;
         while j < n8 {
@@ -119,7 +153,14 @@ fn update_and_drive_body(w: &mut [f64], eta: &[f64], err: &[f64], trace: &[f64],
 /// the two 4-wide accumulators is accumulator l of the portable code), so the same bits.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn update_and_drive_avx2(w: &mut [f64], eta: &[f64], err: &[f64], trace: &[f64], rates: &[f64], out: &mut [f64]) {
+unsafe fn update_and_drive_avx2(
+    w: &mut [f64],
+    eta: &[f64],
+    err: &[f64],
+    trace: &[f64],
+    rates: &[f64],
+    out: &mut [f64],
+) {
     use std::arch::x86_64::*;
     let (n, rows) = (rates.len(), out.len());
     assert!(w.len() == rows * n && eta.len() == rows * n && err.len() == rows && trace.len() == n);
@@ -138,8 +179,20 @@ unsafe fn update_and_drive_avx2(w: &mut [f64], eta: &[f64], err: &[f64], trace: 
             let (tp, rp) = (trace.as_ptr(), rates.as_ptr());
             let mut j = 0;
             while j < n8 {
-                let w0 = _mm256_add_pd(_mm256_loadu_pd(wp.add(j)), _mm256_mul_pd(_mm256_mul_pd(_mm256_loadu_pd(ep.add(j)), ev), _mm256_loadu_pd(tp.add(j))));
-                let w1 = _mm256_add_pd(_mm256_loadu_pd(wp.add(j + 4)), _mm256_mul_pd(_mm256_mul_pd(_mm256_loadu_pd(ep.add(j + 4)), ev), _mm256_loadu_pd(tp.add(j + 4))));
+                let w0 = _mm256_add_pd(
+                    _mm256_loadu_pd(wp.add(j)),
+                    _mm256_mul_pd(
+                        _mm256_mul_pd(_mm256_loadu_pd(ep.add(j)), ev),
+                        _mm256_loadu_pd(tp.add(j)),
+                    ),
+                );
+                let w1 = _mm256_add_pd(
+                    _mm256_loadu_pd(wp.add(j + 4)),
+                    _mm256_mul_pd(
+                        _mm256_mul_pd(_mm256_loadu_pd(ep.add(j + 4)), ev),
+                        _mm256_loadu_pd(tp.add(j + 4)),
+                    ),
+                );
                 _mm256_storeu_pd(wp.add(j), w0);
                 _mm256_storeu_pd(wp.add(j + 4), w1);
                 acc0 = _mm256_add_pd(acc0, _mm256_mul_pd(w0, _mm256_loadu_pd(rp.add(j))));
@@ -178,7 +231,12 @@ fn dot8(a: &[f64], b: &[f64]) -> f64 {
 
 #[inline(always)]
 fn reduce8(acc: &[f64; 8]) -> f64 {
-    let s = [acc[0] + acc[4], acc[1] + acc[5], acc[2] + acc[6], acc[3] + acc[7]];
+    let s = [
+        acc[0] + acc[4],
+        acc[1] + acc[5],
+        acc[2] + acc[6],
+        acc[3] + acc[7],
+    ];
     (s[0] + s[2]) + (s[1] + s[3])
 }
 
@@ -203,8 +261,17 @@ mod tests {
         for n in [3usize, 8, 13, 63] {
             let f = |k: usize| ((k * 2_654_435_761) % 1000) as f64 / 997.0 - 0.4;
             let mask: Vec<bool> = (0..n * n).map(|k| k / n != k % n && k % 7 != 3).collect();
-            let eta = rate_matrix(&mask, n, n / 3, &LearningRates::default(), PlasticRows::All, n);
-            let w0: Vec<f64> = (0..n * n).map(|k| if mask[k] { f(k) } else { 0.0 }).collect();
+            let eta = rate_matrix(
+                &mask,
+                n,
+                n / 3,
+                &LearningRates::default(),
+                PlasticRows::All,
+                n,
+            );
+            let w0: Vec<f64> = (0..n * n)
+                .map(|k| if mask[k] { f(k) } else { 0.0 })
+                .collect();
             let err: Vec<f64> = (0..n).map(|k| f(k + 11) * 0.3).collect();
             let tr: Vec<f64> = (0..n).map(|k| f(k + 5).abs()).collect();
             let rates: Vec<f64> = (0..n).map(|k| f(k + 17).abs()).collect();

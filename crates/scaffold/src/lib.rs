@@ -37,7 +37,11 @@ impl Default for ScaffoldParams {
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ScaffoldError {
     #[error("scaffold.{name} = {value} is outside {range}")]
-    OutOfRange { name: &'static str, value: f64, range: &'static str },
+    OutOfRange {
+        name: &'static str,
+        value: f64,
+        range: &'static str,
+    },
     #[error(
         "latent neuron {student} would receive more than scaffold.max_in_degree = {cap} scaffold inputs \
          (the CUDA input list holds 5); lower p or q, or raise max_in_degree"
@@ -64,9 +68,16 @@ impl Scaffold {
     pub fn from_edges(n_visible: usize, n_latent: usize, edges: Vec<(usize, usize)>) -> Self {
         let n = n_visible + n_latent;
         for &(k, s) in &edges {
-            assert!(k < n && (n_visible..n).contains(&s) && k != s, "invalid scaffold edge ({k}, {s})");
+            assert!(
+                k < n && (n_visible..n).contains(&s) && k != s,
+                "invalid scaffold edge ({k}, {s})"
+            );
         }
-        Self { n_visible, n_latent, edges }
+        Self {
+            n_visible,
+            n_latent,
+            edges,
+        }
     }
 
     pub fn edges(&self) -> &[(usize, usize)] {
@@ -101,7 +112,7 @@ impl Scaffold {
     }
     /// Whether `teacher -> student` is a scaffold edge.
     pub fn has_edge(&self, teacher: usize, student: usize) -> bool {
-        self.edges.iter().any(|&e| e == (teacher, student))
+        self.edges.contains(&(teacher, student))
     }
     /// Number of latent neurons with at least one scaffold input.
     pub fn latent_reached(&self) -> usize {
@@ -111,8 +122,19 @@ impl Scaffold {
 
 /// Grows a scaffold with the CUDA variant of the process: random queue order with
 /// `round(U (|T| - 1))` index draws, duplicates allowed, no self-edges.
-pub fn grow(n_visible: usize, n_latent: usize, params: &ScaffoldParams, rng: &mut Stream) -> Result<Scaffold, ScaffoldError> {
-    let check = |name, value: f64, ok: bool, range| if ok { Ok(()) } else { Err(ScaffoldError::OutOfRange { name, value, range }) };
+pub fn grow(
+    n_visible: usize,
+    n_latent: usize,
+    params: &ScaffoldParams,
+    rng: &mut Stream,
+) -> Result<Scaffold, ScaffoldError> {
+    let check = |name, value: f64, ok: bool, range| {
+        if ok {
+            Ok(())
+        } else {
+            Err(ScaffoldError::OutOfRange { name, value, range })
+        }
+    };
     check("p", params.p, (0.0..1.0).contains(&params.p), "[0, 1)")?;
     // q = 0 would loop forever once every latent neuron has an input.
     check("q", params.q, params.q > 0.0 && params.q <= 1.0, "(0, 1]")?;
@@ -148,7 +170,10 @@ pub fn grow(n_visible: usize, n_latent: usize, params: &ScaffoldParams, rng: &mu
                 }
             };
             if n_in[student] == params.max_in_degree {
-                return Err(ScaffoldError::InDegreeCap { student, cap: params.max_in_degree });
+                return Err(ScaffoldError::InDegreeCap {
+                    student,
+                    cap: params.max_in_degree,
+                });
             }
             n_in[student] += 1;
             edges.push((teacher, student));
@@ -179,7 +204,10 @@ pub enum Connectivity {
     AllToAll,
     /// Each pair kept with probability `density`; with `protect_scaffold`, a pair parallel to a
     /// scaffold edge (pre = teacher, post = student) is kept anyway.
-    Sparse { density: f64, protect_scaffold: bool },
+    Sparse {
+        density: f64,
+        protect_scaffold: bool,
+    },
     /// Only latent-post / visible-pre pairs are thinned, each kept with probability `ratio`.
     Innervation { ratio: f64 },
 }
@@ -204,10 +232,13 @@ pub fn dendritic_mask(
             }
             let keep = match *connectivity {
                 Connectivity::AllToAll => true,
-                Connectivity::Sparse { density, protect_scaffold } => {
-                    rng.uniform() <= density || (protect_scaffold && scaffold.has_edge(pre, post))
+                Connectivity::Sparse {
+                    density,
+                    protect_scaffold,
+                } => rng.uniform() <= density || (protect_scaffold && scaffold.has_edge(pre, post)),
+                Connectivity::Innervation { ratio } => {
+                    post < n_visible || pre >= n_visible || rng.uniform() <= ratio
                 }
-                Connectivity::Innervation { ratio } => post < n_visible || pre >= n_visible || rng.uniform() <= ratio,
             };
             mask[post * n + pre] = keep && (latent_dendrites || post < n_visible);
         }
@@ -224,21 +255,50 @@ mod tests {
     fn guards_q_zero_and_bad_ranges() {
         let mut rng = Seed(1).stream("scaffold");
         let bad = |p: ScaffoldParams, rng: &mut Stream| grow(13, 50, &p, rng).unwrap_err();
-        let e = bad(ScaffoldParams { q: 0.0, ..Default::default() }, &mut rng);
-        assert!(matches!(e, ScaffoldError::OutOfRange { name: "q", .. }), "{e}");
+        let e = bad(
+            ScaffoldParams {
+                q: 0.0,
+                ..Default::default()
+            },
+            &mut rng,
+        );
+        assert!(
+            matches!(e, ScaffoldError::OutOfRange { name: "q", .. }),
+            "{e}"
+        );
         assert!(e.to_string().contains("scaffold.q = 0"));
-        let e = bad(ScaffoldParams { p: 1.0, ..Default::default() }, &mut rng);
+        let e = bad(
+            ScaffoldParams {
+                p: 1.0,
+                ..Default::default()
+            },
+            &mut rng,
+        );
         assert!(matches!(e, ScaffoldError::OutOfRange { name: "p", .. }));
-        let e = bad(ScaffoldParams { p0: -0.1, ..Default::default() }, &mut rng);
+        let e = bad(
+            ScaffoldParams {
+                p0: -0.1,
+                ..Default::default()
+            },
+            &mut rng,
+        );
         assert!(matches!(e, ScaffoldError::OutOfRange { name: "p0", .. }));
     }
 
     #[test]
     fn in_degree_cap_is_an_error() {
         // q = 1 accepts every draw: with many teachers and 2 latent neurons the cap is hit.
-        let p = ScaffoldParams { p: 0.5, q: 1.0, p0: 0.0, max_in_degree: 5 };
+        let p = ScaffoldParams {
+            p: 0.5,
+            q: 1.0,
+            p0: 0.0,
+            max_in_degree: 5,
+        };
         let e = grow(20, 2, &p, &mut Seed(3).stream("scaffold")).unwrap_err();
-        assert!(matches!(e, ScaffoldError::InDegreeCap { cap: 5, .. }), "{e}");
+        assert!(
+            matches!(e, ScaffoldError::InDegreeCap { cap: 5, .. }),
+            "{e}"
+        );
     }
 
     #[test]
@@ -250,7 +310,12 @@ mod tests {
         assert!(a.edges().iter().all(|&(k, s)| s >= 13 && k != s));
         assert!(a.n_in()[..13].iter().all(|&k| k == 0));
         assert!(a.n_in().iter().all(|&k| k <= 5));
-        assert!(grow(13, 0, &p, &mut Seed(9).stream("scaffold")).unwrap().edges().is_empty());
+        assert!(
+            grow(13, 0, &p, &mut Seed(9).stream("scaffold"))
+                .unwrap()
+                .edges()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -263,11 +328,28 @@ mod tests {
         let soma_only = dendritic_mask(2, 2, &Connectivity::AllToAll, false, &sc, &mut rng);
         assert_eq!(soma_only.iter().filter(|&&b| b).count(), 6);
         assert!(soma_only[8..].iter().all(|&b| !b));
-        let none = dendritic_mask(2, 2, &Connectivity::Sparse { density: 0.0, protect_scaffold: true }, true, &sc, &mut rng);
+        let none = dendritic_mask(
+            2,
+            2,
+            &Connectivity::Sparse {
+                density: 0.0,
+                protect_scaffold: true,
+            },
+            true,
+            &sc,
+            &mut rng,
+        );
         // rho = 0 keeps only the synapses parallel to scaffold edges (pre 0 -> post 2, pre 2 -> post 3).
         let kept: Vec<usize> = (0..16).filter(|&k| none[k]).collect();
         assert_eq!(kept, vec![2 * 4, 3 * 4 + 2]);
-        let innerv = dendritic_mask(2, 2, &Connectivity::Innervation { ratio: 0.0 }, true, &sc, &mut rng);
+        let innerv = dendritic_mask(
+            2,
+            2,
+            &Connectivity::Innervation { ratio: 0.0 },
+            true,
+            &sc,
+            &mut rng,
+        );
         assert!(!innerv[2 * 4] && !innerv[3 * 4 + 1] && innerv[3 * 4 + 2] && innerv[1]);
     }
 }

@@ -10,14 +10,20 @@ use serde_json::Value;
 const M: usize = 20_000;
 
 fn fixture() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/golden/scaffold_stats.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/golden/scaffold_stats.json"
+    );
     serde_json::from_str(&std::fs::read_to_string(path).expect("golden scaffold stats")).unwrap()
 }
 
 fn check(what: &str, ours: f64, reference: f64, se_ref: f64) {
     let se_ours = se_ref * (20_000.0 / M as f64).sqrt();
     let z = (ours - reference) / (se_ref * se_ref + se_ours * se_ours).sqrt();
-    assert!(z.abs() < 4.0, "{what}: ours {ours:.5} vs reference {reference:.5} (z = {z:.2})");
+    assert!(
+        z.abs() < 4.0,
+        "{what}: ours {ours:.5} vs reference {reference:.5} (z = {z:.2})"
+    );
 }
 
 #[test]
@@ -50,11 +56,23 @@ fn growth_matches_reference_statistics() {
         }
     }
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-    for (key, ours) in [("total_edges", mean(&edges)), ("latent_reached", mean(&reached)), ("duplicate_edges", mean(&dups))] {
+    for (key, ours) in [
+        ("total_edges", mean(&edges)),
+        ("latent_reached", mean(&reached)),
+        ("duplicate_edges", mean(&dups)),
+    ] {
         let r = &reference[key];
-        check(key, ours, r["mean"].as_f64().unwrap(), r["se_mean"].as_f64().unwrap());
+        check(
+            key,
+            ours,
+            r["mean"].as_f64().unwrap(),
+            r["se_mean"].as_f64().unwrap(),
+        );
     }
-    for (key, counts, total) in [("n_out", &out_counts, n_teachers), ("n_in", &in_counts, n_latent_total)] {
+    for (key, counts, total) in [
+        ("n_out", &out_counts, n_teachers),
+        ("n_in", &in_counts, n_latent_total),
+    ] {
         for entry in reference[key]["pmf"].as_array().unwrap() {
             let p_ref = entry["p"].as_f64().unwrap();
             if p_ref < 0.001 {
@@ -62,12 +80,20 @@ fn growth_matches_reference_statistics() {
             }
             let k = entry["k"].as_u64().unwrap() as usize;
             let ours = counts[k] as f64 / total as f64;
-            check(&format!("P({key} = {k})"), ours, p_ref, entry["se"].as_f64().unwrap());
+            check(
+                &format!("P({key} = {k})"),
+                ours,
+                p_ref,
+                entry["se"].as_f64().unwrap(),
+            );
         }
     }
     // The headline numbers of the spec, as a readable cross-check.
     assert!((mean(&edges) - 72.29).abs() < 0.2);
-    let p_out: Vec<f64> = out_counts[..4].iter().map(|&c| c as f64 / n_teachers as f64).collect();
+    let p_out: Vec<f64> = out_counts[..4]
+        .iter()
+        .map(|&c| c as f64 / n_teachers as f64)
+        .collect();
     for (ours, spec) in p_out.iter().zip([0.04, 0.77, 0.19, 0.01]) {
         assert!((ours - spec).abs() < 0.01, "{p_out:?}");
     }

@@ -5,7 +5,10 @@
 use crate::Config;
 use elise_plot::{Figure, Lines, Panel, Raster, Series};
 use elise_sweep::RunDir;
-use elise_sweep::arrow_array::{Array, Float32Array, Float64Array, Int64Array, RecordBatch, StringArray, UInt32Array, UInt64Array};
+use elise_sweep::arrow_array::{
+    Array, Float32Array, Float64Array, Int64Array, RecordBatch, StringArray, UInt32Array,
+    UInt64Array,
+};
 use elise_sweep::column;
 use std::collections::BTreeMap;
 
@@ -21,28 +24,44 @@ struct CurveRows {
 }
 
 fn read_curves(batches: &[RecordBatch]) -> anyhow::Result<CurveRows> {
-    let mut rows = CurveRows { seed: vec![], phase: vec![], cycle: vec![], mse: vec![], corr_sum: vec![] };
+    let mut rows = CurveRows {
+        seed: vec![],
+        phase: vec![],
+        cycle: vec![],
+        mse: vec![],
+        corr_sum: vec![],
+    };
     for b in batches {
         rows.seed.extend(column::<UInt64Array>(b, "seed")?.values());
         let ph = column::<StringArray>(b, "phase")?;
-        rows.phase.extend((0..ph.len()).map(|k| ph.value(k).to_owned()));
-        rows.cycle.extend(column::<Int64Array>(b, "cycle")?.values());
+        rows.phase
+            .extend((0..ph.len()).map(|k| ph.value(k).to_owned()));
+        rows.cycle
+            .extend(column::<Int64Array>(b, "cycle")?.values());
         rows.mse.extend(column::<Float64Array>(b, "mse")?.values());
-        rows.corr_sum.extend(column::<Float64Array>(b, "corr_sum")?.values());
+        rows.corr_sum
+            .extend(column::<Float64Array>(b, "corr_sum")?.values());
     }
     Ok(rows)
 }
 
 fn series_per_seed(rows: &CurveRows, phase: &str, metric: &[f64]) -> Vec<Series> {
     let mut by_seed: BTreeMap<u64, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
-    for k in 0..rows.seed.len() {
+    for (k, &value) in metric.iter().enumerate() {
         if rows.phase[k] == phase {
             let e = by_seed.entry(rows.seed[k]).or_default();
             e.0.push(rows.cycle[k] as f64);
-            e.1.push(metric[k]);
+            e.1.push(value);
         }
     }
-    by_seed.into_iter().map(|(seed, (xs, ys))| Series { label: format!("seed {seed}"), xs, ys }).collect()
+    by_seed
+        .into_iter()
+        .map(|(seed, (xs, ys))| Series {
+            label: format!("seed {seed}"),
+            xs,
+            ys,
+        })
+        .collect()
 }
 
 /// Picks the seed with the median replay score, and its job index.
@@ -57,12 +76,22 @@ fn median_seed(run: &RunDir) -> anyhow::Result<Option<(u64, u64, f64)>> {
         }
     }
     runs.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    Ok(runs.get(runs.len().saturating_sub(1) / 2).map(|&(cs, seed, rep)| (seed, rep, cs)))
+    Ok(runs
+        .get(runs.len().saturating_sub(1) / 2)
+        .map(|&(cs, seed, rep)| (seed, rep, cs)))
 }
 
 /// Target and replay rasters over the last two replay cycles of one job's traces.
-fn rasters(cfg: &Config, run: &RunDir, seed: u64, replicate: u64, corr: f64) -> anyhow::Result<Vec<Panel>> {
-    let path = run.table_dir("traces").join(format!("job-{replicate:06}.parquet"));
+fn rasters(
+    cfg: &Config,
+    run: &RunDir,
+    seed: u64,
+    replicate: u64,
+    corr: f64,
+) -> anyhow::Result<Vec<Panel>> {
+    let path = run
+        .table_dir("traces")
+        .join(format!("job-{replicate:06}.parquet"));
     if !path.exists() {
         return Ok(vec![]);
     }
@@ -81,7 +110,13 @@ fn rasters(cfg: &Config, run: &RunDir, seed: u64, replicate: u64, corr: f64) -> 
         for k in 0..b.num_rows() {
             if ph.value(k) == "replay" && (first..=last).contains(&cy.value(k)) {
                 n_vis = n_vis.max(ne.value(k) as usize + 1);
-                cells.push((cy.value(k), st.value(k), ne.value(k), ra.value(k), ta.value(k)));
+                cells.push((
+                    cy.value(k),
+                    st.value(k),
+                    ne.value(k),
+                    ra.value(k),
+                    ta.value(k),
+                ));
             }
         }
     }
@@ -108,9 +143,56 @@ fn rasters(cfg: &Config, run: &RunDir, seed: u64, replicate: u64, corr: f64) -> 
         })
     };
     Ok(vec![
-        raster(format!("Target rates (teacher), {} cycles", last - first + 1), target),
-        raster(format!("Free replay, seed {seed}, replay cycles {first}-{last} (mean corr_sum {corr:.2})"), rate),
+        raster(
+            format!("Target rates (teacher), {} cycles", last - first + 1),
+            target,
+        ),
+        raster(
+            format!(
+                "Free replay, seed {seed}, replay cycles {first}-{last} (mean corr_sum {corr:.2})"
+            ),
+            rate,
+        ),
     ])
+}
+
+/// Logs one line per seed and the number of seeds that replay at `corr_sum >= 12` and
+/// `mse <= 0.01` in every scored replay cycle (the paper-demo criterion).
+pub fn summarize(run: &RunDir) -> anyhow::Result<()> {
+    let mut rows = Vec::new();
+    for b in run.read_table("runs")? {
+        let f = |name| column::<Float64Array>(&b, name).map(|a| a.values().to_vec());
+        let seed = column::<UInt64Array>(&b, "seed")?.values().to_vec();
+        let (cs, mse, cs_min, mse_max, vcs, vmse, secs) = (
+            f("replay_corr_sum")?,
+            f("replay_mse")?,
+            f("replay_corr_sum_min")?,
+            f("replay_mse_max")?,
+            f("final_val_corr_sum")?,
+            f("final_val_mse")?,
+            f("wall_seconds")?,
+        );
+        for k in 0..b.num_rows() {
+            rows.push((
+                seed[k], cs[k], mse[k], cs_min[k], mse_max[k], vcs[k], vmse[k], secs[k],
+            ));
+        }
+    }
+    rows.sort_by_key(|r| r.0);
+    let mut n_ok = 0;
+    for &(seed, cs, mse, cs_min, mse_max, vcs, vmse, secs) in &rows {
+        let ok = cs_min >= 12.0 && mse_max <= 0.01;
+        n_ok += usize::from(ok);
+        tracing::info!(
+            "seed {seed}: replay corr_sum {cs:.3} (min {cs_min:.3}), mse {mse:.5} (max {mse_max:.5}); final validation corr_sum {vcs:.3}, mse {vmse:.5}; {secs:.1} s{}",
+            if ok { "; replays" } else { "" }
+        );
+    }
+    tracing::info!(
+        "{n_ok} of {} seeds replay with corr_sum >= 12 and mse <= 0.01 in every scored replay cycle",
+        rows.len()
+    );
+    Ok(())
 }
 
 /// Draws the figure into the run directory.
@@ -121,8 +203,21 @@ pub fn draw(cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
     }
     let rows = read_curves(&run.read_table("curves")?)?;
     let n_vis = cfg.pattern.load()?.n_neurons() as f64;
-    let lines = |title: &str, x_label: &str, y_label: &str, series: Vec<Series>, log_y: bool, hlines: Vec<(String, f64)>| {
-        Panel::Lines(Lines { title: title.into(), x_label: x_label.into(), y_label: y_label.into(), series, log_y, y_range: None, hlines })
+    let lines = |title: &str,
+                 x_label: &str,
+                 y_label: &str,
+                 series: Vec<Series>,
+                 log_y: bool,
+                 hlines: Vec<(String, f64)>| {
+        Panel::Lines(Lines {
+            title: title.into(),
+            x_label: x_label.into(),
+            y_label: y_label.into(),
+            series,
+            log_y,
+            y_range: None,
+            hlines,
+        })
     };
     let corr_lines = vec![("criterion 12".to_owned(), 12.0)];
     panels.push(lines(
@@ -133,11 +228,37 @@ pub fn draw(cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
         false,
         corr_lines.clone(),
     ));
-    panels.push(lines("Replay without teacher", "replay cycle", "corr_sum (best shift)", series_per_seed(&rows, "replay", &rows.corr_sum), false, corr_lines));
-    panels.push(lines("Learning: free validation cycles", "training cycle", "MSE", series_per_seed(&rows, "validation", &rows.mse), true, vec![("rest".into(), 0.0784)]));
-    panels.push(lines("Replay without teacher", "replay cycle", "MSE (best shift)", series_per_seed(&rows, "replay", &rows.mse), true, vec![("0.01".into(), 0.01)]));
+    panels.push(lines(
+        "Replay without teacher",
+        "replay cycle",
+        "corr_sum (best shift)",
+        series_per_seed(&rows, "replay", &rows.corr_sum),
+        false,
+        corr_lines,
+    ));
+    panels.push(lines(
+        "Learning: free validation cycles",
+        "training cycle",
+        "MSE",
+        series_per_seed(&rows, "validation", &rows.mse),
+        true,
+        vec![("rest".into(), 0.0784)],
+    ));
+    panels.push(lines(
+        "Replay without teacher",
+        "replay cycle",
+        "MSE (best shift)",
+        series_per_seed(&rows, "replay", &rows.mse),
+        true,
+        vec![("0.01".into(), 0.01)],
+    ));
     let fig = Figure {
-        title: format!("exp-birdsong: {} visible + {} latent, mode {}", n_vis, cfg.network.n_latent, crate::tables::mode_name(cfg)),
+        title: format!(
+            "exp-birdsong: {} visible + {} latent, mode {}",
+            n_vis,
+            cfg.network.n_latent,
+            crate::tables::mode_name(cfg)
+        ),
         panels,
         n_cols: 2,
         panel_size: (720, 360),

@@ -13,10 +13,16 @@ mod tables;
 use anyhow::Context;
 use elise_core::{NeuronParams, Pattern, PatternConfig, Seed, Teacher};
 use elise_dynamics::protocol::{self, Disruption};
-use elise_dynamics::{ConnectivityKind, Mode, Network, NetworkConfig, NetworkSpec, ReplayConfig, TrainConfig};
+use elise_dynamics::{
+    ConnectivityKind, Mode, Network, NetworkConfig, NetworkSpec, ReplayConfig, TrainConfig,
+};
 use elise_plasticity::LearningRates;
 use elise_scaffold::ScaffoldParams;
-use elise_sweep::{ConfigError, Experiment, Job, JobOutput, Progress, RunDir, check_at_least, check_bounds, check_positive, check_range};
+use elise_sweep::{
+    ConfigError, Experiment, Job, JobOutput, Progress, RunDir, check_at_least, check_bounds,
+    check_positive, check_range,
+};
+pub use figure::summarize;
 use serde::{Deserialize, Serialize};
 use std::ops::Bound::{Excluded, Included};
 use std::path::Path;
@@ -67,7 +73,11 @@ impl Experiment for Birdsong {
     }
 
     fn quick_overrides() -> &'static [(&'static str, &'static str)] {
-        &[("run.seeds", "2"), ("train.cycles", "3000"), ("replay.cycles", "20")]
+        &[
+            ("run.seeds", "2"),
+            ("train.cycles", "3000"),
+            ("replay.cycles", "20"),
+        ]
     }
 
     fn validate(cfg: &Config) -> Result<(), ConfigError> {
@@ -88,6 +98,7 @@ impl Experiment for Birdsong {
     }
 
     fn finish(cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
+        figure::summarize(run)?;
         figure::draw(cfg, run)
     }
 }
@@ -105,14 +116,29 @@ pub struct JobResult {
 pub fn simulate(cfg: &Config, seed: Seed, on_cycle: &mut dyn FnMut()) -> anyhow::Result<JobResult> {
     let start = Instant::now();
     let pattern = cfg.pattern.load()?;
-    let steps_per_state = cfg.pattern.steps_per_state(cfg.neuron.dt_ms).map_err(anyhow::Error::msg)?;
+    let steps_per_state = cfg
+        .pattern
+        .steps_per_state(cfg.neuron.dt_ms)
+        .map_err(anyhow::Error::msg)?;
     let teacher = Teacher::new(&pattern, &cfg.neuron, steps_per_state);
     let disruption = load_disruption(cfg)?;
-    let spec = NetworkSpec::generate(pattern.n_neurons(), &cfg.network, &cfg.scaffold, &cfg.neuron, seed)?;
+    let spec = NetworkSpec::generate(
+        pattern.n_neurons(),
+        &cfg.network,
+        &cfg.scaffold,
+        &cfg.neuron,
+        seed,
+    )?;
     let mut net = Network::new(&spec, &cfg.neuron, &cfg.plasticity, teacher)?;
     let n_plastic = net.n_plastic();
-    let protocol = protocol::train_and_replay(&mut net, &cfg.train, &cfg.replay, disruption.as_ref(), on_cycle)
-        .with_context(|| format!("seed {}", seed.0))?;
+    let protocol = protocol::train_and_replay(
+        &mut net,
+        &cfg.train,
+        &cfg.replay,
+        disruption.as_ref(),
+        on_cycle,
+    )
+    .with_context(|| format!("seed {}", seed.0))?;
     Ok(JobResult {
         pattern,
         spec,
@@ -126,14 +152,22 @@ fn load_disruption(cfg: &Config) -> anyhow::Result<Option<Disruption>> {
     if cfg.replay.disruption_file.is_empty() {
         return Ok(None);
     }
-    Ok(Some(Disruption::load(Path::new(&cfg.replay.disruption_file))?))
+    Ok(Some(Disruption::load(Path::new(
+        &cfg.replay.disruption_file,
+    ))?))
 }
 
 fn validate(cfg: &Config) -> Result<(), ConfigError> {
     check_range("run.seeds", cfg.run.seeds, 1, 100_000)?;
-    let pattern = cfg.pattern.load().map_err(|e| ConfigError::invalid("pattern.file", e.to_string()))?;
+    let pattern = cfg
+        .pattern
+        .load()
+        .map_err(|e| ConfigError::invalid("pattern.file", e.to_string()))?;
     check_positive("pattern.state_ms", cfg.pattern.state_ms)?;
-    let steps_per_state = cfg.pattern.steps_per_state(cfg.neuron.dt_ms).map_err(|m| ConfigError::invalid("pattern.state_ms", m))?;
+    let steps_per_state = cfg
+        .pattern
+        .steps_per_state(cfg.neuron.dt_ms)
+        .map_err(|m| ConfigError::invalid("pattern.state_ms", m))?;
 
     let net = &cfg.network;
     check_range("network.n_latent", net.n_latent, 0, MAX_LATENT)?;
@@ -141,17 +175,41 @@ fn validate(cfg: &Config) -> Result<(), ConfigError> {
     check_range("network.innervation_ratio", net.innervation_ratio, 0.0, 1.0)?;
     check_range("network.weight_init_mean", net.weight_init_mean, -1e3, 1e3)?;
     check_range("network.weight_init_std", net.weight_init_std, 0.0, 1e3)?;
-    check_at_least("network.delay_min_ms", net.delay_min_ms, 2.0 * cfg.neuron.dt_ms)?;
-    check_range("network.delay_max_ms", net.delay_max_ms, net.delay_min_ms, 1000.0)?;
-    check_range("network.inh_extra_delay_ms", net.inh_extra_delay_ms, 0.0, 1000.0)?;
-    if net.connectivity != ConnectivityKind::Sparse && (net.density != 1.0 || net.protect_scaffold) {
-        return Err(ConfigError::invalid("network.density", "density and protect_scaffold apply only with network.connectivity = \"sparse\""));
+    check_at_least(
+        "network.delay_min_ms",
+        net.delay_min_ms,
+        2.0 * cfg.neuron.dt_ms,
+    )?;
+    check_range(
+        "network.delay_max_ms",
+        net.delay_max_ms,
+        net.delay_min_ms,
+        1000.0,
+    )?;
+    check_range(
+        "network.inh_extra_delay_ms",
+        net.inh_extra_delay_ms,
+        0.0,
+        1000.0,
+    )?;
+    if net.connectivity != ConnectivityKind::Sparse && (net.density != 1.0 || net.protect_scaffold)
+    {
+        return Err(ConfigError::invalid(
+            "network.density",
+            "density and protect_scaffold apply only with network.connectivity = \"sparse\"",
+        ));
     }
     if net.connectivity != ConnectivityKind::Innervation && net.innervation_ratio != 1.0 {
-        return Err(ConfigError::invalid("network.innervation_ratio", "applies only with network.connectivity = \"innervation\""));
+        return Err(ConfigError::invalid(
+            "network.innervation_ratio",
+            "applies only with network.connectivity = \"innervation\"",
+        ));
     }
     if net.mode == Mode::SomaOnly && net.connectivity != ConnectivityKind::AllToAll {
-        return Err(ConfigError::invalid("network.connectivity", "soma-only networks use all-to-all connectivity onto visible neurons"));
+        return Err(ConfigError::invalid(
+            "network.connectivity",
+            "soma-only networks use all-to-all connectivity onto visible neurons",
+        ));
     }
 
     let sc = &cfg.scaffold;
@@ -165,28 +223,56 @@ fn validate(cfg: &Config) -> Result<(), ConfigError> {
 
     let n = &cfg.neuron;
     check_bounds("neuron.dt_ms", n.dt_ms, Excluded(0.0), Included(1.0))?;
-    for (key, v) in [("neuron.e_leak_mv", n.e_leak_mv), ("neuron.e_inh_mv", n.e_inh_mv), ("neuron.phi_mid_mv", n.phi_mid_mv)] {
+    for (key, v) in [
+        ("neuron.e_leak_mv", n.e_leak_mv),
+        ("neuron.e_inh_mv", n.e_inh_mv),
+        ("neuron.phi_mid_mv", n.phi_mid_mv),
+    ] {
         check_range(key, v, -200.0, 200.0)?;
     }
-    for (key, v) in [("neuron.g_leak", n.g_leak), ("neuron.g_den", n.g_den), ("neuron.phi_slope_per_mv", n.phi_slope_per_mv)] {
+    for (key, v) in [
+        ("neuron.g_leak", n.g_leak),
+        ("neuron.g_den", n.g_den),
+        ("neuron.phi_slope_per_mv", n.phi_slope_per_mv),
+    ] {
         check_bounds(key, v, Excluded(0.0), Included(1e3))?;
     }
     check_range("neuron.g_exc0", n.g_exc0, 0.0, 1e3)?;
     check_range("neuron.g_inh0", n.g_inh0, 0.0, 1e3)?;
     check_bounds("neuron.nudging", n.nudging, Included(0.0), Excluded(1.0))?;
     if n.e_inh_mv >= 0.0 {
-        return Err(ConfigError::invalid("neuron.e_inh_mv", "the teacher needs an inhibitory reversal below 0 mV"));
+        return Err(ConfigError::invalid(
+            "neuron.e_inh_mv",
+            "the teacher needs an inhibitory reversal below 0 mV",
+        ));
     }
 
     check_range("train.cycles", cfg.train.cycles, 0, 10_000_000)?;
-    check_range("train.validate_every", cfg.train.validate_every, 1, 10_000_000)?;
+    check_range(
+        "train.validate_every",
+        cfg.train.validate_every,
+        1,
+        10_000_000,
+    )?;
     let r = &cfg.replay;
     check_range("replay.cycles", r.cycles, r.nudged_cycles + 2, 10_000_000)
         .map_err(|e| ConfigError::invalid("replay.cycles", format!("{e}; at least nudged_cycles + 2 = {} so that one free cycle with a following cycle is scored", r.nudged_cycles + 2)))?;
-    if let Some(d) = load_disruption(cfg).map_err(|e| ConfigError::invalid("replay.disruption_file", format!("{e:#}")))? {
-        check_range("replay.disruption_cycle", r.disruption_cycle, 0, r.cycles - 1)?;
+    if let Some(d) = load_disruption(cfg)
+        .map_err(|e| ConfigError::invalid("replay.disruption_file", format!("{e:#}")))?
+    {
+        check_range(
+            "replay.disruption_cycle",
+            r.disruption_cycle,
+            0,
+            r.cycles - 1,
+        )?;
         d.check_fits(steps_per_state * pattern.n_states(), pattern.n_neurons())
-            .map_err(|m| ConfigError::invalid("replay.disruption_file", format!("{}: {m}", r.disruption_file)))?;
+            .map_err(|m| {
+                ConfigError::invalid(
+                    "replay.disruption_file",
+                    format!("{}: {m}", r.disruption_file),
+                )
+            })?;
     }
     Ok(())
 }
@@ -196,14 +282,27 @@ mod tests {
     use super::*;
 
     fn default_config() -> Config {
-        elise_sweep::resolve_config::<Birdsong>(None, &[], false, &[]).unwrap().0
+        elise_sweep::resolve_config::<Birdsong>(None, &[], false, &[])
+            .unwrap()
+            .0
     }
 
     #[test]
     fn default_config_is_the_paper_demo_run() {
         let c = default_config();
-        assert_eq!((c.network.n_latent, c.train.cycles, c.train.validate_every, c.replay.cycles), (50, 10_000, 20, 100));
-        assert_eq!((c.scaffold.p, c.scaffold.q, c.scaffold.p0), (0.2, 0.15, 0.04));
+        assert_eq!(
+            (
+                c.network.n_latent,
+                c.train.cycles,
+                c.train.validate_every,
+                c.replay.cycles
+            ),
+            (50, 10_000, 20, 100)
+        );
+        assert_eq!(
+            (c.scaffold.p, c.scaffold.q, c.scaffold.p0),
+            (0.2, 0.15, 0.04)
+        );
         assert_eq!(c.plasticity, LearningRates::default());
         assert_eq!(c.neuron, NeuronParams::default());
         assert_eq!(c.network, NetworkConfig::default());
@@ -229,7 +328,10 @@ mod tests {
             ("replay.cycles=4", "replay.cycles"),
             ("network.density=0.5", "network.density"),
             ("pattern.file=\"/nonexistent/pattern.txt\"", "pattern.file"),
-            ("replay.disruption_file=\"/nonexistent/d.txt\"", "replay.disruption_file"),
+            (
+                "replay.disruption_file=\"/nonexistent/d.txt\"",
+                "replay.disruption_file",
+            ),
             ("train.validate_every=0", "train.validate_every"),
             ("network.n_latnt=5", "n_latnt"),
         ] {

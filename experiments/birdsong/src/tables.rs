@@ -3,7 +3,10 @@
 
 use crate::{Config, JobResult};
 use elise_dynamics::protocol::{CurvePoint, SAMPLE_EVERY_STEPS};
-use elise_sweep::arrow_array::{ArrayRef, BooleanArray, Float32Array, Float64Array, Int64Array, RecordBatch, StringArray, UInt32Array, UInt64Array};
+use elise_sweep::arrow_array::{
+    ArrayRef, BooleanArray, Float32Array, Float64Array, Int64Array, RecordBatch, StringArray,
+    UInt32Array, UInt64Array,
+};
 use elise_sweep::{Job, JobOutput};
 use std::sync::Arc;
 
@@ -13,7 +16,9 @@ fn mean(points: &[CurvePoint], f: impl Fn(&CurvePoint) -> f64) -> f64 {
 }
 
 pub fn job_output(cfg: &Config, job: &Job, r: &JobResult) -> anyhow::Result<JobOutput> {
-    let mut out = JobOutput::new().with_table("runs", runs(cfg, job, r)?).with_table("curves", curves(job, r)?);
+    let mut out = JobOutput::new()
+        .with_table("runs", runs(cfg, job, r)?)
+        .with_table("curves", curves(job, r)?);
     if cfg.output.traces {
         out.push("traces", traces(job, r)?);
     }
@@ -30,31 +35,67 @@ fn runs(cfg: &Config, job: &Job, r: &JobResult) -> anyhow::Result<RecordBatch> {
     let mut cols: Vec<(String, ArrayRef)> = vec![
         ("seed".into(), u64col(job.seed)),
         ("replicate".into(), u64col(job.replicate as u64)),
-        ("pattern".into(), Arc::new(StringArray::from(vec![r.pattern.name()])) as ArrayRef),
+        (
+            "pattern".into(),
+            Arc::new(StringArray::from(vec![r.pattern.name()])) as ArrayRef,
+        ),
         ("n_visible".into(), u64col(r.spec.n_visible as u64)),
         ("n_latent".into(), u64col(r.spec.n_latent as u64)),
-        ("mode".into(), Arc::new(StringArray::from(vec![mode_name(cfg)])) as ArrayRef),
+        (
+            "mode".into(),
+            Arc::new(StringArray::from(vec![mode_name(cfg)])) as ArrayRef,
+        ),
         ("replay_mse".into(), f64col(mean(replay, |c| c.mse))),
-        ("replay_corr_sum".into(), f64col(mean(replay, |c| c.corr_sum))),
-        ("replay_mse_max".into(), f64col(replay.iter().map(|c| c.mse).fold(f64::NAN, f64::max))),
-        ("replay_corr_sum_min".into(), f64col(replay.iter().map(|c| c.corr_sum).fold(f64::NAN, f64::min))),
+        (
+            "replay_corr_sum".into(),
+            f64col(mean(replay, |c| c.corr_sum)),
+        ),
+        (
+            "replay_mse_max".into(),
+            f64col(replay.iter().map(|c| c.mse).fold(f64::NAN, f64::max)),
+        ),
+        (
+            "replay_corr_sum_min".into(),
+            f64col(replay.iter().map(|c| c.corr_sum).fold(f64::NAN, f64::min)),
+        ),
         ("replay_scored_cycles".into(), u64col(replay.len() as u64)),
-        ("final_val_cycle".into(), Arc::new(Int64Array::from(vec![last.map(|c| c.cycle)])) as ArrayRef),
-        ("final_val_mse".into(), f64col(last.map_or(f64::NAN, |c| c.mse))),
-        ("final_val_corr_sum".into(), f64col(last.map_or(f64::NAN, |c| c.corr_sum))),
-        ("scaffold_edges".into(), u64col(r.spec.scaffold.edges().len() as u64)),
-        ("scaffold_latent_reached".into(), u64col(n_in.iter().filter(|&&k| k > 0).count() as u64)),
+        (
+            "final_val_cycle".into(),
+            Arc::new(Int64Array::from(vec![last.map(|c| c.cycle)])) as ArrayRef,
+        ),
+        (
+            "final_val_mse".into(),
+            f64col(last.map_or(f64::NAN, |c| c.mse)),
+        ),
+        (
+            "final_val_corr_sum".into(),
+            f64col(last.map_or(f64::NAN, |c| c.corr_sum)),
+        ),
+        (
+            "scaffold_edges".into(),
+            u64col(r.spec.scaffold.edges().len() as u64),
+        ),
+        (
+            "scaffold_latent_reached".into(),
+            u64col(n_in.iter().filter(|&&k| k > 0).count() as u64),
+        ),
         ("n_plastic_synapses".into(), u64col(r.n_plastic as u64)),
         ("n_steps".into(), u64col(p.n_steps)),
         ("wall_seconds".into(), f64col(r.wall_seconds)),
-        ("steps_per_second".into(), f64col(p.n_steps as f64 / r.wall_seconds)),
+        (
+            "steps_per_second".into(),
+            f64col(p.n_steps as f64 / r.wall_seconds),
+        ),
     ];
     cols.extend(flattened_params(cfg)?);
     Ok(RecordBatch::try_from_iter(cols)?)
 }
 
 pub fn mode_name(cfg: &Config) -> String {
-    toml::Value::try_from(cfg.network.mode).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    toml::Value::try_from(cfg.network.mode)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 /// Every config value as one column `<table>_<key>` (run.seeds excluded: it is not a property
@@ -63,7 +104,9 @@ fn flattened_params(cfg: &Config) -> anyhow::Result<Vec<(String, ArrayRef)>> {
     let table = toml::Table::try_from(cfg)?;
     let mut cols = Vec::new();
     for (section, values) in &table {
-        let Some(values) = values.as_table() else { continue };
+        let Some(values) = values.as_table() else {
+            continue;
+        };
         for (key, v) in values {
             if section == "run" && key == "seeds" {
                 continue;
@@ -83,14 +126,42 @@ fn flattened_params(cfg: &Config) -> anyhow::Result<Vec<(String, ArrayRef)>> {
 }
 
 fn curves(job: &Job, r: &JobResult) -> anyhow::Result<RecordBatch> {
-    let points: Vec<&CurvePoint> = r.protocol.validation.iter().chain(&r.protocol.replay).collect();
+    let points: Vec<&CurvePoint> = r
+        .protocol
+        .validation
+        .iter()
+        .chain(&r.protocol.replay)
+        .collect();
     let n = points.len();
     Ok(RecordBatch::try_from_iter([
-        ("seed", Arc::new(UInt64Array::from(vec![job.seed; n])) as ArrayRef),
-        ("phase", Arc::new(StringArray::from(points.iter().map(|p| p.phase.as_str()).collect::<Vec<_>>()))),
-        ("cycle", Arc::new(Int64Array::from(points.iter().map(|p| p.cycle).collect::<Vec<_>>()))),
-        ("mse", Arc::new(Float64Array::from(points.iter().map(|p| p.mse).collect::<Vec<_>>()))),
-        ("corr_sum", Arc::new(Float64Array::from(points.iter().map(|p| p.corr_sum).collect::<Vec<_>>()))),
+        (
+            "seed",
+            Arc::new(UInt64Array::from(vec![job.seed; n])) as ArrayRef,
+        ),
+        (
+            "phase",
+            Arc::new(StringArray::from(
+                points.iter().map(|p| p.phase.as_str()).collect::<Vec<_>>(),
+            )),
+        ),
+        (
+            "cycle",
+            Arc::new(Int64Array::from(
+                points.iter().map(|p| p.cycle).collect::<Vec<_>>(),
+            )),
+        ),
+        (
+            "mse",
+            Arc::new(Float64Array::from(
+                points.iter().map(|p| p.mse).collect::<Vec<_>>(),
+            )),
+        ),
+        (
+            "corr_sum",
+            Arc::new(Float64Array::from(
+                points.iter().map(|p| p.corr_sum).collect::<Vec<_>>(),
+            )),
+        ),
     ])?)
 }
 
@@ -127,7 +198,10 @@ fn traces(job: &Job, r: &JobResult) -> anyhow::Result<RecordBatch> {
     }
     let n = phase.len();
     Ok(RecordBatch::try_from_iter([
-        ("seed", Arc::new(UInt64Array::from(vec![job.seed; n])) as ArrayRef),
+        (
+            "seed",
+            Arc::new(UInt64Array::from(vec![job.seed; n])) as ArrayRef,
+        ),
         ("phase", Arc::new(StringArray::from(phase))),
         ("cycle", Arc::new(Int64Array::from(cycle))),
         ("step", Arc::new(UInt32Array::from(step))),
