@@ -6,12 +6,14 @@
 
 pub mod math;
 pub mod metrics;
+pub mod model;
 pub mod neuron;
 pub mod pattern;
 pub mod rng;
 pub mod teacher;
 
 pub use metrics::{CycleScore, ReplayScorer};
+pub use model::Model;
 pub use neuron::NeuronParams;
 pub use pattern::{Pattern, PatternConfig, PatternError};
 pub use rng::{Seed, Stream};

@@ -18,5 +18,6 @@ pub mod protocol;
 pub use build::{ConnectivityKind, Mode, NetworkConfig, NetworkSpec};
 pub use network::{BuildError, Network};
 pub use protocol::{
-    CurvePoint, Disruption, DisruptionLine, Phase, ProtocolResult, ReplayConfig, TrainConfig,
+    CurvePoint, Disruption, DisruptionLine, Phase, Protocol, ProtocolError, ProtocolResult,
+    ReplayConfig, TrainConfig,
 };

@@ -416,6 +416,34 @@ impl Network {
     }
 }
 
+impl elise_core::Model for Network {
+    fn n_outputs(&self) -> usize {
+        self.n_visible
+    }
+    fn step(&mut self, t: usize, lambda: f64) {
+        Network::step(self, t, lambda);
+    }
+    /// Rates of the visible neurons.
+    fn output(&self) -> &[f64] {
+        &self.rate[..self.n_visible]
+    }
+    fn is_finite(&self) -> bool {
+        Network::is_finite(self)
+    }
+    fn supports_clamp(&self) -> bool {
+        true
+    }
+    fn clamp_outputs(&mut self, range: std::ops::Range<usize>, u_mv: f64) {
+        self.clamp_visible(range, u_mv);
+    }
+    fn clear_clamp(&mut self) {
+        Network::clear_clamp(self);
+    }
+    fn n_plastic(&self) -> usize {
+        Network::n_plastic(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,12 +6,11 @@
 //! cycle that has a following cycle is scored with the best window shift. Plasticity stays on
 //! throughout, and the state is never reset. Rates are sampled every 2nd step.
 
-use crate::Network;
-use elise_core::{CycleScore, ReplayScorer};
+use elise_core::{CycleScore, Model, ReplayScorer, Teacher};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-/// Steps between two recorded samples.
+/// Steps between two recorded samples of an ELiSe network (every 0.2 ms at dt = 0.1 ms).
 pub const SAMPLE_EVERY_STEPS: usize = 2;
 
 /// The `[train]` table.
@@ -194,12 +193,15 @@ impl Disruption {
     }
 }
 
-/// A network whose state stopped being finite.
+/// Why a protocol run stopped.
 #[derive(Debug, thiserror::Error, PartialEq)]
-#[error("the network diverged (non-finite state) in {} cycle {cycle}", phase.as_str())]
-pub struct Diverged {
-    pub phase: Phase,
-    pub cycle: i64,
+pub enum ProtocolError {
+    #[error("the model diverged (non-finite state) in {} cycle {cycle}", phase.as_str())]
+    Diverged { phase: Phase, cycle: i64 },
+    #[error(
+        "this model cannot be disrupted (it has no soma to clamp); remove replay.disruption_file"
+    )]
+    ClampUnsupported,
 }
 
 /// Scores and recordings of one run.
@@ -209,13 +211,15 @@ pub struct ProtocolResult {
     pub replay: Vec<CurvePoint>,
     /// Recorded samples per cycle (S).
     pub samples_per_cycle: usize,
+    /// Model steps between two samples.
+    pub sample_every_steps: usize,
     /// Target rates, neuron-major `[i * S + k]`.
     pub target: Vec<f64>,
-    /// The last free validation cycle's rates, neuron-major, and its cycle number.
+    /// The last free validation cycle's outputs, neuron-major, and its cycle number.
     pub last_validation: Option<(i64, Vec<f64>)>,
-    /// Visible rates over all replay cycles, neuron-major `[i * (RC * S) + k]`.
+    /// Outputs over all replay cycles, neuron-major `[i * (RC * S) + k]`.
     pub replay_rates: Vec<f64>,
-    /// Integration steps simulated.
+    /// Model steps simulated.
     pub n_steps: u64,
 }
 
@@ -226,16 +230,15 @@ impl ProtocolResult {
     }
 }
 
-/// Records visible rates every [`SAMPLE_EVERY_STEPS`] steps into a time-major buffer.
+/// Records the outputs every `sample_every_steps` steps into a time-major buffer.
 struct Recorder {
     n_visible: usize,
     samples: Vec<f64>,
 }
 
 impl Recorder {
-    fn record(&mut self, net: &Network) {
-        self.samples
-            .extend_from_slice(&net.rate()[..self.n_visible]);
+    fn record(&mut self, model: &impl Model) {
+        self.samples.extend_from_slice(model.output());
     }
     /// Neuron-major copy of the recorded samples.
     fn neuron_major(&self) -> Vec<f64> {
@@ -250,125 +253,170 @@ impl Recorder {
     }
 }
 
-/// Runs one cycle of the teacher with nudging `lambda`; records visible rates if `rec` is given.
-fn run_cycle(
-    net: &mut Network,
-    lambda: f64,
-    mut rec: Option<&mut Recorder>,
-    disruption: Option<&Disruption>,
-) {
-    let cycle_len = net.teacher().cycle_len_steps();
-    let e_l = net.params().e_leak_mv;
-    for t in 0..cycle_len {
-        if let Some(d) = disruption {
-            net.clear_clamp();
-            for l in d.lines.iter().filter(|l| (l.t_start..l.t_end).contains(&t)) {
-                net.clamp_visible(l.nrn_start..l.nrn_end, e_l + d.offset_mv);
+/// A training and replay protocol (MODEL.md (g)) for any [`Model`].
+#[derive(Clone, Copy, Debug)]
+pub struct Protocol<'a> {
+    pub train: &'a TrainConfig,
+    pub replay: &'a ReplayConfig,
+    /// Applied in replay cycle `replay.disruption_cycle`.
+    pub disruption: Option<&'a Disruption>,
+    /// Model steps between two recorded samples ([`SAMPLE_EVERY_STEPS`] for ELiSe).
+    pub sample_every_steps: usize,
+}
+
+impl Protocol<'_> {
+    /// Runs one cycle with teacher presence `lambda`; records outputs if `rec` is given.
+    fn cycle<M: Model>(
+        &self,
+        model: &mut M,
+        teacher: &Teacher,
+        e_leak_mv: f64,
+        lambda: f64,
+        mut rec: Option<&mut Recorder>,
+        disruption: Option<&Disruption>,
+    ) {
+        for t in 0..teacher.cycle_len_steps() {
+            if let Some(d) = disruption {
+                model.clear_clamp();
+                for l in d.lines.iter().filter(|l| (l.t_start..l.t_end).contains(&t)) {
+                    model.clamp_outputs(l.nrn_start..l.nrn_end, e_leak_mv + d.offset_mv);
+                }
+            }
+            model.step(t, lambda);
+            if t % self.sample_every_steps == 0
+                && let Some(r) = rec.as_deref_mut()
+            {
+                r.record(model);
             }
         }
-        net.step(t, lambda);
-        if t % SAMPLE_EVERY_STEPS == 0
-            && let Some(r) = rec.as_deref_mut()
-        {
-            r.record(net);
+        if disruption.is_some() {
+            model.clear_clamp();
         }
     }
-    if disruption.is_some() {
-        net.clear_clamp();
+
+    /// Trains `model` and replays. `teacher` is the model's teacher: its target rates are the
+    /// scoring target; disruption clamps hold somas at `e_leak_mv + offset`. `on_cycle` is called
+    /// after every simulated cycle.
+    pub fn run<M: Model>(
+        &self,
+        model: &mut M,
+        teacher: &Teacher,
+        e_leak_mv: f64,
+        on_cycle: &mut dyn FnMut(),
+    ) -> Result<ProtocolResult, ProtocolError> {
+        let (train, replay) = (self.train, self.replay);
+        assert!(
+            train.validate_every > 0 && self.sample_every_steps > 0,
+            "validate_every and sample_every_steps must be positive"
+        );
+        if self.disruption.is_some() && !model.supports_clamp() {
+            return Err(ProtocolError::ClampUnsupported);
+        }
+        let n_vis = model.n_outputs();
+        assert_eq!(n_vis, teacher.n_visible(), "model outputs vs teacher units");
+        let cycle_len = teacher.cycle_len_steps();
+        let s_len = cycle_len.div_ceil(self.sample_every_steps);
+        let mut target = vec![0.0; n_vis * s_len];
+        for k in 0..s_len {
+            for (i, &r) in teacher
+                .target_rate(k * self.sample_every_steps)
+                .iter()
+                .enumerate()
+            {
+                target[i * s_len + k] = r;
+            }
+        }
+        let scorer = ReplayScorer::new(&target, n_vis, s_len);
+        let mut rec = Recorder {
+            n_visible: n_vis,
+            samples: Vec::with_capacity(n_vis * s_len),
+        };
+        let mut validation = Vec::new();
+        let mut last_validation = None;
+        let mut n_steps = 0u64;
+        let check = |model: &M, phase, cycle| {
+            if model.is_finite() {
+                Ok(())
+            } else {
+                Err(ProtocolError::Diverged { phase, cycle })
+            }
+        };
+        for c in -1..train.cycles as i64 {
+            if c >= 0 && c % train.validate_every as i64 == 0 {
+                rec.samples.clear();
+                self.cycle(model, teacher, e_leak_mv, 0.0, Some(&mut rec), None);
+                let rates = rec.neuron_major();
+                let CycleScore { mse, corr_sum } = scorer.score_aligned(&rates);
+                validation.push(CurvePoint {
+                    phase: Phase::Validation,
+                    cycle: c,
+                    mse,
+                    corr_sum,
+                });
+                last_validation = Some((c, rates));
+            } else {
+                self.cycle(model, teacher, e_leak_mv, 1.0, None, None);
+            }
+            n_steps += cycle_len as u64;
+            check(model, Phase::Validation, c)?;
+            on_cycle();
+        }
+        rec.samples = Vec::with_capacity(n_vis * s_len * replay.cycles);
+        for c in 0..replay.cycles {
+            let lambda = if c < replay.nudged_cycles { 1.0 } else { 0.0 };
+            let d = self.disruption.filter(|_| c == replay.disruption_cycle);
+            self.cycle(model, teacher, e_leak_mv, lambda, Some(&mut rec), d);
+            n_steps += cycle_len as u64;
+            check(model, Phase::Replay, c as i64)?;
+            on_cycle();
+        }
+        let replay_rates = rec.neuron_major();
+        let total = replay.cycles * s_len;
+        let mut window = vec![0.0; n_vis * 2 * s_len];
+        let mut replay_curve = Vec::new();
+        for c in replay.nudged_cycles..replay.cycles.saturating_sub(1) {
+            for i in 0..n_vis {
+                let src = &replay_rates[i * total + c * s_len..i * total + (c + 2) * s_len];
+                window[i * 2 * s_len..(i + 1) * 2 * s_len].copy_from_slice(src);
+            }
+            let CycleScore { mse, corr_sum } = scorer.score_best_shift(&window, 2 * s_len);
+            replay_curve.push(CurvePoint {
+                phase: Phase::Replay,
+                cycle: c as i64,
+                mse,
+                corr_sum,
+            });
+        }
+        Ok(ProtocolResult {
+            validation,
+            replay: replay_curve,
+            samples_per_cycle: s_len,
+            sample_every_steps: self.sample_every_steps,
+            target,
+            last_validation,
+            replay_rates,
+            n_steps,
+        })
     }
 }
 
-/// Trains `net` and replays (MODEL.md (g)); `on_cycle` is called after every simulated cycle.
+/// Trains and replays an ELiSe network with the default sampling (every 2nd step).
 pub fn train_and_replay(
-    net: &mut Network,
+    net: &mut crate::Network,
     train: &TrainConfig,
     replay: &ReplayConfig,
     disruption: Option<&Disruption>,
     on_cycle: &mut dyn FnMut(),
-) -> Result<ProtocolResult, Diverged> {
-    assert!(train.validate_every > 0, "validate_every must be positive");
-    let n_vis = net.n_visible();
-    let cycle_len = net.teacher().cycle_len_steps();
-    let s_len = cycle_len.div_ceil(SAMPLE_EVERY_STEPS);
-    let mut target = vec![0.0; n_vis * s_len];
-    for k in 0..s_len {
-        for (i, &r) in net
-            .teacher()
-            .target_rate(k * SAMPLE_EVERY_STEPS)
-            .iter()
-            .enumerate()
-        {
-            target[i * s_len + k] = r;
-        }
+) -> Result<ProtocolResult, ProtocolError> {
+    let teacher = net.teacher().clone();
+    let e_leak_mv = net.params().e_leak_mv;
+    Protocol {
+        train,
+        replay,
+        disruption,
+        sample_every_steps: SAMPLE_EVERY_STEPS,
     }
-    let scorer = ReplayScorer::new(&target, n_vis, s_len);
-    let mut rec = Recorder {
-        n_visible: n_vis,
-        samples: Vec::with_capacity(n_vis * s_len),
-    };
-    let mut validation = Vec::new();
-    let mut last_validation = None;
-    let check = |net: &Network, phase, cycle| {
-        if net.is_finite() {
-            Ok(())
-        } else {
-            Err(Diverged { phase, cycle })
-        }
-    };
-    for c in -1..train.cycles as i64 {
-        let free = c >= 0 && c % train.validate_every as i64 == 0;
-        if free {
-            rec.samples.clear();
-            run_cycle(net, 0.0, Some(&mut rec), None);
-            let rates = rec.neuron_major();
-            let CycleScore { mse, corr_sum } = scorer.score_aligned(&rates);
-            validation.push(CurvePoint {
-                phase: Phase::Validation,
-                cycle: c,
-                mse,
-                corr_sum,
-            });
-            last_validation = Some((c, rates));
-        } else {
-            run_cycle(net, 1.0, None, None);
-        }
-        check(net, Phase::Validation, c)?;
-        on_cycle();
-    }
-    rec.samples = Vec::with_capacity(n_vis * s_len * replay.cycles);
-    for c in 0..replay.cycles {
-        let lambda = if c < replay.nudged_cycles { 1.0 } else { 0.0 };
-        let d = disruption.filter(|_| c == replay.disruption_cycle);
-        run_cycle(net, lambda, Some(&mut rec), d);
-        check(net, Phase::Replay, c as i64)?;
-        on_cycle();
-    }
-    let replay_rates = rec.neuron_major();
-    let total = replay.cycles * s_len;
-    let mut window = vec![0.0; n_vis * 2 * s_len];
-    let mut replay_curve = Vec::new();
-    for c in replay.nudged_cycles..replay.cycles.saturating_sub(1) {
-        for i in 0..n_vis {
-            let src = &replay_rates[i * total + c * s_len..i * total + (c + 2) * s_len];
-            window[i * 2 * s_len..(i + 1) * 2 * s_len].copy_from_slice(src);
-        }
-        let CycleScore { mse, corr_sum } = scorer.score_best_shift(&window, 2 * s_len);
-        replay_curve.push(CurvePoint {
-            phase: Phase::Replay,
-            cycle: c as i64,
-            mse,
-            corr_sum,
-        });
-    }
-    Ok(ProtocolResult {
-        validation,
-        replay: replay_curve,
-        samples_per_cycle: s_len,
-        target,
-        last_validation,
-        replay_rates,
-        n_steps: net.n_steps(),
-    })
+    .run(net, &teacher, e_leak_mv, on_cycle)
 }
 
 #[cfg(test)]

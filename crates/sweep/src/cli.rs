@@ -17,7 +17,7 @@ use crate::config::{self, ConfigError};
 use crate::parquet_io::{write_file_atomic, write_parquet_atomic};
 use crate::progress::Shared;
 use crate::util::{fnv1a_64, git_commit, human_duration, rfc3339_utc, shell_join};
-use crate::{Experiment, Job, JobOutput, RunDir, init_tracing, resolve_config};
+use crate::{Experiment, Job, JobOutput, RunDir, init_tracing};
 
 /// Runs an experiment's jobs in parallel and writes one Parquet part per job and table.
 #[derive(Debug, clap::Parser)]
@@ -29,6 +29,11 @@ struct Cli {
     /// Repeatable; applied last, in order.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
+    /// Add a grid axis (experiments with an [axes] table): dotted config key = comma-separated
+    /// values, e.g. --axis network.n_latent=10,20,50 (same as --set axes.KEY=[V1,V2,...]).
+    /// Repeatable; applied together with --set, in command-line order.
+    #[arg(long = "axis", value_name = "KEY=V1,V2,...")]
+    axis: Vec<String>,
     /// Pattern file (sets pattern.file).
     #[arg(long, value_name = "FILE")]
     pattern: Option<String>,
@@ -158,7 +163,9 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
     if let Some(seeds) = cli.seeds {
         extra.push(("run.seeds".to_owned(), seeds.to_string()));
     }
-    let (cfg, table) = resolve_config::<E>(cli.config.as_deref(), &cli.set, cli.quick, &extra)?;
+    let overrides = command_line_overrides(&matches, &cli);
+    let (cfg, table) =
+        config::resolve_with::<E>(cli.config.as_deref(), &overrides, cli.quick, &extra)?;
     let config_text = config::config_text(&table)?;
     let hash_id = format!("run-{:016x}", fnv1a_64(config_text.as_bytes()));
     let run_dir = cli
@@ -166,7 +173,9 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
         .clone()
         .unwrap_or_else(|| Path::new("results").join(E::NAME).join(&hash_id));
 
-    let jobs = E::jobs(&cfg);
+    // Every grid point's config is built and validated here, before anything runs.
+    let (jobs, job_cfgs): (Vec<Job>, Vec<E::Config>) =
+        crate::expand_jobs::<E>(&cfg, &table)?.into_iter().unzip();
     let mut seen = BTreeSet::new();
     for job in &jobs {
         if !seen.insert(job.index) {
@@ -177,12 +186,23 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
             );
         }
     }
-    let units: Vec<u64> = jobs.iter().map(|j| E::work_units(&cfg, j)).collect();
+    let units: Vec<u64> = jobs
+        .iter()
+        .zip(&job_cfgs)
+        .map(|(j, c)| E::work_units(c, j))
+        .collect();
     let total_units = units.iter().fold(0_u64, |a, &u| a.saturating_add(u));
 
     if cli.list {
         return Ok(RunSummary {
-            listing: Some(listing(&bin, &config_text, &jobs, total_units, &run_dir)),
+            listing: Some(listing(
+                &bin,
+                &config_text,
+                &crate::axes_of(&table),
+                &jobs,
+                total_units,
+                &run_dir,
+            )),
             run_dir,
             n_jobs: jobs.len(),
             n_ok: 0,
@@ -257,8 +277,9 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
     };
     let results: Vec<Result<(), String>> = pool.install(|| {
         jobs.par_iter()
+            .zip(job_cfgs.par_iter())
             .zip(units.par_iter())
-            .map(|(job, &units)| run_one::<E>(&cfg, job, units, &ctx))
+            .map(|((job, job_cfg), &units)| run_one::<E>(job_cfg, job, units, &ctx))
             .collect()
     });
     progress.finish();
@@ -280,6 +301,7 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
     let n_failed = failed.len();
     let n_ok = jobs.len() - n_failed;
 
+    // `finish` gets the base config (without axes); per-job values are in the tables.
     let run = RunDir::new(run_dir.clone());
     let finish_error = match catch_unwind(AssertUnwindSafe(|| E::finish(&cfg, &run))) {
         Ok(Ok(())) => None,
@@ -328,14 +350,55 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
     })
 }
 
-/// The `--list` text: the resolved config (valid TOML, usable as `--config`), then the jobs as
-/// comment lines.
-fn listing(bin: &str, config_text: &str, jobs: &[Job], total_units: u64, run_dir: &Path) -> String {
+/// `--set` and `--axis` arguments in command-line order.
+fn command_line_overrides<'a>(
+    matches: &clap::ArgMatches,
+    cli: &'a Cli,
+) -> Vec<config::CmdOverride<'a>> {
+    let positions = |id: &str, n: usize| -> Vec<usize> {
+        matches
+            .indices_of(id)
+            .map_or_else(|| (0..n).collect(), Iterator::collect)
+    };
+    let mut all: Vec<(usize, config::CmdOverride<'a>)> = Vec::new();
+    for (pos, arg) in positions("set", cli.set.len()).into_iter().zip(&cli.set) {
+        all.push((pos, config::CmdOverride::Set(arg)));
+    }
+    for (pos, arg) in positions("axis", cli.axis.len()).into_iter().zip(&cli.axis) {
+        all.push((pos, config::CmdOverride::Axis(arg)));
+    }
+    all.sort_by_key(|(pos, _)| *pos);
+    all.into_iter().map(|(_, o)| o).collect()
+}
+
+/// The `--list` text: the resolved config (valid TOML, usable as `--config`), then the axes and
+/// the jobs as comment lines.
+fn listing(
+    bin: &str,
+    config_text: &str,
+    axes: &[(String, Vec<toml::Value>)],
+    jobs: &[Job],
+    total_units: u64,
+    run_dir: &Path,
+) -> String {
     let mut s = String::new();
     s.push_str(&format!("# {bin}: resolved config\n"));
     s.push_str(config_text);
     if !config_text.ends_with('\n') {
         s.push('\n');
+    }
+    if !axes.is_empty() {
+        let n_points: usize = axes.iter().map(|(_, v)| v.len()).product();
+        s.push_str(&format!(
+            "\n# {} axes, {n_points} grid points (first axis slowest):\n",
+            axes.len()
+        ));
+        for (key, values) in axes {
+            s.push_str(&format!(
+                "# axis {key} = {}\n",
+                toml::Value::Array(values.clone())
+            ));
+        }
     }
     s.push_str(&format!(
         "\n# {} jobs, {total_units} work units; run directory {}\n",

@@ -10,9 +10,10 @@ use std::fmt::{Display, Write as _};
 use std::ops::Bound;
 use std::path::Path;
 
+use serde::de::DeserializeOwned;
 use toml::{Table, Value};
 
-use crate::Experiment;
+use crate::{Experiment, axes};
 
 /// Why a config could not be resolved. Every message names where the bad value came from (file
 /// or command-line argument), the dotted key and, where it applies, expected vs got.
@@ -114,6 +115,27 @@ pub enum ConfigError {
         /// What is wrong.
         message: String,
     },
+    /// An `[axes]` entry that cannot be an axis (e.g. `run.seeds`, a table, or a key through a
+    /// value), or whose value is not a non-empty array.
+    #[error("{origin}: axis '{key}': {message}")]
+    Axis {
+        /// File name (with ` [axes]`) or command-line argument.
+        origin: String,
+        /// The axis key (a dotted config key).
+        key: String,
+        /// What is wrong and what was expected.
+        message: String,
+    },
+    /// A grid point of `[axes]` whose config does not deserialize or fails validation; `point`
+    /// is its params as `key=value` pairs, e.g. `network.n_latent=100000`.
+    #[error("axes point {point}: {source}")]
+    Point {
+        /// The grid point, as `key=value` pairs separated by spaces.
+        point: String,
+        /// Why its config is invalid.
+        #[source]
+        source: Box<ConfigError>,
+    },
     /// A command-line usage error outside the config proper (e.g. `--threads 0`).
     #[error("{0}")]
     Usage(String),
@@ -158,6 +180,11 @@ fn location(origin: &str, key: &str) -> String {
 /// `pattern.file` and `--seeds` as `run.seeds`) ← `sets` (`key=value`, in order). Then
 /// deserializes into `E::Config` and runs `E::validate`.
 ///
+/// When the default config has an `[axes]` table (see the crate docs), `[axes]` entries of the
+/// file and `--set axes.KEY=[V1, V2]` are checked as axes, the merged table keeps `[axes]`, and
+/// `[axes]` is removed before deserializing (the returned config is the *base* config, without
+/// any grid point applied; see [`expand_jobs`](crate::expand_jobs) for the per-job configs).
+///
 /// Returns the config and the merged table (whose TOML text is the run's `config.toml`).
 pub fn resolve_config<E: Experiment>(
     config_file: Option<&Path>,
@@ -165,11 +192,43 @@ pub fn resolve_config<E: Experiment>(
     quick: bool,
     extra: &[(String, String)],
 ) -> Result<(E::Config, Table), ConfigError> {
+    let overrides: Vec<CmdOverride<'_>> = sets.iter().map(|s| CmdOverride::Set(s)).collect();
+    resolve_with::<E>(config_file, &overrides, quick, extra)
+}
+
+/// A command-line override, in command-line order.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum CmdOverride<'a> {
+    /// `--set KEY=VALUE`.
+    Set(&'a str),
+    /// `--axis KEY=V1,V2,...`.
+    Axis(&'a str),
+}
+
+/// [`resolve_config`] with `--set` and `--axis` overrides interleaved in command-line order.
+pub(crate) fn resolve_with<E: Experiment>(
+    config_file: Option<&Path>,
+    overrides: &[CmdOverride<'_>],
+    quick: bool,
+    extra: &[(String, String)],
+) -> Result<(E::Config, Table), ConfigError> {
     let schema: Table = toml::from_str(E::default_config()).map_err(|e| ConfigError::Default {
         experiment: E::NAME.to_owned(),
         message: e.to_string(),
     })?;
-    let mut merged = schema.clone();
+    let schema = Schema::new(schema);
+    let mut merged = schema.full.clone();
+    if let Some(default_axes) = axes::axes_table_mut(&mut merged) {
+        // Axes in the default config itself are checked (and normalized) like any other layer.
+        let given = std::mem::take(default_axes);
+        axes::merge_axes(
+            "embedded default config [axes]",
+            "",
+            &schema.base,
+            default_axes,
+            given,
+        )?;
+    }
 
     if let Some(path) = config_file {
         let origin = path.display().to_string();
@@ -177,16 +236,22 @@ pub fn resolve_config<E: Experiment>(
             file: origin.clone(),
             source,
         })?;
-        let layer: Table = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        let mut layer: Table = toml::from_str(&text).map_err(|e| ConfigError::Parse {
             origin: origin.clone(),
             message: e.to_string(),
         })?;
-        merge_table(&origin, "", &schema, &mut merged, layer)?;
+        if schema.has_axes
+            && let Some(axes_layer) = layer.remove(axes::AXES)
+        {
+            let axes_origin = format!("{origin} [axes]");
+            axes::merge_axes_value(&axes_origin, &schema, &mut merged, axes_layer)?;
+        }
+        merge_table(&origin, "", &schema.full, &mut merged, layer)?;
     }
     if quick {
         for (key, value) in E::quick_overrides() {
             let origin = format!("--quick ({key}={value})");
-            set_value(&origin, &schema, &mut merged, key, value)?;
+            apply_override(&origin, &schema, &mut merged, key, value)?;
         }
     }
     for (key, value) in extra {
@@ -196,23 +261,109 @@ pub fn resolve_config<E: Experiment>(
             _ => "command line",
         };
         let origin = format!("{flag} ({key}={value})");
-        set_value(&origin, &schema, &mut merged, key, value)?;
+        apply_override(&origin, &schema, &mut merged, key, value)?;
     }
-    for arg in sets {
-        let (key, value) = arg
-            .split_once('=')
-            .ok_or_else(|| ConfigError::MissingEquals { arg: arg.clone() })?;
-        let origin = format!("--set {arg}");
-        set_value(&origin, &schema, &mut merged, key.trim(), value.trim())?;
+    for o in overrides {
+        match *o {
+            CmdOverride::Set(arg) => {
+                let (key, value) =
+                    arg.split_once('=')
+                        .ok_or_else(|| ConfigError::MissingEquals {
+                            arg: arg.to_owned(),
+                        })?;
+                let origin = format!("--set {arg}");
+                apply_override(&origin, &schema, &mut merged, key.trim(), value.trim())?;
+            }
+            CmdOverride::Axis(arg) => {
+                axes::axis_flag(arg, &schema, &mut merged)?;
+            }
+        }
     }
 
-    let text = config_text(&merged)?;
-    let cfg: E::Config = toml::from_str(&text).map_err(|e| ConfigError::Deserialize {
-        key: e.span().and_then(|s| key_at(&text, s.start)),
-        message: e.message().trim().to_owned(),
-    })?;
+    let cfg: E::Config = deserialize(&merged)?;
     E::validate(&cfg)?;
     Ok((cfg, merged))
+}
+
+/// The default config as schema: the whole tree, and the tree without `[axes]` (what axis keys
+/// and every non-axes key are checked against).
+pub(crate) struct Schema {
+    /// The embedded default config.
+    pub(crate) full: Table,
+    /// `full` without the `[axes]` table.
+    pub(crate) base: Table,
+    /// Whether the default opts in to axes (has an `[axes]` table).
+    pub(crate) has_axes: bool,
+}
+
+impl Schema {
+    fn new(full: Table) -> Self {
+        let base = axes::without_axes(&full);
+        let has_axes = base.len() != full.len();
+        Self {
+            full,
+            base,
+            has_axes,
+        }
+    }
+}
+
+/// `--set`-like override of dotted `key`: `axes.*` keys go to the axes (when the default opts
+/// in), everything else to [`set_value`].
+fn apply_override(
+    origin: &str,
+    schema: &Schema,
+    merged: &mut Table,
+    key: &str,
+    raw: &str,
+) -> Result<(), ConfigError> {
+    if schema.has_axes {
+        let (first, rest) = key.split_once('.').unwrap_or((key, ""));
+        if first.trim() == axes::AXES {
+            return axes::set_axis(origin, schema, merged, rest.trim(), raw);
+        }
+    }
+    set_value(origin, &schema.full, merged, key, raw)
+}
+
+/// Deserializes a resolved table into a config type, without its `[axes]` table.
+pub(crate) fn deserialize<C: DeserializeOwned>(merged: &Table) -> Result<C, ConfigError> {
+    let text = config_text(&axes::without_axes(merged))?;
+    toml::from_str(&text).map_err(|e| ConfigError::Deserialize {
+        key: e.span().and_then(|s| key_at(&text, s.start)),
+        message: e.message().trim().to_owned(),
+    })
+}
+
+/// Builds a config from a resolved table (e.g. the run's `config.toml`, or the table returned by
+/// [`resolve_config`]) with `params` applied: each (dotted key, TOML value text) replaces that
+/// key's value, checked like a `--set` value against the table (the key must exist; strings may
+/// be unquoted; integers are accepted for floats). The `[axes]` table is removed before
+/// deserializing, exactly as for the run itself. No validation is run (see
+/// [`job_config`](crate::job_config) for that).
+///
+/// Every key of `params` must be a config key: to rebuild the config of a grid job, pass the
+/// job's axis params (the first ones), or use [`job_config`](crate::job_config), which picks them.
+///
+/// ```
+/// use elise_sweep::toml;
+/// let table: toml::Table = toml::from_str("[axes]\n[model]\nsize = 1\nkind = \"a\"\n").unwrap();
+/// let params = vec![("model.size".to_owned(), "7".to_owned())];
+/// let cfg: toml::Table = elise_sweep::apply_params(&table, &params).unwrap();
+/// assert_eq!(cfg["model"]["size"].as_integer(), Some(7));
+/// assert!(cfg.get("axes").is_none());
+/// ```
+pub fn apply_params<C: DeserializeOwned>(
+    table: &Table,
+    params: &[(String, String)],
+) -> Result<C, ConfigError> {
+    let mut merged = axes::without_axes(table);
+    for (key, raw) in params {
+        let origin = format!("param {key}={raw}");
+        let schema = merged.clone();
+        set_value(&origin, &schema, &mut merged, key.trim(), raw.trim())?;
+    }
+    deserialize(&merged)
 }
 
 /// The TOML text of a resolved config table (what `config.toml` holds and the run id hashes).
@@ -244,7 +395,7 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
     })
 }
 
-fn join_key(prefix: &str, key: &str) -> String {
+pub(crate) fn join_key(prefix: &str, key: &str) -> String {
     if prefix.is_empty() {
         key.to_owned()
     } else {
@@ -252,7 +403,7 @@ fn join_key(prefix: &str, key: &str) -> String {
     }
 }
 
-fn type_name(v: &Value) -> &'static str {
+pub(crate) fn type_name(v: &Value) -> &'static str {
     match v {
         Value::String(_) => "a string",
         Value::Integer(_) => "an integer",
@@ -265,7 +416,7 @@ fn type_name(v: &Value) -> &'static str {
 }
 
 /// A value as (possibly shortened) TOML text.
-fn short(v: &Value) -> String {
+pub(crate) fn short(v: &Value) -> String {
     let mut s = v.to_string();
     if s.chars().count() > 60 {
         s = s.chars().take(57).collect::<String>() + "...";
@@ -273,7 +424,7 @@ fn short(v: &Value) -> String {
     s
 }
 
-fn mismatch(origin: &str, key: &str, default: &Value, got: String) -> ConfigError {
+pub(crate) fn mismatch(origin: &str, key: &str, default: &Value, got: String) -> ConfigError {
     ConfigError::TypeMismatch {
         origin: origin.to_owned(),
         key: key.to_owned(),
@@ -283,12 +434,17 @@ fn mismatch(origin: &str, key: &str, default: &Value, got: String) -> ConfigErro
     }
 }
 
-fn describe(v: &Value) -> String {
+pub(crate) fn describe(v: &Value) -> String {
     format!("{} ({})", type_name(v), short(v))
 }
 
 /// `got` converted to the type of `default`, or a type-mismatch error.
-fn conform(origin: &str, key: &str, default: &Value, got: Value) -> Result<Value, ConfigError> {
+pub(crate) fn conform(
+    origin: &str,
+    key: &str,
+    default: &Value,
+    got: Value,
+) -> Result<Value, ConfigError> {
     match (default, got) {
         (Value::Float(_), Value::Integer(i)) => Ok(Value::Float(i as f64)),
         (Value::Array(d), Value::Array(g)) => {
@@ -357,11 +513,21 @@ fn internal(key: &str) -> ConfigError {
 
 /// Parses the text of a command-line value. Strings may be given unquoted where the default is
 /// a string.
-fn parse_value(origin: &str, key: &str, default: &Value, raw: &str) -> Result<Value, ConfigError> {
-    let parsed = toml::from_str::<Table>(&format!("v = {raw}"))
+/// `raw` as one TOML value, if it is one.
+pub(crate) fn parse_toml(raw: &str) -> Option<Value> {
+    toml::from_str::<Table>(&format!("v = {raw}"))
         .ok()
         .filter(|t| t.len() == 1)
-        .and_then(|mut t| t.remove("v"));
+        .and_then(|mut t| t.remove("v"))
+}
+
+pub(crate) fn parse_value(
+    origin: &str,
+    key: &str,
+    default: &Value,
+    raw: &str,
+) -> Result<Value, ConfigError> {
+    let parsed = parse_toml(raw);
     match (default, parsed) {
         (Value::String(_), Some(Value::String(s))) => Ok(Value::String(s)),
         (Value::String(_), _) => Ok(Value::String(raw.to_owned())),
@@ -376,7 +542,7 @@ fn parse_value(origin: &str, key: &str, default: &Value, raw: &str) -> Result<Va
 }
 
 /// Sets dotted `key` to the TOML value text `raw`, checking key and type against `schema`.
-fn set_value(
+pub(crate) fn set_value(
     origin: &str,
     schema: &Table,
     merged: &mut Table,

@@ -9,8 +9,8 @@
 //!
 //! The harness then provides, identically for every experiment:
 //!
-//! * the command line `exp-<name> [--config FILE] [--set key=value]... [--pattern FILE]
-//!   [--seeds N] [--threads N] [--out DIR] [--quick] [--list]` ([`run_cli`]);
+//! * the command line `exp-<name> [--config FILE] [--set key=value]... [--axis key=v1,v2,...]...
+//!   [--pattern FILE] [--seeds N] [--threads N] [--out DIR] [--quick] [--list]` ([`run_cli`]);
 //! * config resolution against the embedded default, with unknown keys and type mismatches
 //!   reported by dotted key ([`resolve_config`], [`ConfigError`], [`check_range`] and friends);
 //! * jobs with explicit seeds ([`Job`], [`replicate_jobs`], [`grid_jobs`]) run in parallel on a
@@ -19,10 +19,59 @@
 //! * one Parquet part per job and table, written atomically
 //!   (`<run dir>/<table>/job-<index:06>.parquet`, see [`write_parquet_atomic`], [`RunDir`]);
 //! * `config.toml` and `manifest.toml` (git commit, times, failures) in the run directory;
-//! * progress reporting ([`Progress`]) as a progress bar on a terminal, log lines otherwise.
+//! * progress reporting ([`Progress`]) as a progress bar on a terminal, log lines otherwise;
+//! * parameter grids over any config values (`[axes]`, below).
 //!
 //! The crate knows nothing about what the experiments compute.
+//!
+//! # Parameter grids: `[axes]`
+//!
+//! An experiment opts in by putting an (usually empty) `[axes]` table in its embedded default
+//! config. Users then add axes — a config key and the values it takes — in a `--config` file,
+//! with `--set`, or with `--axis`:
+//!
+//! ```toml
+//! # grid.toml, used as `exp-birdsong --config grid.toml`
+//! [axes]
+//! "network.n_latent" = [10, 20, 50]      # quoted dotted key = non-empty array
+//! "network.mode" = ["elise", "reservoir"]
+//! ```
+//!
+//! ```text
+//! exp-birdsong --set 'axes.network.n_latent=[10, 20, 50]' --axis network.mode=elise,reservoir
+//! ```
+//!
+//! (`--set axes.KEY=[...]`: everything after `axes.` is the axis key; `--axis KEY=V1,V2,...`:
+//! comma-separated values. In both, elements are checked like `--set` values against the
+//! default — integers are accepted for floats, strings may be unquoted.)
+//!
+//! Rules:
+//!
+//! * An axis key names an existing non-table value of the default config outside `[axes]`;
+//!   `run.seeds` and `run.base_seed` cannot be axes. The value is a non-empty array. Errors
+//!   ([`ConfigError::Axis`], [`ConfigError::UnknownKey`], [`ConfigError::TypeMismatch`], ...)
+//!   name the file or flag and the axis key. An axis given twice (e.g. in the file and by
+//!   `--axis`) takes the later value, in the usual layer order. Without an `[axes]` table in
+//!   the default, `axes.*` keys are unknown keys.
+//! * The grid points are the Cartesian product of the axes, in sorted key order (first key
+//!   slowest), values in the order given ([`grid_points`]). The jobs are the experiment's own
+//!   jobs (`Experiment::jobs` of the base config, usually the replicates) repeated for every
+//!   point: point `p`, base job `j` → index `p * n_base + j.index`, same replicate and seed as
+//!   `j` (so every point sees the same seeds: paired comparisons), params = the point's
+//!   `(key, value as TOML text)` pairs followed by `j.params` ([`expand_jobs`]). Without axes
+//!   the jobs are exactly `Experiment::jobs`.
+//! * Each point's config is the resolved config with the point's values applied
+//!   ([`apply_params`]), deserialized and validated; all points are checked before any job runs,
+//!   and a bad one is a usage error (exit code 2) naming it ([`ConfigError::Point`], e.g.
+//!   `axes point network.n_latent=100000: network.n_latent = 100000 is out of range: ...`).
+//!   `work_units` and `run_job` receive the job's own config; `finish` the base config.
+//! * `config.toml` keeps the `[axes]` table (the run id hashes it); `Experiment::Config` never
+//!   sees it: `[axes]` is removed before deserializing, so configs need no `axes` field (one
+//!   declared anyway must be `#[serde(default)]`; it is always empty). The params are in each
+//!   Parquet part's `elise.params` metadata and in the `--list` output; [`job_config`] rebuilds
+//!   a job's config from the run's table.
 
+mod axes;
 mod cli;
 mod config;
 mod parquet_io;
@@ -34,9 +83,11 @@ use std::path::{Path, PathBuf};
 
 use arrow_array::RecordBatch;
 
+pub use axes::{axes_of, expand_jobs, grid_points, job_config};
 pub use cli::{FailedJob, RunSummary, main, run_cli};
 pub use config::{
-    ConfigError, check_at_least, check_bounds, check_positive, check_range, resolve_config,
+    ConfigError, apply_params, check_at_least, check_bounds, check_positive, check_range,
+    resolve_config,
 };
 pub use parquet_io::{
     column, read_parquet, read_parquet_metadata, write_file_atomic, write_parquet_atomic,
@@ -49,6 +100,9 @@ pub use util::{fnv1a_64, rfc3339_utc};
 pub use arrow_array;
 /// Re-exported so experiments can name Arrow schema types (`DataType`, `Field`, ...).
 pub use arrow_schema;
+/// Re-exported so experiments can name the resolved config table (`toml::Table`) without
+/// spelling out the dependency version.
+pub use toml;
 
 /// One experiment: its config, its jobs and how to run one job.
 ///
@@ -56,7 +110,8 @@ pub use arrow_schema;
 /// `run_job` must be a pure function of `(cfg, job)`; the harness runs jobs in parallel in an
 /// unspecified order.
 pub trait Experiment: Sync {
-    /// Parsed config; deserialized from the merged TOML (use `#[serde(deny_unknown_fields)]`).
+    /// Parsed config; deserialized from the merged TOML without its `[axes]` table (use
+    /// `#[serde(deny_unknown_fields)]`; no `axes` field is needed).
     type Config: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync;
 
     /// Short name, e.g. `"birdsong"`; the binary is `exp-<name>` and the default run directory
@@ -76,17 +131,23 @@ pub trait Experiment: Sync {
     fn validate(cfg: &Self::Config) -> Result<(), ConfigError>;
 
     /// The jobs of this run (indices must be unique). See [`replicate_jobs`] for the common case.
+    /// Called with the base config; with `[axes]` these jobs are repeated for every grid point
+    /// (see [`expand_jobs`]).
     fn jobs(cfg: &Self::Config) -> Vec<Job>;
 
-    /// Units of work of one job for the progress bar (e.g. simulated cycles).
+    /// Units of work of one job for the progress bar (e.g. simulated cycles). `cfg` is the job's
+    /// own config (its grid point applied).
     fn work_units(cfg: &Self::Config, job: &Job) -> u64;
 
-    /// Run one job. Must be a pure function of `(cfg, job)`. Report progress via
+    /// Run one job. Must be a pure function of `(cfg, job)`; `cfg` is the job's own config (the
+    /// base config with the job's grid point applied, see [`expand_jobs`]). Report progress via
     /// [`Progress::inc`]. An `Err` or a panic marks the job as failed; the sweep continues.
     fn run_job(cfg: &Self::Config, job: &Job, progress: &Progress) -> anyhow::Result<JobOutput>;
 
     /// Called once after all jobs (also when some failed), e.g. to draw the figure from the
-    /// tables in the run directory. Default: nothing.
+    /// tables in the run directory. `cfg` is the *base* config (no grid point applied): read
+    /// per-job values from the tables or the parts' `elise.params`, or rebuild a job's config
+    /// with [`job_config`] from the run's `config.toml`. Default: nothing.
     fn finish(_cfg: &Self::Config, _run: &RunDir) -> anyhow::Result<()> {
         Ok(())
     }
@@ -222,6 +283,16 @@ impl RunDir {
         }
         parts.sort();
         Ok(parts)
+    }
+
+    /// The run's resolved config table, read from its `config.toml` (with `[axes]`; see
+    /// [`job_config`]).
+    pub fn config_table(&self) -> anyhow::Result<toml::Table> {
+        use anyhow::Context as _;
+        let file = self.path.join("config.toml");
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        toml::from_str(&text).with_context(|| format!("{} is not valid TOML", file.display()))
     }
 
     /// All rows of `table`: the batches of every part `job-*.parquet`, parts sorted by file name.

@@ -1,75 +1,24 @@
 //! Flagship experiment: learn a pattern (default Für Elise) with ELiSe and replay it without the teacher.
 //!
-//! One job = one network (one seed): the demo protocol of MODEL.md (g) — training with a free
-//! validation cycle every PF cycles, then replay with the first cycles nudged — scored as in
-//! MODEL.md (h). Tables per job: `runs` (one row: parameters and final scores), `curves` (one
-//! row per validation and scored replay cycle) and `traces` (visible and target rates of the
-//! last validation cycle and of every replay cycle, every 2nd step). `finish` draws
-//! `birdsong.png` from the tables.
+//! One job = one network (one seed) running the paper's demo protocol; see `elise-study` for the
+//! job, its tables (`runs`, `curves`, `traces`) and the figure `birdsong.png`.
 
-mod figure;
-mod tables;
-
-use anyhow::Context;
-use elise_core::{NeuronParams, Pattern, PatternConfig, Seed, Teacher};
-use elise_dynamics::protocol::{self, Disruption};
-use elise_dynamics::{
-    ConnectivityKind, Mode, Network, NetworkConfig, NetworkSpec, ReplayConfig, TrainConfig,
-};
-use elise_plasticity::LearningRates;
-use elise_scaffold::ScaffoldParams;
-use elise_sweep::{
-    ConfigError, Experiment, Job, JobOutput, Progress, RunDir, check_at_least, check_bounds,
-    check_positive, check_range,
-};
-pub use figure::summarize;
-use serde::{Deserialize, Serialize};
-use std::ops::Bound::{Excluded, Included};
-use std::path::Path;
-use std::time::Instant;
-
-/// The `[run]` table.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RunConfig {
-    pub seeds: usize,
-    pub base_seed: u64,
-}
-
-/// The `[output]` table.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OutputConfig {
-    pub traces: bool,
-}
-
-/// The whole config of `exp-birdsong` (see `configs/default.toml`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Config {
-    pub run: RunConfig,
-    pub pattern: PatternConfig,
-    pub network: NetworkConfig,
-    pub scaffold: ScaffoldParams,
-    pub plasticity: LearningRates,
-    pub neuron: NeuronParams,
-    pub train: TrainConfig,
-    pub replay: ReplayConfig,
-    pub output: OutputConfig,
-}
+use elise_study::Config;
+use elise_sweep::{ConfigError, Experiment, Job, JobOutput, Progress, RunDir};
+use std::sync::OnceLock;
 
 /// The experiment type for the harness.
 pub struct Birdsong;
-
-/// Largest network the step's dense matrices (two N x N f64) are allowed to reach.
-const MAX_LATENT: usize = 8192;
 
 impl Experiment for Birdsong {
     type Config = Config;
     const NAME: &'static str = "birdsong";
 
     fn default_config() -> &'static str {
-        include_str!("../configs/default.toml")
+        static TEXT: OnceLock<String> = OnceLock::new();
+        TEXT.get_or_init(|| {
+            elise_study::default_config_with(include_str!("../configs/default.toml"))
+        })
     }
 
     fn quick_overrides() -> &'static [(&'static str, &'static str)] {
@@ -81,7 +30,7 @@ impl Experiment for Birdsong {
     }
 
     fn validate(cfg: &Config) -> Result<(), ConfigError> {
-        validate(cfg)
+        elise_study::validate(cfg)
     }
 
     fn jobs(cfg: &Config) -> Vec<Job> {
@@ -89,197 +38,25 @@ impl Experiment for Birdsong {
     }
 
     fn work_units(cfg: &Config, _job: &Job) -> u64 {
-        (cfg.train.cycles + 1 + cfg.replay.cycles) as u64
+        elise_study::work_units(cfg)
     }
 
     fn run_job(cfg: &Config, job: &Job, progress: &Progress) -> anyhow::Result<JobOutput> {
-        let result = simulate(cfg, Seed(job.seed), &mut || progress.inc(1))?;
-        tables::job_output(cfg, job, &result)
+        elise_study::run_job(cfg, job, progress)
     }
 
     fn finish(cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
-        figure::summarize(run)?;
-        figure::draw(cfg, run)
+        elise_study::figure::summarize(run)?;
+        elise_study::figure::draw(cfg, run, "birdsong.png")
     }
-}
-
-/// Everything one job computed.
-pub struct JobResult {
-    pub pattern: Pattern,
-    pub spec: NetworkSpec,
-    pub n_plastic: usize,
-    pub protocol: protocol::ProtocolResult,
-    pub wall_seconds: f64,
-}
-
-/// Builds the network of `seed`, trains it and replays (the pure core of a job).
-pub fn simulate(cfg: &Config, seed: Seed, on_cycle: &mut dyn FnMut()) -> anyhow::Result<JobResult> {
-    let start = Instant::now();
-    let pattern = cfg.pattern.load()?;
-    let steps_per_state = cfg
-        .pattern
-        .steps_per_state(cfg.neuron.dt_ms)
-        .map_err(anyhow::Error::msg)?;
-    let teacher = Teacher::new(&pattern, &cfg.neuron, steps_per_state);
-    let disruption = load_disruption(cfg)?;
-    let spec = NetworkSpec::generate(
-        pattern.n_neurons(),
-        &cfg.network,
-        &cfg.scaffold,
-        &cfg.neuron,
-        seed,
-    )?;
-    let mut net = Network::new(&spec, &cfg.neuron, &cfg.plasticity, teacher)?;
-    let n_plastic = net.n_plastic();
-    let protocol = protocol::train_and_replay(
-        &mut net,
-        &cfg.train,
-        &cfg.replay,
-        disruption.as_ref(),
-        on_cycle,
-    )
-    .with_context(|| format!("seed {}", seed.0))?;
-    Ok(JobResult {
-        pattern,
-        spec,
-        n_plastic,
-        protocol,
-        wall_seconds: start.elapsed().as_secs_f64(),
-    })
-}
-
-fn load_disruption(cfg: &Config) -> anyhow::Result<Option<Disruption>> {
-    if cfg.replay.disruption_file.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(Disruption::load(Path::new(
-        &cfg.replay.disruption_file,
-    ))?))
-}
-
-fn validate(cfg: &Config) -> Result<(), ConfigError> {
-    check_range("run.seeds", cfg.run.seeds, 1, 100_000)?;
-    let pattern = cfg
-        .pattern
-        .load()
-        .map_err(|e| ConfigError::invalid("pattern.file", e.to_string()))?;
-    check_positive("pattern.state_ms", cfg.pattern.state_ms)?;
-    let steps_per_state = cfg
-        .pattern
-        .steps_per_state(cfg.neuron.dt_ms)
-        .map_err(|m| ConfigError::invalid("pattern.state_ms", m))?;
-
-    let net = &cfg.network;
-    check_range("network.n_latent", net.n_latent, 0, MAX_LATENT)?;
-    check_range("network.density", net.density, 0.0, 1.0)?;
-    check_range("network.innervation_ratio", net.innervation_ratio, 0.0, 1.0)?;
-    check_range("network.weight_init_mean", net.weight_init_mean, -1e3, 1e3)?;
-    check_range("network.weight_init_std", net.weight_init_std, 0.0, 1e3)?;
-    check_at_least(
-        "network.delay_min_ms",
-        net.delay_min_ms,
-        2.0 * cfg.neuron.dt_ms,
-    )?;
-    check_range(
-        "network.delay_max_ms",
-        net.delay_max_ms,
-        net.delay_min_ms,
-        1000.0,
-    )?;
-    check_range(
-        "network.inh_extra_delay_ms",
-        net.inh_extra_delay_ms,
-        0.0,
-        1000.0,
-    )?;
-    if net.connectivity != ConnectivityKind::Sparse && (net.density != 1.0 || net.protect_scaffold)
-    {
-        return Err(ConfigError::invalid(
-            "network.density",
-            "density and protect_scaffold apply only with network.connectivity = \"sparse\"",
-        ));
-    }
-    if net.connectivity != ConnectivityKind::Innervation && net.innervation_ratio != 1.0 {
-        return Err(ConfigError::invalid(
-            "network.innervation_ratio",
-            "applies only with network.connectivity = \"innervation\"",
-        ));
-    }
-    if net.mode == Mode::SomaOnly && net.connectivity != ConnectivityKind::AllToAll {
-        return Err(ConfigError::invalid(
-            "network.connectivity",
-            "soma-only networks use all-to-all connectivity onto visible neurons",
-        ));
-    }
-
-    let sc = &cfg.scaffold;
-    check_bounds("scaffold.p", sc.p, Included(0.0), Excluded(1.0))?;
-    check_bounds("scaffold.q", sc.q, Excluded(0.0), Included(1.0))?;
-    check_range("scaffold.p0", sc.p0, 0.0, 1.0)?;
-    check_range("scaffold.max_in_degree", sc.max_in_degree, 1, 1000)?;
-
-    check_range("plasticity.eta_vv", cfg.plasticity.eta_vv, 0.0, 1.0)?;
-    check_range("plasticity.eta_other", cfg.plasticity.eta_other, 0.0, 1.0)?;
-
-    let n = &cfg.neuron;
-    check_bounds("neuron.dt_ms", n.dt_ms, Excluded(0.0), Included(1.0))?;
-    for (key, v) in [
-        ("neuron.e_leak_mv", n.e_leak_mv),
-        ("neuron.e_inh_mv", n.e_inh_mv),
-        ("neuron.phi_mid_mv", n.phi_mid_mv),
-    ] {
-        check_range(key, v, -200.0, 200.0)?;
-    }
-    for (key, v) in [
-        ("neuron.g_leak", n.g_leak),
-        ("neuron.g_den", n.g_den),
-        ("neuron.phi_slope_per_mv", n.phi_slope_per_mv),
-    ] {
-        check_bounds(key, v, Excluded(0.0), Included(1e3))?;
-    }
-    check_range("neuron.g_exc0", n.g_exc0, 0.0, 1e3)?;
-    check_range("neuron.g_inh0", n.g_inh0, 0.0, 1e3)?;
-    check_bounds("neuron.nudging", n.nudging, Included(0.0), Excluded(1.0))?;
-    if n.e_inh_mv >= 0.0 {
-        return Err(ConfigError::invalid(
-            "neuron.e_inh_mv",
-            "the teacher needs an inhibitory reversal below 0 mV",
-        ));
-    }
-
-    check_range("train.cycles", cfg.train.cycles, 0, 10_000_000)?;
-    check_range(
-        "train.validate_every",
-        cfg.train.validate_every,
-        1,
-        10_000_000,
-    )?;
-    let r = &cfg.replay;
-    check_range("replay.cycles", r.cycles, r.nudged_cycles + 2, 10_000_000)
-        .map_err(|e| ConfigError::invalid("replay.cycles", format!("{e}; at least nudged_cycles + 2 = {} so that one free cycle with a following cycle is scored", r.nudged_cycles + 2)))?;
-    if let Some(d) = load_disruption(cfg)
-        .map_err(|e| ConfigError::invalid("replay.disruption_file", format!("{e:#}")))?
-    {
-        check_range(
-            "replay.disruption_cycle",
-            r.disruption_cycle,
-            0,
-            r.cycles - 1,
-        )?;
-        d.check_fits(steps_per_state * pattern.n_states(), pattern.n_neurons())
-            .map_err(|m| {
-                ConfigError::invalid(
-                    "replay.disruption_file",
-                    format!("{}: {m}", r.disruption_file),
-                )
-            })?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use elise_core::NeuronParams;
+    use elise_dynamics::NetworkConfig;
+    use elise_plasticity::LearningRates;
 
     fn default_config() -> Config {
         elise_sweep::resolve_config::<Birdsong>(None, &[], false, &[])
@@ -306,7 +83,7 @@ mod tests {
         assert_eq!(c.plasticity, LearningRates::default());
         assert_eq!(c.neuron, NeuronParams::default());
         assert_eq!(c.network, NetworkConfig::default());
-        assert!(validate(&c).is_ok());
+        assert!(elise_study::validate(&c).is_ok());
     }
 
     fn error_of(sets: &[&str]) -> String {

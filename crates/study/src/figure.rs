@@ -1,4 +1,4 @@
-//! `birdsong.png`, drawn from the run's Parquet tables (so it can be redrawn without
+//! The standard figure of an ELiSe run (e.g. `birdsong.png`), drawn from the run's Parquet tables (so it can be redrawn without
 //! re-simulating): target raster vs free replay raster of the median seed, and the validation
 //! and replay curves of every seed.
 
@@ -11,8 +11,6 @@ use elise_sweep::arrow_array::{
 };
 use elise_sweep::column;
 use std::collections::BTreeMap;
-
-pub const FILE_NAME: &str = "birdsong.png";
 
 /// One table's rows of (seed, phase, cycle, mse, corr_sum).
 struct CurveRows {
@@ -69,7 +67,7 @@ fn median_seed(run: &RunDir) -> anyhow::Result<Option<(u64, u64, f64)>> {
     let mut runs = Vec::new();
     for b in run.read_table("runs")? {
         let seed = column::<UInt64Array>(&b, "seed")?;
-        let rep = column::<UInt64Array>(&b, "replicate")?;
+        let rep = column::<UInt64Array>(&b, "job")?;
         let cs = column::<Float64Array>(&b, "replay_corr_sum")?;
         for k in 0..b.num_rows() {
             runs.push((cs.value(k), seed.value(k), rep.value(k)));
@@ -86,12 +84,12 @@ fn rasters(
     cfg: &Config,
     run: &RunDir,
     seed: u64,
-    replicate: u64,
+    job: u64,
     corr: f64,
 ) -> anyhow::Result<Vec<Panel>> {
     let path = run
         .table_dir("traces")
-        .join(format!("job-{replicate:06}.parquet"));
+        .join(format!("job-{job:06}.parquet"));
     if !path.exists() {
         return Ok(vec![]);
     }
@@ -127,7 +125,7 @@ fn rasters(
     let n_cols = cells.len() / n_vis;
     let rate: Vec<f64> = cells.iter().map(|c| f64::from(c.3)).collect();
     let target: Vec<f64> = cells.iter().map(|c| f64::from(c.4)).collect();
-    let cycle_ms = n_cols as f64 * 0.2 / (last - first + 1) as f64 * (cfg.neuron.dt_ms / 0.1);
+    let cycle_ms = cfg.pattern.state_ms * cfg.pattern.load()?.n_states() as f64;
     let x_range = (0.0, cycle_ms * (last - first + 1) as f64);
     let raster = |title: String, values: Vec<f64>| {
         Panel::Raster(Raster {
@@ -196,7 +194,7 @@ pub fn summarize(run: &RunDir) -> anyhow::Result<()> {
 }
 
 /// Draws the figure into the run directory.
-pub fn draw(cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
+pub fn draw(cfg: &Config, run: &RunDir, file_name: &str) -> anyhow::Result<()> {
     let mut panels = Vec::new();
     if let Some((seed, rep, corr)) = median_seed(run)? {
         panels.extend(rasters(cfg, run, seed, rep, corr)?);
@@ -257,12 +255,12 @@ pub fn draw(cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
             "exp-birdsong: {} visible + {} latent, mode {}",
             n_vis,
             cfg.network.n_latent,
-            crate::tables::mode_name(cfg)
+            crate::elise_method(cfg.network.mode)
         ),
         panels,
         n_cols: 2,
         panel_size: (720, 360),
     };
-    elise_plot::draw_png(&fig, &run.path().join(FILE_NAME))?;
+    elise_plot::draw_png(&fig, &run.path().join(file_name))?;
     Ok(())
 }

@@ -1,50 +1,68 @@
 //! The job's Parquet tables: `runs`, `curves`, `traces` (column names are part of the interface;
 //! see the README's "Reading the results").
 
-use crate::{Config, JobResult};
-use elise_dynamics::protocol::{CurvePoint, SAMPLE_EVERY_STEPS};
+use crate::JobResult;
+use elise_dynamics::protocol::CurvePoint;
 use elise_sweep::arrow_array::{
     ArrayRef, BooleanArray, Float32Array, Float64Array, Int64Array, RecordBatch, StringArray,
     UInt32Array, UInt64Array,
 };
 use elise_sweep::{Job, JobOutput};
+use serde::Serialize;
 use std::sync::Arc;
+
+/// The worst value of a metric over the scored replay cycles; NaN if any cycle is NaN (a silent
+/// neuron has no correlation) or there is no cycle.
+fn worst(points: &[CurvePoint], f: impl Fn(&CurvePoint) -> f64, pick: fn(f64, f64) -> f64) -> f64 {
+    let values: Vec<f64> = points.iter().map(f).collect();
+    if values.is_empty() || values.iter().any(|v| v.is_nan()) {
+        f64::NAN
+    } else {
+        values.into_iter().reduce(pick).unwrap()
+    }
+}
 
 /// Mean of a metric over the scored replay cycles.
 fn mean(points: &[CurvePoint], f: impl Fn(&CurvePoint) -> f64) -> f64 {
     points.iter().map(f).sum::<f64>() / points.len() as f64
 }
 
-pub fn job_output(cfg: &Config, job: &Job, r: &JobResult) -> anyhow::Result<JobOutput> {
+/// The tables of one job; `params` (the job's config) become columns of `runs`.
+pub fn job_output(
+    params: &impl Serialize,
+    with_traces: bool,
+    job: &Job,
+    r: &JobResult,
+) -> anyhow::Result<JobOutput> {
     let mut out = JobOutput::new()
-        .with_table("runs", runs(cfg, job, r)?)
+        .with_table("runs", runs(params, job, r)?)
         .with_table("curves", curves(job, r)?);
-    if cfg.output.traces {
+    if with_traces {
         out.push("traces", traces(job, r)?);
     }
     Ok(out)
 }
 
-fn runs(cfg: &Config, job: &Job, r: &JobResult) -> anyhow::Result<RecordBatch> {
+/// The one-row `runs` table: identity, final scores, cost, and every value of `params` (the
+/// job's config) as a column `<table>_<key>`.
+pub fn runs(params: &impl Serialize, job: &Job, r: &JobResult) -> anyhow::Result<RecordBatch> {
     let p = &r.protocol;
     let replay = &p.replay;
     let last = p.final_validation();
-    let n_in = r.spec.scaffold.n_in();
     let f64col = |v: f64| Arc::new(Float64Array::from(vec![v])) as ArrayRef;
     let u64col = |v: u64| Arc::new(UInt64Array::from(vec![v])) as ArrayRef;
+    let strcol = |v: &str| Arc::new(StringArray::from(vec![v])) as ArrayRef;
+    let optcol =
+        |v: Option<usize>| Arc::new(UInt64Array::from(vec![v.map(|x| x as u64)])) as ArrayRef;
     let mut cols: Vec<(String, ArrayRef)> = vec![
+        ("job".into(), u64col(job.index as u64)),
         ("seed".into(), u64col(job.seed)),
         ("replicate".into(), u64col(job.replicate as u64)),
-        (
-            "pattern".into(),
-            Arc::new(StringArray::from(vec![r.pattern.name()])) as ArrayRef,
-        ),
-        ("n_visible".into(), u64col(r.spec.n_visible as u64)),
-        ("n_latent".into(), u64col(r.spec.n_latent as u64)),
-        (
-            "mode".into(),
-            Arc::new(StringArray::from(vec![mode_name(cfg)])) as ArrayRef,
-        ),
+        ("method".into(), strcol(&r.method)),
+        ("pattern".into(), strcol(r.pattern.name())),
+        ("n_visible".into(), u64col(r.pattern.n_neurons() as u64)),
+        ("n_latent".into(), u64col(r.n_latent as u64)),
+        ("n_neurons".into(), u64col(r.n_neurons as u64)),
         ("replay_mse".into(), f64col(mean(replay, |c| c.mse))),
         (
             "replay_corr_sum".into(),
@@ -52,11 +70,11 @@ fn runs(cfg: &Config, job: &Job, r: &JobResult) -> anyhow::Result<RecordBatch> {
         ),
         (
             "replay_mse_max".into(),
-            f64col(replay.iter().map(|c| c.mse).fold(f64::NAN, f64::max)),
+            f64col(worst(replay, |c| c.mse, f64::max)),
         ),
         (
             "replay_corr_sum_min".into(),
-            f64col(replay.iter().map(|c| c.corr_sum).fold(f64::NAN, f64::min)),
+            f64col(worst(replay, |c| c.corr_sum, f64::min)),
         ),
         ("replay_scored_cycles".into(), u64col(replay.len() as u64)),
         (
@@ -71,15 +89,12 @@ fn runs(cfg: &Config, job: &Job, r: &JobResult) -> anyhow::Result<RecordBatch> {
             "final_val_corr_sum".into(),
             f64col(last.map_or(f64::NAN, |c| c.corr_sum)),
         ),
-        (
-            "scaffold_edges".into(),
-            u64col(r.spec.scaffold.edges().len() as u64),
-        ),
+        ("scaffold_edges".into(), optcol(r.scaffold.map(|s| s.0))),
         (
             "scaffold_latent_reached".into(),
-            u64col(n_in.iter().filter(|&&k| k > 0).count() as u64),
+            optcol(r.scaffold.map(|s| s.1)),
         ),
-        ("n_plastic_synapses".into(), u64col(r.n_plastic as u64)),
+        ("n_plastic".into(), u64col(r.n_plastic as u64)),
         ("n_steps".into(), u64col(p.n_steps)),
         ("wall_seconds".into(), f64col(r.wall_seconds)),
         (
@@ -87,20 +102,13 @@ fn runs(cfg: &Config, job: &Job, r: &JobResult) -> anyhow::Result<RecordBatch> {
             f64col(p.n_steps as f64 / r.wall_seconds),
         ),
     ];
-    cols.extend(flattened_params(cfg)?);
+    cols.extend(flattened_params(params)?);
     Ok(RecordBatch::try_from_iter(cols)?)
-}
-
-pub fn mode_name(cfg: &Config) -> String {
-    toml::Value::try_from(cfg.network.mode)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 /// Every config value as one column `<table>_<key>` (run.seeds excluded: it is not a property
 /// of the job).
-fn flattened_params(cfg: &Config) -> anyhow::Result<Vec<(String, ArrayRef)>> {
+fn flattened_params(cfg: &impl Serialize) -> anyhow::Result<Vec<(String, ArrayRef)>> {
     let table = toml::Table::try_from(cfg)?;
     let mut cols = Vec::new();
     for (section, values) in &table {
@@ -125,7 +133,7 @@ fn flattened_params(cfg: &Config) -> anyhow::Result<Vec<(String, ArrayRef)>> {
     Ok(cols)
 }
 
-fn curves(job: &Job, r: &JobResult) -> anyhow::Result<RecordBatch> {
+pub fn curves(job: &Job, r: &JobResult) -> anyhow::Result<RecordBatch> {
     let points: Vec<&CurvePoint> = r
         .protocol
         .validation
@@ -135,9 +143,10 @@ fn curves(job: &Job, r: &JobResult) -> anyhow::Result<RecordBatch> {
     let n = points.len();
     Ok(RecordBatch::try_from_iter([
         (
-            "seed",
-            Arc::new(UInt64Array::from(vec![job.seed; n])) as ArrayRef,
+            "job",
+            Arc::new(UInt64Array::from(vec![job.index as u64; n])) as ArrayRef,
         ),
+        ("seed", Arc::new(UInt64Array::from(vec![job.seed; n]))),
         (
             "phase",
             Arc::new(StringArray::from(
@@ -167,10 +176,10 @@ fn curves(job: &Job, r: &JobResult) -> anyhow::Result<RecordBatch> {
 
 /// Long format: one row per (phase, cycle, step, neuron). Rates as f32 (ample for plotting,
 /// half the size); the scores are computed from the f64 values.
-fn traces(job: &Job, r: &JobResult) -> anyhow::Result<RecordBatch> {
+pub fn traces(job: &Job, r: &JobResult) -> anyhow::Result<RecordBatch> {
     let p = &r.protocol;
     let s_len = p.samples_per_cycle;
-    let n_vis = r.spec.n_visible;
+    let n_vis = r.pattern.n_neurons();
     let mut phase = Vec::new();
     let mut cycle = Vec::new();
     let mut step = Vec::new();
@@ -182,7 +191,7 @@ fn traces(job: &Job, r: &JobResult) -> anyhow::Result<RecordBatch> {
             for i in 0..n_vis {
                 phase.push(ph);
                 cycle.push(c);
-                step.push((k * SAMPLE_EVERY_STEPS) as u32);
+                step.push((k * p.sample_every_steps) as u32);
                 neuron.push(i as u32);
                 rate.push(rates[i * len + first + k] as f32);
                 target.push(p.target[i * s_len + k] as f32);
@@ -199,9 +208,10 @@ fn traces(job: &Job, r: &JobResult) -> anyhow::Result<RecordBatch> {
     let n = phase.len();
     Ok(RecordBatch::try_from_iter([
         (
-            "seed",
-            Arc::new(UInt64Array::from(vec![job.seed; n])) as ArrayRef,
+            "job",
+            Arc::new(UInt64Array::from(vec![job.index as u64; n])) as ArrayRef,
         ),
+        ("seed", Arc::new(UInt64Array::from(vec![job.seed; n]))),
         ("phase", Arc::new(StringArray::from(phase))),
         ("cycle", Arc::new(Int64Array::from(cycle))),
         ("step", Arc::new(UInt32Array::from(step))),

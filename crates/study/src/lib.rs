@@ -1,0 +1,299 @@
+//! Shared pieces of ELiSe experiments: the standard config, one job (build, train, replay), its Parquet tables and figures.
+//!
+//! One job = one network (one seed): the demo protocol of MODEL.md (g) — training with a free
+//! validation cycle every PF cycles, then replay with the first cycles nudged — scored as in
+//! MODEL.md (h). Tables per job: `runs` (one row: parameters and final scores), `curves` (one
+//! row per validation and scored replay cycle) and `traces` (visible and target rates of the
+//! last validation cycle and of every replay cycle, every 2nd step). Experiments
+//! (`exp-birdsong`, `exp-reservoir`, ...) are thin: a name, a default config (the keys of
+//! [`Config`]) and a figure.
+
+pub mod figure;
+pub mod sweep_figure;
+pub mod tables;
+
+use anyhow::Context;
+use elise_core::{NeuronParams, Pattern, PatternConfig, Seed, Teacher};
+use elise_dynamics::protocol::{self, Disruption};
+use elise_dynamics::{
+    ConnectivityKind, Mode, Network, NetworkConfig, NetworkSpec, ReplayConfig, TrainConfig,
+};
+use elise_plasticity::LearningRates;
+use elise_scaffold::ScaffoldParams;
+use elise_sweep::{
+    ConfigError, Job, JobOutput, Progress, check_at_least, check_bounds, check_positive,
+    check_range,
+};
+use serde::{Deserialize, Serialize};
+use std::ops::Bound::{Excluded, Included};
+use std::path::Path;
+use std::time::Instant;
+
+/// The `[run]` table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    pub seeds: usize,
+    pub base_seed: u64,
+}
+
+/// The `[output]` table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputConfig {
+    pub traces: bool,
+}
+
+/// The config of an ELiSe experiment (see `experiments/birdsong/configs/default.toml`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub run: RunConfig,
+    pub pattern: PatternConfig,
+    pub network: NetworkConfig,
+    pub scaffold: ScaffoldParams,
+    pub plasticity: LearningRates,
+    pub neuron: NeuronParams,
+    pub train: TrainConfig,
+    pub replay: ReplayConfig,
+    pub output: OutputConfig,
+}
+
+/// Largest network the step's dense matrices (two N x N f64) are allowed to reach.
+const MAX_LATENT: usize = 8192;
+
+/// Everything one job computed.
+pub struct JobResult {
+    pub pattern: Pattern,
+    /// `elise`, `elise-reservoir`, `elise-soma-only`, `esn` or `force`.
+    pub method: String,
+    /// Neurons in the model (visible + latent for ELiSe, reservoir size for the baselines).
+    pub n_neurons: usize,
+    /// ELiSe latent neurons (0 for the baselines).
+    pub n_latent: usize,
+    /// Scaffold edges and latent neurons reached (ELiSe only).
+    pub scaffold: Option<(usize, usize)>,
+    pub n_plastic: usize,
+    pub protocol: protocol::ProtocolResult,
+    pub wall_seconds: f64,
+}
+
+/// The method name of an ELiSe mode.
+pub fn elise_method(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Elise => "elise",
+        Mode::Reservoir => "elise-reservoir",
+        Mode::SomaOnly => "elise-soma-only",
+    }
+}
+
+/// Builds the network of `seed`, trains it and replays (the pure core of a job).
+pub fn simulate(cfg: &Config, seed: Seed, on_cycle: &mut dyn FnMut()) -> anyhow::Result<JobResult> {
+    let start = Instant::now();
+    let pattern = cfg.pattern.load()?;
+    let steps_per_state = cfg
+        .pattern
+        .steps_per_state(cfg.neuron.dt_ms)
+        .map_err(anyhow::Error::msg)?;
+    let teacher = Teacher::new(&pattern, &cfg.neuron, steps_per_state);
+    let disruption = load_disruption(cfg)?;
+    let spec = NetworkSpec::generate(
+        pattern.n_neurons(),
+        &cfg.network,
+        &cfg.scaffold,
+        &cfg.neuron,
+        seed,
+    )?;
+    let mut net = Network::new(&spec, &cfg.neuron, &cfg.plasticity, teacher)?;
+    let n_plastic = net.n_plastic();
+    let protocol = protocol::train_and_replay(
+        &mut net,
+        &cfg.train,
+        &cfg.replay,
+        disruption.as_ref(),
+        on_cycle,
+    )
+    .with_context(|| format!("seed {}", seed.0))?;
+    Ok(JobResult {
+        pattern,
+        method: elise_method(cfg.network.mode).to_owned(),
+        n_neurons: spec.n_visible + spec.n_latent,
+        n_latent: spec.n_latent,
+        scaffold: Some((spec.scaffold.edges().len(), spec.scaffold.latent_reached())),
+        n_plastic,
+        protocol,
+        wall_seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// Work units (simulated cycles) of one job, for the progress bar.
+pub fn work_units(cfg: &Config) -> u64 {
+    (cfg.train.cycles + 1 + cfg.replay.cycles) as u64
+}
+
+/// One ELiSe job: simulate and tabulate.
+pub fn run_job(cfg: &Config, job: &Job, progress: &Progress) -> anyhow::Result<JobOutput> {
+    let result = simulate(cfg, Seed(job.seed), &mut || progress.inc(1))?;
+    tables::job_output(cfg, cfg.output.traces, job, &result)
+}
+
+fn load_disruption(cfg: &Config) -> anyhow::Result<Option<Disruption>> {
+    if cfg.replay.disruption_file.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Disruption::load(Path::new(
+        &cfg.replay.disruption_file,
+    ))?))
+}
+
+/// Range and consistency checks of a [`Config`]; errors name the dotted key.
+pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
+    check_range("run.seeds", cfg.run.seeds, 1, 100_000)?;
+    let pattern = cfg
+        .pattern
+        .load()
+        .map_err(|e| ConfigError::invalid("pattern.file", e.to_string()))?;
+    check_positive("pattern.state_ms", cfg.pattern.state_ms)?;
+    let steps_per_state = cfg
+        .pattern
+        .steps_per_state(cfg.neuron.dt_ms)
+        .map_err(|m| ConfigError::invalid("pattern.state_ms", m))?;
+
+    let net = &cfg.network;
+    check_range("network.n_latent", net.n_latent, 0, MAX_LATENT)?;
+    check_range("network.density", net.density, 0.0, 1.0)?;
+    check_range("network.innervation_ratio", net.innervation_ratio, 0.0, 1.0)?;
+    check_range("network.weight_init_mean", net.weight_init_mean, -1e3, 1e3)?;
+    check_range("network.weight_init_std", net.weight_init_std, 0.0, 1e3)?;
+    check_at_least(
+        "network.delay_min_ms",
+        net.delay_min_ms,
+        2.0 * cfg.neuron.dt_ms,
+    )?;
+    check_range(
+        "network.delay_max_ms",
+        net.delay_max_ms,
+        net.delay_min_ms,
+        1000.0,
+    )?;
+    check_range(
+        "network.inh_extra_delay_ms",
+        net.inh_extra_delay_ms,
+        0.0,
+        1000.0,
+    )?;
+    if net.connectivity != ConnectivityKind::Sparse && (net.density != 1.0 || net.protect_scaffold)
+    {
+        return Err(ConfigError::invalid(
+            "network.density",
+            "density and protect_scaffold apply only with network.connectivity = \"sparse\"",
+        ));
+    }
+    if net.connectivity != ConnectivityKind::Innervation && net.innervation_ratio != 1.0 {
+        return Err(ConfigError::invalid(
+            "network.innervation_ratio",
+            "applies only with network.connectivity = \"innervation\"",
+        ));
+    }
+    if net.mode == Mode::SomaOnly && net.connectivity != ConnectivityKind::AllToAll {
+        return Err(ConfigError::invalid(
+            "network.connectivity",
+            "soma-only networks use all-to-all connectivity onto visible neurons",
+        ));
+    }
+
+    let sc = &cfg.scaffold;
+    check_bounds("scaffold.p", sc.p, Included(0.0), Excluded(1.0))?;
+    check_bounds("scaffold.q", sc.q, Excluded(0.0), Included(1.0))?;
+    check_range("scaffold.p0", sc.p0, 0.0, 1.0)?;
+    check_range("scaffold.max_in_degree", sc.max_in_degree, 1, 1000)?;
+
+    check_range("plasticity.eta_vv", cfg.plasticity.eta_vv, 0.0, 1.0)?;
+    check_range("plasticity.eta_other", cfg.plasticity.eta_other, 0.0, 1.0)?;
+
+    let n = &cfg.neuron;
+    check_bounds("neuron.dt_ms", n.dt_ms, Excluded(0.0), Included(1.0))?;
+    for (key, v) in [
+        ("neuron.e_leak_mv", n.e_leak_mv),
+        ("neuron.e_inh_mv", n.e_inh_mv),
+        ("neuron.phi_mid_mv", n.phi_mid_mv),
+    ] {
+        check_range(key, v, -200.0, 200.0)?;
+    }
+    for (key, v) in [
+        ("neuron.g_leak", n.g_leak),
+        ("neuron.g_den", n.g_den),
+        ("neuron.phi_slope_per_mv", n.phi_slope_per_mv),
+    ] {
+        check_bounds(key, v, Excluded(0.0), Included(1e3))?;
+    }
+    check_range("neuron.g_exc0", n.g_exc0, 0.0, 1e3)?;
+    check_range("neuron.g_inh0", n.g_inh0, 0.0, 1e3)?;
+    check_bounds("neuron.nudging", n.nudging, Included(0.0), Excluded(1.0))?;
+    if n.e_inh_mv >= 0.0 {
+        return Err(ConfigError::invalid(
+            "neuron.e_inh_mv",
+            "the teacher needs an inhibitory reversal below 0 mV",
+        ));
+    }
+
+    check_range("train.cycles", cfg.train.cycles, 0, 10_000_000)?;
+    check_range(
+        "train.validate_every",
+        cfg.train.validate_every,
+        1,
+        10_000_000,
+    )?;
+    let r = &cfg.replay;
+    check_range("replay.cycles", r.cycles, r.nudged_cycles + 2, 10_000_000)
+        .map_err(|e| ConfigError::invalid("replay.cycles", format!("{e}; at least nudged_cycles + 2 = {} so that one free cycle with a following cycle is scored", r.nudged_cycles + 2)))?;
+    if let Some(d) = load_disruption(cfg)
+        .map_err(|e| ConfigError::invalid("replay.disruption_file", format!("{e:#}")))?
+    {
+        check_range(
+            "replay.disruption_cycle",
+            r.disruption_cycle,
+            0,
+            r.cycles - 1,
+        )?;
+        d.check_fits(steps_per_state * pattern.n_states(), pattern.n_neurons())
+            .map_err(|m| {
+                ConfigError::invalid(
+                    "replay.disruption_file",
+                    format!("{}: {m}", r.disruption_file),
+                )
+            })?;
+    }
+    Ok(())
+}
+
+/// The base config text (every key of [`Config`], the paper's demo run).
+pub const BASE_CONFIG: &str = include_str!("../configs/base.toml");
+
+/// An experiment's default config: [`BASE_CONFIG`] with the tables of `overrides` merged in key
+/// by key (a key in `overrides` replaces the base value; `[axes]` entries are added).
+///
+/// # Panics
+/// If either text is not valid TOML or `overrides` names a key the base lacks (a bug in the
+/// experiment's embedded config, caught by its tests).
+pub fn default_config_with(overrides: &str) -> String {
+    let mut base: toml::Table = BASE_CONFIG.parse().expect("base config is valid TOML");
+    let extra: toml::Table = overrides.parse().expect("experiment config is valid TOML");
+    for (section, values) in extra {
+        let target = base
+            .get_mut(&section)
+            .and_then(toml::Value::as_table_mut)
+            .unwrap_or_else(|| panic!("unknown section [{section}]"));
+        for (key, value) in values
+            .as_table()
+            .unwrap_or_else(|| panic!("[{section}] is not a table"))
+        {
+            assert!(
+                section == "axes" || target.contains_key(key),
+                "unknown key {section}.{key}"
+            );
+            target.insert(key.clone(), value.clone());
+        }
+    }
+    toml::to_string(&base).expect("config serializes")
+}

@@ -1,0 +1,276 @@
+//! Figures of parameter sweeps, drawn from the run's Parquet tables: replay quality against one
+//! swept quantity, one line per group (median over seeds), and the median validation and replay
+//! curves of each group at the largest value of the swept quantity.
+
+use elise_plot::{Figure, Lines, Panel, Series};
+use elise_sweep::arrow_array::{
+    Array, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array,
+};
+use elise_sweep::{RunDir, column};
+use std::collections::BTreeMap;
+
+/// A numeric column of any integer or float type, as f64.
+fn numeric(b: &RecordBatch, name: &str) -> anyhow::Result<Vec<f64>> {
+    let col = b
+        .column_by_name(name)
+        .ok_or_else(|| anyhow::anyhow!("runs table has no column {name:?}"))?;
+    if let Some(a) = col.as_any().downcast_ref::<UInt64Array>() {
+        return Ok(a.values().iter().map(|&v| v as f64).collect());
+    }
+    if let Some(a) = col.as_any().downcast_ref::<Int64Array>() {
+        return Ok(a.values().iter().map(|&v| v as f64).collect());
+    }
+    Ok(column::<Float64Array>(b, name)?.values().to_vec())
+}
+
+fn strings(b: &RecordBatch, name: &str) -> anyhow::Result<Vec<String>> {
+    let a = column::<StringArray>(b, name)?;
+    Ok((0..a.len()).map(|k| a.value(k).to_owned()).collect())
+}
+
+/// Median of the finite values (NaN if none).
+pub fn median(values: &[f64]) -> f64 {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        0.5 * (v[m - 1] + v[m])
+    }
+}
+
+/// One row per job of the runs table: (job, group, x, replay_corr_sum, replay_mse).
+pub struct SweepRow {
+    pub job: u64,
+    pub group: String,
+    pub x: f64,
+    pub replay_corr_sum: f64,
+    pub replay_mse: f64,
+    pub replay_corr_sum_min: f64,
+}
+
+/// Reads the runs table of a sweep; `group_col` is a string column, `x_col` numeric.
+pub fn read_sweep(run: &RunDir, x_col: &str, group_col: &str) -> anyhow::Result<Vec<SweepRow>> {
+    let mut rows = Vec::new();
+    for b in run.read_table("runs")? {
+        let (job, group, x) = (
+            numeric(&b, "job")?,
+            strings(&b, group_col)?,
+            numeric(&b, x_col)?,
+        );
+        let (cs, mse, cs_min) = (
+            numeric(&b, "replay_corr_sum")?,
+            numeric(&b, "replay_mse")?,
+            numeric(&b, "replay_corr_sum_min")?,
+        );
+        for k in 0..b.num_rows() {
+            rows.push(SweepRow {
+                job: job[k] as u64,
+                group: group[k].clone(),
+                x: x[k],
+                replay_corr_sum: cs[k],
+                replay_mse: mse[k],
+                replay_corr_sum_min: cs_min[k],
+            });
+        }
+    }
+    Ok(rows)
+}
+
+/// Median curve over the jobs `jobs` of one phase's metric, by cycle.
+fn median_curve(
+    curves: &[RecordBatch],
+    jobs: &[u64],
+    phase: &str,
+    metric: &str,
+) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
+    let mut by_cycle: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
+    for b in curves {
+        let (job, ph, cycle, m) = (
+            numeric(b, "job")?,
+            strings(b, "phase")?,
+            column::<Int64Array>(b, "cycle")?,
+            numeric(b, metric)?,
+        );
+        for k in 0..b.num_rows() {
+            if ph[k] == phase && jobs.contains(&(job[k] as u64)) {
+                by_cycle.entry(cycle.value(k)).or_default().push(m[k]);
+            }
+        }
+    }
+    Ok(by_cycle
+        .into_iter()
+        .map(|(c, v)| (c as f64, median(&v)))
+        .unzip())
+}
+
+/// Draws the sweep figure; `x_label` names the swept quantity; `perfect` is the best corr_sum.
+pub fn draw_sweep(
+    run: &RunDir,
+    x_col: &str,
+    x_label: &str,
+    group_col: &str,
+    title: &str,
+    file_name: &str,
+) -> anyhow::Result<()> {
+    let rows = read_sweep(run, x_col, group_col)?;
+    let mut groups: BTreeMap<&str, BTreeMap<i64, Vec<&SweepRow>>> = BTreeMap::new();
+    for r in &rows {
+        groups
+            .entry(&r.group)
+            .or_default()
+            .entry((r.x * 1e6).round() as i64)
+            .or_default()
+            .push(r);
+    }
+    let per_x = |f: &dyn Fn(&SweepRow) -> f64| -> Vec<Series> {
+        groups
+            .iter()
+            .map(|(g, by_x)| {
+                let (xs, ys) = by_x
+                    .values()
+                    .map(|rs| {
+                        (
+                            rs[0].x,
+                            median(&rs.iter().map(|r| f(r)).collect::<Vec<_>>()),
+                        )
+                    })
+                    .unzip();
+                Series {
+                    label: (*g).to_owned(),
+                    xs,
+                    ys,
+                }
+            })
+            .collect()
+    };
+    let lines = |title: &str,
+                 x_label: &str,
+                 y_label: &str,
+                 series: Vec<Series>,
+                 log_y: bool,
+                 hlines: Vec<(String, f64)>| {
+        Panel::Lines(Lines {
+            title: title.into(),
+            x_label: x_label.into(),
+            y_label: y_label.into(),
+            series,
+            log_y,
+            y_range: None,
+            hlines,
+        })
+    };
+    let crit = || vec![("criterion 12".to_owned(), 12.0)];
+    let mut panels = vec![
+        lines(
+            "Replay without teacher (median over seeds)",
+            x_label,
+            "replay corr_sum",
+            per_x(&|r| r.replay_corr_sum),
+            false,
+            crit(),
+        ),
+        lines(
+            "Replay without teacher (median over seeds)",
+            x_label,
+            "replay MSE",
+            per_x(&|r| r.replay_mse.max(1e-6)),
+            true,
+            vec![("0.01".into(), 0.01)],
+        ),
+    ];
+    // Curves of each group at the largest swept value.
+    let x_max = rows.iter().map(|r| r.x).fold(f64::NEG_INFINITY, f64::max);
+    let curves = run.read_table("curves")?;
+    let mut val = Vec::new();
+    let mut rep = Vec::new();
+    for (g, by_x) in &groups {
+        let Some(rs) = by_x.values().find(|rs| rs[0].x == x_max) else {
+            continue;
+        };
+        let jobs: Vec<u64> = rs.iter().map(|r| r.job).collect();
+        let (xs, ys) = median_curve(&curves, &jobs, "validation", "corr_sum")?;
+        val.push(Series {
+            label: (*g).to_owned(),
+            xs,
+            ys,
+        });
+        let (xs, ys) = median_curve(&curves, &jobs, "replay", "corr_sum")?;
+        rep.push(Series {
+            label: (*g).to_owned(),
+            xs,
+            ys,
+        });
+    }
+    let at = format!("{x_label} = {x_max}");
+    if val.iter().any(|s| !s.xs.is_empty()) {
+        panels.push(lines(
+            &format!("Free validation cycles ({at})"),
+            "training cycle",
+            "corr_sum (median)",
+            val,
+            false,
+            crit(),
+        ));
+    }
+    if rep.iter().any(|s| !s.xs.is_empty()) {
+        panels.push(lines(
+            &format!("Replay cycles ({at})"),
+            "replay cycle",
+            "corr_sum (median)",
+            rep,
+            false,
+            crit(),
+        ));
+    }
+    let fig = Figure {
+        title: title.into(),
+        panels,
+        n_cols: 2,
+        panel_size: (720, 380),
+    };
+    elise_plot::draw_png(&fig, &run.path().join(file_name))?;
+    Ok(())
+}
+
+/// A Markdown table: per group and swept value, the median replay scores and how many seeds
+/// sustain replay (corr_sum >= `criterion` in every scored cycle).
+pub fn markdown_table(
+    run: &RunDir,
+    x_col: &str,
+    x_label: &str,
+    group_col: &str,
+    criterion: f64,
+) -> anyhow::Result<String> {
+    let rows = read_sweep(run, x_col, group_col)?;
+    let mut groups: BTreeMap<(&str, i64), Vec<&SweepRow>> = BTreeMap::new();
+    for r in &rows {
+        groups
+            .entry((&r.group, (r.x * 1e6).round() as i64))
+            .or_default()
+            .push(r);
+    }
+    let mut s = format!(
+        "| {group_col} | {x_label} | seeds | sustain replay | median replay corr_sum | median replay MSE |\n|---|---|---|---|---|---|\n"
+    );
+    for ((g, _), rs) in &groups {
+        let ok = rs
+            .iter()
+            .filter(|r| r.replay_corr_sum_min >= criterion)
+            .count();
+        let cs: Vec<f64> = rs.iter().map(|r| r.replay_corr_sum).collect();
+        let mse: Vec<f64> = rs.iter().map(|r| r.replay_mse).collect();
+        s += &format!(
+            "| {g} | {} | {} | {ok} | {:.2} | {:.4} |\n",
+            rs[0].x,
+            rs.len(),
+            median(&cs),
+            median(&mse)
+        );
+    }
+    Ok(s)
+}

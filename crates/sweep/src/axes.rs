@@ -1,0 +1,497 @@
+//! Parameter grids: the `[axes]` table of a config, its checks, and the expansion of a run's
+//! jobs over the grid points (see the crate docs for the user-facing description).
+//!
+//! In a resolved table, `[axes]` maps canonical dotted config keys (`"network.n_latent"`) to
+//! non-empty arrays whose elements have the type of that key's default value.
+
+use toml::{Table, Value};
+
+use crate::config::{
+    ConfigError, Schema, apply_params, conform, describe, join_key, mismatch, parse_toml,
+    parse_value, short,
+};
+use crate::{Experiment, Job};
+
+/// The name of the opt-in table.
+pub(crate) const AXES: &str = "axes";
+
+/// Keys that cannot be axes: every grid point runs the same seeds (paired comparisons).
+const NOT_AXES: [&str; 2] = ["run.seeds", "run.base_seed"];
+
+/// `table` without its `[axes]` table (only removed when it is a table).
+pub(crate) fn without_axes(table: &Table) -> Table {
+    let mut t = table.clone();
+    if matches!(t.get(AXES), Some(Value::Table(_))) {
+        t.remove(AXES);
+    }
+    t
+}
+
+/// The `[axes]` table of `table`, if it has one.
+pub(crate) fn axes_table_mut(table: &mut Table) -> Option<&mut Table> {
+    table.get_mut(AXES).and_then(Value::as_table_mut)
+}
+
+fn axis_error(origin: &str, key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Axis {
+        origin: origin.to_owned(),
+        key: key.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// Canonical form of an axis key: segments trimmed and joined with `.`; one surrounding pair of
+/// double quotes (`"network.n_latent"`) is removed.
+fn canonical_key(origin: &str, key: &str) -> Result<String, ConfigError> {
+    let key = key.trim();
+    let key = key
+        .strip_prefix('"')
+        .and_then(|k| k.strip_suffix('"'))
+        .unwrap_or(key);
+    let segments: Vec<&str> = key.split('.').map(str::trim).collect();
+    if segments.iter().any(|s| s.is_empty()) {
+        return Err(ConfigError::Parse {
+            origin: origin.to_owned(),
+            message: format!("axis key '{key}' is not a dotted config key (e.g. network.n_latent)"),
+        });
+    }
+    Ok(segments.join("."))
+}
+
+/// The default value of the (canonical) axis key `key`, or why it cannot be an axis: unknown,
+/// a table, below a non-table value, or one of [`NOT_AXES`].
+fn axis_default<'a>(origin: &str, base: &'a Table, key: &str) -> Result<&'a Value, ConfigError> {
+    if NOT_AXES.contains(&key) {
+        return Err(axis_error(
+            origin,
+            key,
+            "cannot be an axis: every grid point runs the same seeds (set their number with \
+             --seeds or run.seeds)",
+        ));
+    }
+    let segments: Vec<&str> = key.split('.').collect();
+    let mut table = base;
+    let mut prefix = String::new();
+    for (i, seg) in segments.iter().enumerate() {
+        let dotted = join_key(&prefix, seg);
+        let Some(value) = table.get(*seg) else {
+            return Err(ConfigError::UnknownKey {
+                origin: origin.to_owned(),
+                key: key.to_owned(),
+                table: prefix,
+                valid: table.keys().cloned().collect(),
+            });
+        };
+        let last = i + 1 == segments.len();
+        match value {
+            Value::Table(sub) if last => {
+                let keys: Vec<&str> = sub.keys().map(String::as_str).collect();
+                return Err(axis_error(
+                    origin,
+                    key,
+                    format!(
+                        "[{dotted}] is a table, not a value; an axis varies one value (keys in \
+                         [{dotted}]: {})",
+                        if keys.is_empty() {
+                            "(none)".to_owned()
+                        } else {
+                            keys.join(", ")
+                        }
+                    ),
+                ));
+            }
+            Value::Table(sub) => table = sub,
+            value if last => return Ok(value),
+            value => {
+                return Err(ConfigError::NotATable {
+                    origin: origin.to_owned(),
+                    key: dotted,
+                    default: short(value),
+                });
+            }
+        }
+        prefix = dotted;
+    }
+    Err(axis_error(origin, key, "empty axis key"))
+}
+
+fn plural(v: &Value) -> &'static str {
+    match v {
+        Value::String(_) => "strings",
+        Value::Integer(_) => "integers",
+        Value::Float(_) => "floats (or integers)",
+        Value::Boolean(_) => "booleans",
+        Value::Datetime(_) => "datetimes",
+        Value::Array(_) => "arrays",
+        Value::Table(_) => "tables",
+    }
+}
+
+fn not_an_array(origin: &str, key: &str, default: &Value, got: &str) -> ConfigError {
+    axis_error(
+        origin,
+        key,
+        format!(
+            "expected a non-empty array of {} (default {}), e.g. [{}, ...]; got {got}",
+            plural(default),
+            short(default),
+            short(default)
+        ),
+    )
+}
+
+/// Checks the elements of an axis exactly like `--set` values (integers become floats where the
+/// default is a float); the array must not be empty.
+fn conform_items(
+    origin: &str,
+    key: &str,
+    default: &Value,
+    items: Vec<Value>,
+) -> Result<Vec<Value>, ConfigError> {
+    if items.is_empty() {
+        return Err(not_an_array(origin, key, default, "an empty array"));
+    }
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, x)| conform(origin, &format!("{key}[{i}]"), default, x))
+        .collect()
+}
+
+/// Splits `text` at commas outside quotes and brackets; items are trimmed. Empty text gives no
+/// items. A quote only opens a string at the start of an item or inside brackets, so unquoted
+/// words with apostrophes stay intact.
+fn split_list(text: &str) -> Vec<&str> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Vec::new();
+    }
+    let mut items = Vec::new();
+    let mut depth = 0_i32;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if q == '"' && c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' if depth > 0 || text[start..i].trim().is_empty() => quote = Some(c),
+            '[' | '{' => depth += 1,
+            ']' | '}' => depth -= 1,
+            ',' if depth == 0 => {
+                items.push(text[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(text[start..].trim());
+    items
+}
+
+/// Parses a comma-separated list of command-line values for axis `key` (each like a `--set`
+/// value: strings may be unquoted where the default is a string).
+fn parse_items(
+    origin: &str,
+    key: &str,
+    default: &Value,
+    text: &str,
+) -> Result<Vec<Value>, ConfigError> {
+    let mut values = Vec::new();
+    for (i, item) in split_list(text).into_iter().enumerate() {
+        let item_key = format!("{key}[{i}]");
+        if item.is_empty() {
+            return Err(axis_error(
+                origin,
+                key,
+                format!("value {i} of the list is empty"),
+            ));
+        }
+        let v = parse_value(origin, &item_key, default, item)?;
+        values.push(conform(origin, &item_key, default, v)?);
+    }
+    conform_items(origin, key, default, values)
+}
+
+/// Deep-merges the axes `layer` (keys relative to `prefix`) into the axes table `target`,
+/// checking every axis against `base` (the default config without `[axes]`). Nested tables
+/// (`[axes.network]` with `n_latent = [...]`) are flattened to dotted keys.
+pub(crate) fn merge_axes(
+    origin: &str,
+    prefix: &str,
+    base: &Table,
+    target: &mut Table,
+    layer: Table,
+) -> Result<(), ConfigError> {
+    for (k, v) in layer {
+        let key = join_key(prefix, &k);
+        match v {
+            Value::Table(sub) => merge_axes(origin, &key, base, target, sub)?,
+            v => {
+                let key = canonical_key(origin, &key)?;
+                let default = axis_default(origin, base, &key)?;
+                let items = match v {
+                    Value::Array(items) => conform_items(origin, &key, default, items)?,
+                    other => return Err(not_an_array(origin, &key, default, &describe(&other))),
+                };
+                target.insert(key, Value::Array(items));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Merges an `[axes]` layer (a file's `[axes]` table or `--set axes={...}`) into `merged`.
+pub(crate) fn merge_axes_value(
+    origin: &str,
+    schema: &Schema,
+    merged: &mut Table,
+    value: Value,
+) -> Result<(), ConfigError> {
+    let Value::Table(layer) = value else {
+        return Err(mismatch(
+            origin,
+            AXES,
+            &Value::Table(Table::new()),
+            describe(&value),
+        ));
+    };
+    let target = axes_table_mut(merged).ok_or_else(|| {
+        ConfigError::invalid(
+            AXES,
+            "internal error: resolved config lost its [axes] table",
+        )
+    })?;
+    merge_axes(origin, "", &schema.base, target, layer)
+}
+
+/// `--set axes.KEY=[V1, V2]` (`rest` is `KEY`; empty for `--set axes={...}`). Elements may be
+/// unquoted strings where the default is a string (`[elise, reservoir]`).
+pub(crate) fn set_axis(
+    origin: &str,
+    schema: &Schema,
+    merged: &mut Table,
+    rest: &str,
+    raw: &str,
+) -> Result<(), ConfigError> {
+    if rest.is_empty() {
+        let value = parse_value(origin, AXES, &Value::Table(Table::new()), raw)?;
+        return merge_axes_value(origin, schema, merged, value);
+    }
+    let key = canonical_key(origin, rest)?;
+    let default = axis_default(origin, &schema.base, &key)?;
+    let items = match parse_toml(raw) {
+        Some(Value::Array(items)) => conform_items(origin, &key, default, items)?,
+        Some(other) => return Err(not_an_array(origin, &key, default, &describe(&other))),
+        None => {
+            let raw = raw.trim();
+            match raw.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+                Some(inner) => parse_items(origin, &key, default, inner)?,
+                None => return Err(not_an_array(origin, &key, default, &format!("'{raw}'"))),
+            }
+        }
+    };
+    insert_axis(schema, merged, key, items)
+}
+
+/// `--axis KEY=V1,V2,...`: comma-separated values, each parsed like a `--set` value. Brackets
+/// around the list are optional unless the key's default is itself an array.
+pub(crate) fn axis_flag(arg: &str, schema: &Schema, merged: &mut Table) -> Result<(), ConfigError> {
+    let origin = format!("--axis {arg}");
+    let Some((key, values)) = arg.split_once('=') else {
+        return Err(ConfigError::Usage(format!(
+            "--axis {arg}: expected KEY=V1,V2,... (e.g. --axis network.n_latent=10,20,50)"
+        )));
+    };
+    let key = canonical_key(&origin, key)?;
+    if !schema.has_axes {
+        return Err(axis_error(
+            &origin,
+            &key,
+            "this experiment does not support parameter grids (its default config has no \
+             [axes] table)",
+        ));
+    }
+    let default = axis_default(&origin, &schema.base, &key)?;
+    let mut text = values.trim();
+    if !matches!(default, Value::Array(_))
+        && let Some(inner) = text.strip_prefix('[').and_then(|t| t.strip_suffix(']'))
+    {
+        text = inner;
+    }
+    let items = parse_items(&origin, &key, default, text)?;
+    insert_axis(schema, merged, key, items)
+}
+
+fn insert_axis(
+    schema: &Schema,
+    merged: &mut Table,
+    key: String,
+    items: Vec<Value>,
+) -> Result<(), ConfigError> {
+    debug_assert!(schema.has_axes);
+    let target = axes_table_mut(merged).ok_or_else(|| {
+        ConfigError::invalid(
+            AXES,
+            "internal error: resolved config lost its [axes] table",
+        )
+    })?;
+    target.insert(key, Value::Array(items));
+    Ok(())
+}
+
+/// The axes of a resolved table in sorted key order: (dotted key, values). Empty without
+/// `[axes]`. A non-array entry counts as a one-value axis.
+pub fn axes_of(table: &Table) -> Vec<(String, Vec<Value>)> {
+    let Some(Value::Table(axes)) = table.get(AXES) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, Vec<Value>)> = axes
+        .iter()
+        .map(|(k, v)| {
+            let values = match v {
+                Value::Array(a) => a.clone(),
+                other => vec![other.clone()],
+            };
+            (k.clone(), values)
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// The grid points of a resolved table: the Cartesian product of its axes (see [`axes_of`]),
+/// first key slowest, values in the order given; each point is its params as (dotted key, value
+/// as TOML text, e.g. `"elise"` with quotes for a string). Without axes: one empty point.
+pub fn grid_points(table: &Table) -> Vec<Vec<(String, String)>> {
+    let axes = axes_of(table);
+    let n: usize = axes.iter().map(|(_, v)| v.len()).product();
+    (0..n)
+        .map(|p| {
+            let mut rest = p;
+            let mut point = vec![(String::new(), String::new()); axes.len()];
+            for (slot, (key, values)) in point.iter_mut().zip(&axes).rev() {
+                let i = rest % values.len();
+                rest /= values.len();
+                *slot = (key.clone(), values[i].to_string());
+            }
+            point
+        })
+        .collect()
+}
+
+fn params_text(params: &[(String, String)]) -> String {
+    params
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The jobs of a resolved run, each with its own config: the base jobs `E::jobs(cfg)` repeated
+/// for every grid point of `table`'s `[axes]` (see [`grid_points`]).
+///
+/// For point `p` (0-based) and base job `j` the job is `Job { index: p * stride + j.index,
+/// replicate: j.replicate, seed: j.seed, params: <point params> ++ j.params }`, where `stride`
+/// is the largest base index + 1 (= the number of base jobs when, as with
+/// [`replicate_jobs`](crate::replicate_jobs), the base indices are `0..n`). Every point thus
+/// runs the same seeds. Each point's config is `table` with the point applied
+/// ([`apply_params`]), deserialized and validated with `E::validate` — for all points before
+/// this returns; the first bad point is a [`ConfigError::Point`] naming it.
+///
+/// Without axes the jobs are exactly `E::jobs(cfg)`, each with a clone of `cfg`.
+/// `cfg` must be the base config resolved from `table` (as returned by
+/// [`resolve_config`](crate::resolve_config)).
+pub fn expand_jobs<E: Experiment>(
+    cfg: &E::Config,
+    table: &Table,
+) -> Result<Vec<(Job, E::Config)>, ConfigError> {
+    let base = E::jobs(cfg);
+    if axes_of(table).is_empty() {
+        return Ok(base.into_iter().map(|j| (j, cfg.clone())).collect());
+    }
+    let stride = base.iter().map(|j| j.index + 1).max().unwrap_or(0);
+    let points = grid_points(table);
+    let mut jobs = Vec::with_capacity(points.len() * base.len());
+    for (p, point) in points.iter().enumerate() {
+        let point_cfg = apply_params::<E::Config>(table, point)
+            .and_then(|c| E::validate(&c).map(|()| c))
+            .map_err(|source| ConfigError::Point {
+                point: params_text(point),
+                source: Box::new(source),
+            })?;
+        for j in &base {
+            let mut params = point.clone();
+            params.extend(j.params.iter().cloned());
+            let job = Job {
+                index: p * stride + j.index,
+                replicate: j.replicate,
+                seed: j.seed,
+                params,
+            };
+            jobs.push((job, point_cfg.clone()));
+        }
+    }
+    Ok(jobs)
+}
+
+/// The config of one job of a run: `table` (the run's resolved table, e.g. its `config.toml`)
+/// with those params of `job` whose keys are axes of `table` applied, deserialized and
+/// validated. Without axes, the base config. Useful in `Experiment::finish`, which receives the
+/// base config only.
+pub fn job_config<E: Experiment>(table: &Table, job: &Job) -> Result<E::Config, ConfigError> {
+    let keys: Vec<String> = axes_of(table).into_iter().map(|(k, _)| k).collect();
+    let params: Vec<(String, String)> = job
+        .params
+        .iter()
+        .filter(|(k, _)| keys.contains(k))
+        .cloned()
+        .collect();
+    let cfg = apply_params::<E::Config>(table, &params)?;
+    E::validate(&cfg)?;
+    Ok(cfg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_split_at_top_level_commas() {
+        assert_eq!(split_list(" 1, 2 ,3"), vec!["1", "2", "3"]);
+        assert_eq!(split_list(""), Vec::<&str>::new());
+        assert_eq!(split_list("\"a,b\", c"), vec!["\"a,b\"", "c"]);
+        assert_eq!(split_list("[1, 2], [3]"), vec!["[1, 2]", "[3]"]);
+        assert_eq!(split_list("don't, x"), vec!["don't", "x"]);
+        assert_eq!(split_list("1,"), vec!["1", ""]);
+        assert_eq!(split_list("'a\\', b"), vec!["'a\\'", "b"]);
+    }
+
+    #[test]
+    fn grid_points_first_key_slowest() {
+        let t: Table =
+            toml::from_str("[axes]\n\"b.x\" = [1, 2]\n\"a.y\" = [\"u\", \"v\", \"w\"]\n").unwrap();
+        let pts: Vec<String> = grid_points(&t).iter().map(|p| params_text(p)).collect();
+        assert_eq!(
+            pts,
+            vec![
+                "a.y=\"u\" b.x=1",
+                "a.y=\"u\" b.x=2",
+                "a.y=\"v\" b.x=1",
+                "a.y=\"v\" b.x=2",
+                "a.y=\"w\" b.x=1",
+                "a.y=\"w\" b.x=2",
+            ]
+        );
+        let none: Table = toml::from_str("[axes]\n[x]\ny = 1\n").unwrap();
+        assert_eq!(grid_points(&none), vec![Vec::new()]);
+    }
+}
