@@ -271,28 +271,27 @@ pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
 pub const BASE_CONFIG: &str = include_str!("../configs/base.toml");
 
 /// An experiment's default config: [`BASE_CONFIG`] with the tables of `overrides` merged in key
-/// by key (a key in `overrides` replaces the base value; `[axes]` entries are added).
+/// by key (a key in `overrides` replaces the base value; `[axes]` entries and whole new tables,
+/// for experiment-specific settings, are added).
 ///
 /// # Panics
-/// If either text is not valid TOML or `overrides` names a key the base lacks (a bug in the
-/// experiment's embedded config, caught by its tests).
+/// If either text is not valid TOML or `overrides` names a key that a base table lacks (a bug in
+/// the experiment's embedded config, caught by its tests).
 pub fn default_config_with(overrides: &str) -> String {
     let mut base: toml::Table = BASE_CONFIG.parse().expect("base config is valid TOML");
     let extra: toml::Table = overrides.parse().expect("experiment config is valid TOML");
     for (section, values) in extra {
-        let target = base
-            .get_mut(&section)
-            .and_then(toml::Value::as_table_mut)
-            .unwrap_or_else(|| panic!("unknown section [{section}]"));
-        for (key, value) in values
-            .as_table()
-            .unwrap_or_else(|| panic!("[{section}] is not a table"))
-        {
-            assert!(
-                section == "axes" || target.contains_key(key),
-                "unknown key {section}.{key}"
-            );
-            target.insert(key.clone(), value.clone());
+        let values = values.as_table().unwrap_or_else(|| panic!("[{section}] is not a table")).clone();
+        match base.get_mut(&section).and_then(toml::Value::as_table_mut) {
+            Some(target) => {
+                for (key, value) in values {
+                    assert!(section == "axes" || target.contains_key(&key), "unknown key {section}.{key}");
+                    target.insert(key, value);
+                }
+            }
+            None => {
+                base.insert(section, toml::Value::Table(values));
+            }
         }
     }
     toml::to_string(&base).expect("config serializes")

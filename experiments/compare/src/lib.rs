@@ -1,0 +1,217 @@
+//! Head to head on the same task: ELiSe, its reservoir mode, echo-state networks and FORCE over network sizes and seeds.
+//!
+//! Every method learns the same pattern file; its target is the teacher's target rate
+//! phi(Um(t)) of each visible unit (MODEL.md (f)), on the method's own time base (ELiSe 0.1 ms,
+//! the baselines `esn_dt_ms` / `force.dt_ms`). Every model runs the same protocol
+//! (`elise_dynamics::Protocol`: training with free validation cycles, then replay with the first
+//! cycles teacher-driven) and is scored with the same metrics (MSE, summed Pearson r, best
+//! shift per replay cycle). The baselines' outputs are sampled every step of their time base,
+//! ELiSe's every 0.2 ms.
+//!
+//! Jobs: for each method, each size of its list, each seed. `runs` has a `method` column
+//! (`elise`, `elise-reservoir`, `esn`, `force`) and `n_neurons`; `finish` writes `compare.png`
+//! (replay quality vs neurons, one line per method) and `summary.md`.
+
+use elise_baselines::{Esn, EsnParams, Force, ForceParams};
+use elise_core::{Model, NeuronParams, Seed, Teacher};
+use elise_dynamics::{Mode, Protocol, TrainConfig};
+use elise_study::{Config as EliseConfig, JobResult, OutputConfig, RunConfig};
+use elise_sweep::{ConfigError, Experiment, Job, JobOutput, Progress, RunDir, check_at_least, check_positive};
+use serde::{Deserialize, Serialize};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+mod summary;
+
+/// The `[compare]` table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompareConfig {
+    pub methods: Vec<String>,
+    pub elise_latent: Vec<usize>,
+    pub baseline_sizes: Vec<usize>,
+    pub baseline_train_cycles: usize,
+    pub baseline_validate_every: usize,
+    pub esn_dt_ms: f64,
+    pub criterion_corr_sum: f64,
+}
+
+/// The whole config: the ELiSe tables plus `[compare]`, `[esn]`, `[force]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub run: RunConfig,
+    pub pattern: elise_core::PatternConfig,
+    pub network: elise_dynamics::NetworkConfig,
+    pub scaffold: elise_scaffold::ScaffoldParams,
+    pub plasticity: elise_plasticity::LearningRates,
+    pub neuron: NeuronParams,
+    pub train: TrainConfig,
+    pub replay: elise_dynamics::ReplayConfig,
+    pub output: OutputConfig,
+    pub compare: CompareConfig,
+    pub esn: EsnParams,
+    pub force: ForceParams,
+}
+
+impl Config {
+    /// The ELiSe config of a job of `method` with `n_latent` latent neurons.
+    fn elise(&self, mode: Mode, n_latent: usize) -> EliseConfig {
+        let mut network = self.network.clone();
+        network.mode = mode;
+        network.n_latent = n_latent;
+        EliseConfig {
+            run: self.run.clone(),
+            pattern: self.pattern.clone(),
+            network,
+            scaffold: self.scaffold.clone(),
+            plasticity: self.plasticity.clone(),
+            neuron: self.neuron.clone(),
+            train: self.train.clone(),
+            replay: self.replay.clone(),
+            output: self.output.clone(),
+        }
+    }
+}
+
+const METHODS: [&str; 4] = ["elise", "elise-reservoir", "esn", "force"];
+
+/// The experiment type for the harness.
+pub struct Compare;
+
+impl Experiment for Compare {
+    type Config = Config;
+    const NAME: &'static str = "compare";
+
+    fn default_config() -> &'static str {
+        static TEXT: OnceLock<String> = OnceLock::new();
+        TEXT.get_or_init(|| {
+            let defaults = toml::to_string(&BaselineDefaults { esn: EsnParams::default(), force: ForceParams::default() }).expect("serializes");
+            let text = elise_study::default_config_with(include_str!("../configs/default.toml"));
+            format!("{text}\n{defaults}")
+        })
+    }
+
+    fn quick_overrides() -> &'static [(&'static str, &'static str)] {
+        &[
+            ("run.seeds", "2"),
+            ("train.cycles", "1000"),
+            ("replay.cycles", "10"),
+            ("compare.elise_latent", "[20]"),
+            ("compare.baseline_sizes", "[200]"),
+            ("compare.baseline_train_cycles", "50"),
+        ]
+    }
+
+    fn validate(cfg: &Config) -> Result<(), ConfigError> {
+        elise_study::validate(&cfg.elise(Mode::Elise, cfg.network.n_latent))?;
+        let c = &cfg.compare;
+        if c.methods.is_empty() {
+            return Err(ConfigError::invalid("compare.methods", "at least one method"));
+        }
+        for m in &c.methods {
+            if !METHODS.contains(&m.as_str()) {
+                return Err(ConfigError::invalid("compare.methods", format!("unknown method {m:?}; expected one of {METHODS:?}")));
+            }
+        }
+        for &n in &c.elise_latent {
+            elise_study::validate(&cfg.elise(Mode::Elise, n)).map_err(|e| ConfigError::invalid("compare.elise_latent", e.to_string()))?;
+        }
+        if c.baseline_sizes.iter().any(|&n| n == 0 || n > 20_000) {
+            return Err(ConfigError::invalid("compare.baseline_sizes", "sizes must be in [1, 20000]"));
+        }
+        check_at_least("compare.baseline_train_cycles", c.baseline_train_cycles, 1)?;
+        check_at_least("compare.baseline_validate_every", c.baseline_validate_every, 1)?;
+        check_positive("compare.esn_dt_ms", c.esn_dt_ms)?;
+        for (key, dt) in [("compare.esn_dt_ms", c.esn_dt_ms), ("force.dt_ms", cfg.force.dt_ms)] {
+            cfg.pattern.steps_per_state(dt).map_err(|m| ConfigError::invalid(key, format!("pattern.state_ms: {m}")))?;
+        }
+        cfg.esn.validate().map_err(|e| ConfigError::invalid("esn", e.to_string()))?;
+        cfg.force.validate().map_err(|e| ConfigError::invalid("force", e.to_string()))?;
+        if !cfg.replay.disruption_file.is_empty() {
+            return Err(ConfigError::invalid("replay.disruption_file", "the baselines cannot be disrupted; leave it empty here"));
+        }
+        Ok(())
+    }
+
+    fn jobs(cfg: &Config) -> Vec<Job> {
+        let mut jobs = Vec::new();
+        for m in &cfg.compare.methods {
+            let sizes = if m.starts_with("elise") { &cfg.compare.elise_latent } else { &cfg.compare.baseline_sizes };
+            for &n in sizes {
+                for r in 0..cfg.run.seeds {
+                    jobs.push(Job {
+                        index: jobs.len(),
+                        replicate: r,
+                        seed: cfg.run.base_seed.wrapping_add(r as u64),
+                        params: vec![("method".into(), m.clone()), ("size".into(), n.to_string())],
+                    });
+                }
+            }
+        }
+        jobs
+    }
+
+    fn work_units(cfg: &Config, job: &Job) -> u64 {
+        let train = if job.param("method").is_some_and(|m| m.starts_with("elise")) { cfg.train.cycles } else { cfg.compare.baseline_train_cycles };
+        (train + 1 + cfg.replay.cycles) as u64
+    }
+
+    fn run_job(cfg: &Config, job: &Job, progress: &Progress) -> anyhow::Result<JobOutput> {
+        let method = job.param("method").ok_or_else(|| anyhow::anyhow!("job without method"))?;
+        let size: usize = job.param("size").ok_or_else(|| anyhow::anyhow!("job without size"))?.parse()?;
+        let seed = Seed(job.seed);
+        let on_cycle = &mut || progress.inc(1);
+        let result = match method {
+            "elise" => elise_study::simulate(&cfg.elise(Mode::Elise, size), seed, on_cycle)?,
+            "elise-reservoir" => elise_study::simulate(&cfg.elise(Mode::Reservoir, size), seed, on_cycle)?,
+            "esn" => {
+                let teacher = baseline_teacher(cfg, cfg.compare.esn_dt_ms)?;
+                let model = Esn::new(&EsnParams { n_reservoir: size, ..cfg.esn.clone() }, teacher.clone(), seed)?;
+                run_baseline(cfg, "esn", size, model, &teacher, on_cycle)?
+            }
+            "force" => {
+                let teacher = baseline_teacher(cfg, cfg.force.dt_ms)?;
+                let model = Force::new(&ForceParams { n: size, ..cfg.force.clone() }, teacher.clone(), seed)?;
+                run_baseline(cfg, "force", size, model, &teacher, on_cycle)?
+            }
+            other => anyhow::bail!("unknown method {other:?}"),
+        };
+        elise_study::tables::job_output(cfg, false, job, &result)
+    }
+
+    fn finish(cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
+        summary::finish(cfg, run)
+    }
+}
+
+#[derive(Serialize)]
+struct BaselineDefaults {
+    esn: EsnParams,
+    force: ForceParams,
+}
+
+/// The teacher on a baseline's time base.
+fn baseline_teacher(cfg: &Config, dt_ms: f64) -> anyhow::Result<Teacher> {
+    let pattern = cfg.pattern.load()?;
+    let steps = cfg.pattern.steps_per_state(dt_ms).map_err(anyhow::Error::msg)?;
+    Ok(Teacher::new(&pattern, &NeuronParams { dt_ms, ..cfg.neuron.clone() }, steps))
+}
+
+/// Trains and replays a baseline with the shared protocol.
+fn run_baseline<M: Model>(cfg: &Config, method: &str, size: usize, mut model: M, teacher: &Teacher, on_cycle: &mut dyn FnMut()) -> anyhow::Result<JobResult> {
+    let start = Instant::now();
+    let train = TrainConfig { cycles: cfg.compare.baseline_train_cycles, validate_every: cfg.compare.baseline_validate_every };
+    let protocol = Protocol { train: &train, replay: &cfg.replay, disruption: None, sample_every_steps: 1 };
+    let result = protocol.run(&mut model, teacher, cfg.neuron.e_leak_mv, on_cycle)?;
+    Ok(JobResult {
+        pattern: cfg.pattern.load()?,
+        method: method.to_owned(),
+        n_neurons: size,
+        n_latent: 0,
+        scaffold: None,
+        n_plastic: model.n_plastic(),
+        protocol: result,
+        wall_seconds: start.elapsed().as_secs_f64(),
+    })
+}
