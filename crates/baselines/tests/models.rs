@@ -6,7 +6,7 @@ use elise_baselines::{Esn, EsnParams, Force, ForceParams, Readout};
 use elise_core::{Model, NeuronParams, Pattern, ReplayScorer, Seed, Teacher};
 
 /// Pass marks for the sum of the 3 per-unit correlations (perfect = 3). The ESN reaches
-/// ~2.996 here; FORCE ~2.93 (2.84-2.93 over seeds: its tau = 10 ms equals the state length, so
+/// 2.97-2.99 here; FORCE ~2.93 (2.84-2.93 over seeds: its tau = 10 ms equals the state length, so
 /// it rounds the ramps); a constant output scores NaN, a wrong one ~0.
 const ESN_CORR: f64 = 2.95;
 const FORCE_CORR: f64 = 2.85;
@@ -207,7 +207,12 @@ fn same_seed_gives_identical_outputs() {
 /// back a fitted output (not the zero output of the unfitted readout).
 #[test]
 fn ridge_fit_happens_when_the_teacher_leaves() {
-    let mut esn = Esn::new(&esn_params(Readout::Ridge), teacher(), Seed(2)).unwrap();
+    // Without forcing noise the one-step fit is nearly exact, which makes the check sharp.
+    let p = EsnParams {
+        forcing_noise: 0.0,
+        ..esn_params(Readout::Ridge)
+    };
+    let mut esn = Esn::new(&p, teacher(), Seed(2)).unwrap();
     let t = teacher();
     for k in 0..400 {
         esn.step(k % 40, 1.0);
@@ -218,7 +223,7 @@ fn ridge_fit_happens_when_the_teacher_leaves() {
     assert!(esn.core().readout_weights().iter().any(|&w| w != 0.0));
     // Step 0 free after step 39 teached: the output is close to the target of step 0.
     for (y, r) in esn.output().iter().zip(t.target_rate(0)) {
-        assert!((y - r).abs() < 0.05, "{y} vs {r}");
+        assert!((y - r).abs() < 0.01, "{y} vs {r}");
     }
     // Teacher back, then away again: a second fit on all samples so far.
     let w1 = esn.core().readout_weights().to_vec();

@@ -52,6 +52,10 @@ struct Cli {
     /// Print the resolved config and the job list, then exit without running.
     #[arg(long)]
     list: bool,
+    /// Redraw the figures and summaries of an existing run directory (--out DIR) from its
+    /// Parquet tables and its config.toml, without simulating anything.
+    #[arg(long)]
+    redraw: bool,
 }
 
 /// A job that failed: returned `Err`, panicked, or its output could not be written.
@@ -192,6 +196,34 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
         .map(|(j, c)| E::work_units(c, j))
         .collect();
     let total_units = units.iter().fold(0_u64, |a, &u| a.saturating_add(u));
+
+    if cli.redraw {
+        let stored = run_dir.join("config.toml");
+        if !stored.is_file() {
+            return Err(ConfigError::Usage(format!(
+                "--redraw: {} has no config.toml (not a run directory of exp-{})",
+                run_dir.display(),
+                E::NAME
+            ))
+            .into());
+        }
+        let (stored_cfg, _) = crate::resolve_config::<E>(Some(&stored), &[], false, &[])?;
+        let run = RunDir::new(&run_dir);
+        let finish_error = match catch_unwind(AssertUnwindSafe(|| E::finish(&stored_cfg, &run))) {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(format!("{e:#}")),
+            Err(_) => Some("finish panicked".to_owned()),
+        };
+        return Ok(RunSummary {
+            run_dir,
+            n_jobs: 0,
+            n_ok: 0,
+            n_failed: 0,
+            failed: Vec::new(),
+            finish_error,
+            listing: None,
+        });
+    }
 
     if cli.list {
         return Ok(RunSummary {
