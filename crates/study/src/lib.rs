@@ -281,11 +281,17 @@ pub fn default_config_with(overrides: &str) -> String {
     let mut base: toml::Table = BASE_CONFIG.parse().expect("base config is valid TOML");
     let extra: toml::Table = overrides.parse().expect("experiment config is valid TOML");
     for (section, values) in extra {
-        let values = values.as_table().unwrap_or_else(|| panic!("[{section}] is not a table")).clone();
+        let values = values
+            .as_table()
+            .unwrap_or_else(|| panic!("[{section}] is not a table"))
+            .clone();
         match base.get_mut(&section).and_then(toml::Value::as_table_mut) {
             Some(target) => {
                 for (key, value) in values {
-                    assert!(section == "axes" || target.contains_key(&key), "unknown key {section}.{key}");
+                    assert!(
+                        section == "axes" || target.contains_key(&key),
+                        "unknown key {section}.{key}"
+                    );
                     target.insert(key, value);
                 }
             }

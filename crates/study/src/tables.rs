@@ -105,11 +105,17 @@ pub fn runs(params: &impl Serialize, job: &Job, r: &JobResult) -> anyhow::Result
     cols.extend(flattened_params(params)?);
     // Nullability is declared, not inferred from the values, so every job (ELiSe or baseline)
     // writes the same schema.
-    let optional = ["final_val_cycle", "scaffold_edges", "scaffold_latent_reached"];
-    Ok(RecordBatch::try_from_iter_with_nullable(cols.into_iter().map(|(name, col)| {
-        let nullable = optional.contains(&name.as_str());
-        (name, col, nullable)
-    }))?)
+    let optional = [
+        "final_val_cycle",
+        "scaffold_edges",
+        "scaffold_latent_reached",
+    ];
+    Ok(RecordBatch::try_from_iter_with_nullable(
+        cols.into_iter().map(|(name, col)| {
+            let nullable = optional.contains(&name.as_str());
+            (name, col, nullable)
+        }),
+    )?)
 }
 
 /// Every config value as one column `<table>_<key>` (run.seeds excluded: it is not a property

@@ -98,7 +98,10 @@ fn same_rows_with_one_and_two_threads() {
     );
     // The figure can be redrawn from the tables alone.
     std::fs::remove_file(a.join("birdsong.png")).unwrap();
-    let args: Vec<String> = ["--out", a.to_str().unwrap(), "--redraw"].iter().map(|s| s.to_string()).collect();
+    let args: Vec<String> = ["--out", a.to_str().unwrap(), "--redraw"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let redraw = run_cli::<Birdsong>(&args).unwrap();
     assert!(redraw.success() && redraw.n_jobs == 0, "{redraw:?}");
     assert!(a.join("birdsong.png").exists());

@@ -16,7 +16,9 @@ use elise_baselines::{Esn, EsnParams, Force, ForceParams};
 use elise_core::{Model, NeuronParams, Seed, Teacher};
 use elise_dynamics::{Mode, Protocol, TrainConfig};
 use elise_study::{Config as EliseConfig, JobResult, OutputConfig, RunConfig};
-use elise_sweep::{ConfigError, Experiment, Job, JobOutput, Progress, RunDir, check_at_least, check_positive};
+use elise_sweep::{
+    ConfigError, Experiment, Job, JobOutput, Progress, RunDir, check_at_least, check_positive,
+};
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -86,7 +88,11 @@ impl Experiment for Compare {
     fn default_config() -> &'static str {
         static TEXT: OnceLock<String> = OnceLock::new();
         TEXT.get_or_init(|| {
-            let defaults = toml::to_string(&BaselineDefaults { esn: EsnParams::default(), force: ForceParams::default() }).expect("serializes");
+            let defaults = toml::to_string(&BaselineDefaults {
+                esn: EsnParams::default(),
+                force: ForceParams::default(),
+            })
+            .expect("serializes");
             let text = elise_study::default_config_with(include_str!("../configs/default.toml"));
             format!("{text}\n{defaults}")
         })
@@ -107,29 +113,55 @@ impl Experiment for Compare {
         elise_study::validate(&cfg.elise(Mode::Elise, cfg.network.n_latent))?;
         let c = &cfg.compare;
         if c.methods.is_empty() {
-            return Err(ConfigError::invalid("compare.methods", "at least one method"));
+            return Err(ConfigError::invalid(
+                "compare.methods",
+                "at least one method",
+            ));
         }
         for m in &c.methods {
             if !METHODS.contains(&m.as_str()) {
-                return Err(ConfigError::invalid("compare.methods", format!("unknown method {m:?}; expected one of {METHODS:?}")));
+                return Err(ConfigError::invalid(
+                    "compare.methods",
+                    format!("unknown method {m:?}; expected one of {METHODS:?}"),
+                ));
             }
         }
         for &n in &c.elise_latent {
-            elise_study::validate(&cfg.elise(Mode::Elise, n)).map_err(|e| ConfigError::invalid("compare.elise_latent", e.to_string()))?;
+            elise_study::validate(&cfg.elise(Mode::Elise, n))
+                .map_err(|e| ConfigError::invalid("compare.elise_latent", e.to_string()))?;
         }
         if c.baseline_sizes.iter().any(|&n| n == 0 || n > 20_000) {
-            return Err(ConfigError::invalid("compare.baseline_sizes", "sizes must be in [1, 20000]"));
+            return Err(ConfigError::invalid(
+                "compare.baseline_sizes",
+                "sizes must be in [1, 20000]",
+            ));
         }
         check_at_least("compare.baseline_train_cycles", c.baseline_train_cycles, 1)?;
-        check_at_least("compare.baseline_validate_every", c.baseline_validate_every, 1)?;
+        check_at_least(
+            "compare.baseline_validate_every",
+            c.baseline_validate_every,
+            1,
+        )?;
         check_positive("compare.esn_dt_ms", c.esn_dt_ms)?;
-        for (key, dt) in [("compare.esn_dt_ms", c.esn_dt_ms), ("force.dt_ms", cfg.force.dt_ms)] {
-            cfg.pattern.steps_per_state(dt).map_err(|m| ConfigError::invalid(key, format!("pattern.state_ms: {m}")))?;
+        for (key, dt) in [
+            ("compare.esn_dt_ms", c.esn_dt_ms),
+            ("force.dt_ms", cfg.force.dt_ms),
+        ] {
+            cfg.pattern
+                .steps_per_state(dt)
+                .map_err(|m| ConfigError::invalid(key, format!("pattern.state_ms: {m}")))?;
         }
-        cfg.esn.validate().map_err(|e| ConfigError::invalid("esn", e.to_string()))?;
-        cfg.force.validate().map_err(|e| ConfigError::invalid("force", e.to_string()))?;
+        cfg.esn
+            .validate()
+            .map_err(|e| ConfigError::invalid("esn", e.to_string()))?;
+        cfg.force
+            .validate()
+            .map_err(|e| ConfigError::invalid("force", e.to_string()))?;
         if !cfg.replay.disruption_file.is_empty() {
-            return Err(ConfigError::invalid("replay.disruption_file", "the baselines cannot be disrupted; leave it empty here"));
+            return Err(ConfigError::invalid(
+                "replay.disruption_file",
+                "the baselines cannot be disrupted; leave it empty here",
+            ));
         }
         Ok(())
     }
@@ -137,7 +169,11 @@ impl Experiment for Compare {
     fn jobs(cfg: &Config) -> Vec<Job> {
         let mut jobs = Vec::new();
         for m in &cfg.compare.methods {
-            let sizes = if m.starts_with("elise") { &cfg.compare.elise_latent } else { &cfg.compare.baseline_sizes };
+            let sizes = if m.starts_with("elise") {
+                &cfg.compare.elise_latent
+            } else {
+                &cfg.compare.baseline_sizes
+            };
             for &n in sizes {
                 for r in 0..cfg.run.seeds {
                     jobs.push(Job {
@@ -153,26 +189,51 @@ impl Experiment for Compare {
     }
 
     fn work_units(cfg: &Config, job: &Job) -> u64 {
-        let train = if job.param("method").is_some_and(|m| m.starts_with("elise")) { cfg.train.cycles } else { cfg.compare.baseline_train_cycles };
+        let train = if job.param("method").is_some_and(|m| m.starts_with("elise")) {
+            cfg.train.cycles
+        } else {
+            cfg.compare.baseline_train_cycles
+        };
         (train + 1 + cfg.replay.cycles) as u64
     }
 
     fn run_job(cfg: &Config, job: &Job, progress: &Progress) -> anyhow::Result<JobOutput> {
-        let method = job.param("method").ok_or_else(|| anyhow::anyhow!("job without method"))?;
-        let size: usize = job.param("size").ok_or_else(|| anyhow::anyhow!("job without size"))?.parse()?;
+        let method = job
+            .param("method")
+            .ok_or_else(|| anyhow::anyhow!("job without method"))?;
+        let size: usize = job
+            .param("size")
+            .ok_or_else(|| anyhow::anyhow!("job without size"))?
+            .parse()?;
         let seed = Seed(job.seed);
         let on_cycle = &mut || progress.inc(1);
         let result = match method {
             "elise" => elise_study::simulate(&cfg.elise(Mode::Elise, size), seed, on_cycle)?,
-            "elise-reservoir" => elise_study::simulate(&cfg.elise(Mode::Reservoir, size), seed, on_cycle)?,
+            "elise-reservoir" => {
+                elise_study::simulate(&cfg.elise(Mode::Reservoir, size), seed, on_cycle)?
+            }
             "esn" => {
                 let teacher = baseline_teacher(cfg, cfg.compare.esn_dt_ms)?;
-                let model = Esn::new(&EsnParams { n_reservoir: size, ..cfg.esn.clone() }, teacher.clone(), seed)?;
+                let model = Esn::new(
+                    &EsnParams {
+                        n_reservoir: size,
+                        ..cfg.esn.clone()
+                    },
+                    teacher.clone(),
+                    seed,
+                )?;
                 run_baseline(cfg, "esn", size, model, &teacher, on_cycle)?
             }
             "force" => {
                 let teacher = baseline_teacher(cfg, cfg.force.dt_ms)?;
-                let model = Force::new(&ForceParams { n: size, ..cfg.force.clone() }, teacher.clone(), seed)?;
+                let model = Force::new(
+                    &ForceParams {
+                        n: size,
+                        ..cfg.force.clone()
+                    },
+                    teacher.clone(),
+                    seed,
+                )?;
                 run_baseline(cfg, "force", size, model, &teacher, on_cycle)?
             }
             other => anyhow::bail!("unknown method {other:?}"),
@@ -194,15 +255,40 @@ struct BaselineDefaults {
 /// The teacher on a baseline's time base.
 fn baseline_teacher(cfg: &Config, dt_ms: f64) -> anyhow::Result<Teacher> {
     let pattern = cfg.pattern.load()?;
-    let steps = cfg.pattern.steps_per_state(dt_ms).map_err(anyhow::Error::msg)?;
-    Ok(Teacher::new(&pattern, &NeuronParams { dt_ms, ..cfg.neuron.clone() }, steps))
+    let steps = cfg
+        .pattern
+        .steps_per_state(dt_ms)
+        .map_err(anyhow::Error::msg)?;
+    Ok(Teacher::new(
+        &pattern,
+        &NeuronParams {
+            dt_ms,
+            ..cfg.neuron.clone()
+        },
+        steps,
+    ))
 }
 
 /// Trains and replays a baseline with the shared protocol.
-fn run_baseline<M: Model>(cfg: &Config, method: &str, size: usize, mut model: M, teacher: &Teacher, on_cycle: &mut dyn FnMut()) -> anyhow::Result<JobResult> {
+fn run_baseline<M: Model>(
+    cfg: &Config,
+    method: &str,
+    size: usize,
+    mut model: M,
+    teacher: &Teacher,
+    on_cycle: &mut dyn FnMut(),
+) -> anyhow::Result<JobResult> {
     let start = Instant::now();
-    let train = TrainConfig { cycles: cfg.compare.baseline_train_cycles, validate_every: cfg.compare.baseline_validate_every };
-    let protocol = Protocol { train: &train, replay: &cfg.replay, disruption: None, sample_every_steps: 1 };
+    let train = TrainConfig {
+        cycles: cfg.compare.baseline_train_cycles,
+        validate_every: cfg.compare.baseline_validate_every,
+    };
+    let protocol = Protocol {
+        train: &train,
+        replay: &cfg.replay,
+        disruption: None,
+        sample_every_steps: 1,
+    };
     let result = protocol.run(&mut model, teacher, cfg.neuron.e_leak_mv, on_cycle)?;
     Ok(JobResult {
         pattern: cfg.pattern.load()?,

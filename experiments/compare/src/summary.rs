@@ -22,8 +22,14 @@ fn rows(run: &RunDir, criterion: f64) -> anyhow::Result<Vec<JobRow>> {
     // First validation cycle at or above the criterion, per job.
     let mut first: BTreeMap<u64, i64> = BTreeMap::new();
     for b in run.read_table("curves")? {
-        let (job, phase) = (column::<UInt64Array>(&b, "job")?, column::<StringArray>(&b, "phase")?);
-        let (cycle, corr) = (column::<Int64Array>(&b, "cycle")?, column::<Float64Array>(&b, "corr_sum")?);
+        let (job, phase) = (
+            column::<UInt64Array>(&b, "job")?,
+            column::<StringArray>(&b, "phase")?,
+        );
+        let (cycle, corr) = (
+            column::<Int64Array>(&b, "cycle")?,
+            column::<Float64Array>(&b, "corr_sum")?,
+        );
         for k in 0..b.num_rows() {
             if phase.value(k) == "validation" && corr.value(k) >= criterion {
                 let e = first.entry(job.value(k)).or_insert(i64::MAX);
@@ -68,11 +74,24 @@ pub fn headline(run: &RunDir, criterion: f64) -> anyhow::Result<String> {
     let mut smallest: BTreeMap<&str, Option<u64>> = BTreeMap::new();
     for ((m, n), rs) in &by {
         let ok = rs.iter().filter(|r| r.sustains).count();
-        let cycles: Vec<f64> = rs.iter().filter_map(|r| r.cycles_to_criterion.map(|c| c as f64)).collect();
-        let cyc = if cycles.is_empty() { "never".to_owned() } else { format!("{:.0}", median(&cycles)) };
+        let cycles: Vec<f64> = rs
+            .iter()
+            .filter_map(|r| r.cycles_to_criterion.map(|c| c as f64))
+            .collect();
+        let cyc = if cycles.is_empty() {
+            "never".to_owned()
+        } else {
+            format!("{:.0}", median(&cycles))
+        };
         let wall: Vec<f64> = rs.iter().map(|r| r.wall).collect();
         let corr: Vec<f64> = rs.iter().map(|r| r.corr).collect();
-        s += &format!("| {m} | {n} | {ok} of {} | {:.2} | {} | {cyc} | {:.1} |\n", rs.len(), median(&corr), rs[0].plastic, median(&wall));
+        s += &format!(
+            "| {m} | {n} | {ok} of {} | {:.2} | {} | {cyc} | {:.1} |\n",
+            rs.len(),
+            median(&corr),
+            rs[0].plastic,
+            median(&wall)
+        );
         let e = smallest.entry(m).or_insert(None);
         if e.is_none() && 2 * ok > rs.len() {
             *e = Some(*n);
@@ -80,7 +99,12 @@ pub fn headline(run: &RunDir, criterion: f64) -> anyhow::Result<String> {
     }
     s += "\nSmallest network at which a majority of seeds sustains free replay:\n\n";
     for (m, n) in smallest {
-        s += &format!("- {m}: {}\n", n.map_or("none of the sizes tried".to_owned(), |n| format!("{n} neurons")));
+        s += &format!(
+            "- {m}: {}\n",
+            n.map_or("none of the sizes tried".to_owned(), |n| format!(
+                "{n} neurons"
+            ))
+        );
     }
     Ok(s)
 }
@@ -89,5 +113,12 @@ pub fn finish(cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
     let table = headline(run, cfg.compare.criterion_corr_sum)?;
     tracing::info!("summary:\n{table}");
     elise_sweep::write_file_atomic(&run.path().join("summary.md"), table.as_bytes())?;
-    sweep_figure::draw_sweep(run, "n_neurons", "neurons", "method", "exp-compare: replay quality vs network size", "compare.png")
+    sweep_figure::draw_sweep(
+        run,
+        "n_neurons",
+        "neurons",
+        "method",
+        "exp-compare: replay quality vs network size",
+        "compare.png",
+    )
 }

@@ -10,14 +10,30 @@ fn smoke_comparison_covers_every_method_with_one_schema() {
     let dir = std::env::temp_dir().join(format!("elise-compare-smoke-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/smoke.toml");
-    let args: Vec<String> = ["--config", cfg, "--out", dir.to_str().unwrap()].iter().map(|s| s.to_string()).collect();
+    let args: Vec<String> = ["--config", cfg, "--out", dir.to_str().unwrap()]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let summary = run_cli::<Compare>(&args).unwrap();
     assert!(summary.success(), "{summary:?}");
     assert_eq!(summary.n_ok, 8);
     let runs = RunDir::new(&dir).read_table("runs").unwrap();
     let schema = runs[0].schema();
-    assert!(runs.iter().all(|b| b.schema() == schema), "one schema for every method");
-    for col in ["method", "seed", "n_neurons", "n_plastic", "replay_mse", "replay_corr_sum", "final_val_mse", "final_val_corr_sum", "wall_seconds"] {
+    assert!(
+        runs.iter().all(|b| b.schema() == schema),
+        "one schema for every method"
+    );
+    for col in [
+        "method",
+        "seed",
+        "n_neurons",
+        "n_plastic",
+        "replay_mse",
+        "replay_corr_sum",
+        "final_val_mse",
+        "final_val_corr_sum",
+        "wall_seconds",
+    ] {
         assert!(schema.field_with_name(col).is_ok(), "runs lacks {col}");
     }
     let mut methods: Vec<(String, u64)> = runs
@@ -25,21 +41,37 @@ fn smoke_comparison_covers_every_method_with_one_schema() {
         .flat_map(|b| {
             let m = column::<StringArray>(b, "method").unwrap();
             let n = column::<UInt64Array>(b, "n_neurons").unwrap();
-            (0..b.num_rows()).map(|k| (m.value(k).to_owned(), n.value(k))).collect::<Vec<_>>()
+            (0..b.num_rows())
+                .map(|k| (m.value(k).to_owned(), n.value(k)))
+                .collect::<Vec<_>>()
         })
         .collect();
     methods.sort();
     methods.dedup();
-    assert_eq!(methods, vec![("elise".into(), 18), ("elise-reservoir".into(), 18), ("esn".into(), 30), ("force".into(), 30)]);
+    assert_eq!(
+        methods,
+        vec![
+            ("elise".into(), 18),
+            ("elise-reservoir".into(), 18),
+            ("esn".into(), 30),
+            ("force".into(), 30)
+        ]
+    );
     let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
-    assert!(md.contains("| force | 30 |") && md.contains("| esn | 30 |"), "{md}");
+    assert!(
+        md.contains("| force | 30 |") && md.contains("| esn | 30 |"),
+        "{md}"
+    );
     assert!(dir.join("compare.png").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn unknown_method_is_rejected() {
-    let args: Vec<String> = ["--set", "compare.methods=[\"elise\",\"lstm\"]", "--list"].iter().map(|s| s.to_string()).collect();
+    let args: Vec<String> = ["--set", "compare.methods=[\"elise\",\"lstm\"]", "--list"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let err = run_cli::<Compare>(&args).unwrap_err();
     assert!(format!("{err:#}").contains("lstm"), "{err:#}");
 }

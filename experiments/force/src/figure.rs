@@ -6,13 +6,28 @@ use elise_sweep::arrow_array::{Float64Array, Int64Array, StringArray, UInt64Arra
 use elise_sweep::{RunDir, column};
 use std::collections::BTreeMap;
 
-fn lines(title: &str, x_label: &str, y_label: &str, series: Vec<Series>, hlines: Vec<(String, f64)>) -> Panel {
-    Panel::Lines(Lines { title: title.into(), x_label: x_label.into(), y_label: y_label.into(), series, log_y: false, y_range: None, hlines })
+fn lines(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: Vec<Series>,
+    hlines: Vec<(String, f64)>,
+) -> Panel {
+    Panel::Lines(Lines {
+        title: title.into(),
+        x_label: x_label.into(),
+        y_label: y_label.into(),
+        series,
+        log_y: false,
+        y_range: None,
+        hlines,
+    })
 }
 
 pub fn finish(run: &RunDir) -> anyhow::Result<()> {
     // Four-sine errors.
-    let (mut train, mut test, mut wall, mut n): (Vec<f64>, Vec<f64>, Vec<f64>, u64) = (vec![], vec![], vec![], 0);
+    let (mut train, mut test, mut wall, mut n): (Vec<f64>, Vec<f64>, Vec<f64>, u64) =
+        (vec![], vec![], vec![], 0);
     for b in run.read_table("four_sines")? {
         train.extend(column::<Float64Array>(&b, "train_mae")?.values());
         test.extend(column::<Float64Array>(&b, "test_mae")?.values());
@@ -54,10 +69,24 @@ pub fn finish(run: &RunDir) -> anyhow::Result<()> {
         if !t.is_empty() {
             let seed = column::<UInt64Array>(b, "seed")?.value(0);
             panels.push(lines(
-                &format!("Four sines, free test run (seed {seed}, test MAE median {:.3})", median(&test)),
+                &format!(
+                    "Four sines, free test run (seed {seed}, test MAE median {:.3})",
+                    median(&test)
+                ),
                 "time (ms)",
                 "output",
-                vec![Series { label: "target".into(), xs: t.clone(), ys: f }, Series { label: "FORCE output".into(), xs: t, ys: z }],
+                vec![
+                    Series {
+                        label: "target".into(),
+                        xs: t.clone(),
+                        ys: f,
+                    },
+                    Series {
+                        label: "FORCE output".into(),
+                        xs: t,
+                        ys: z,
+                    },
+                ],
                 vec![],
             ));
         }
@@ -65,20 +94,55 @@ pub fn finish(run: &RunDir) -> anyhow::Result<()> {
     let mut val: BTreeMap<u64, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
     let mut rep: BTreeMap<u64, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
     for b in run.read_table("curves")? {
-        let (seed, phase) = (column::<UInt64Array>(&b, "seed")?, column::<StringArray>(&b, "phase")?);
-        let (cycle, cs) = (column::<Int64Array>(&b, "cycle")?, column::<Float64Array>(&b, "corr_sum")?);
+        let (seed, phase) = (
+            column::<UInt64Array>(&b, "seed")?,
+            column::<StringArray>(&b, "phase")?,
+        );
+        let (cycle, cs) = (
+            column::<Int64Array>(&b, "cycle")?,
+            column::<Float64Array>(&b, "corr_sum")?,
+        );
         for k in 0..b.num_rows() {
-            let target = if phase.value(k) == "validation" { &mut val } else { &mut rep };
+            let target = if phase.value(k) == "validation" {
+                &mut val
+            } else {
+                &mut rep
+            };
             let e = target.entry(seed.value(k)).or_default();
             e.0.push(cycle.value(k) as f64);
             e.1.push(cs.value(k));
         }
     }
-    let to_series = |m: BTreeMap<u64, (Vec<f64>, Vec<f64>)>| m.into_iter().map(|(s, (xs, ys))| Series { label: format!("seed {s}"), xs, ys }).collect::<Vec<_>>();
+    let to_series = |m: BTreeMap<u64, (Vec<f64>, Vec<f64>)>| {
+        m.into_iter()
+            .map(|(s, (xs, ys))| Series {
+                label: format!("seed {s}"),
+                xs,
+                ys,
+            })
+            .collect::<Vec<_>>()
+    };
     let crit = vec![("criterion 12".to_owned(), 12.0)];
-    panels.push(lines("Pattern: free validation cycles", "training cycle", "corr_sum", to_series(val), crit.clone()));
-    panels.push(lines("Pattern: replay without teacher", "replay cycle", "corr_sum (best shift)", to_series(rep), crit));
-    let fig = Figure { title: "exp-force: FORCE (Sussillo & Abbott 2009)".into(), panels, n_cols: 1, panel_size: (1000, 330) };
+    panels.push(lines(
+        "Pattern: free validation cycles",
+        "training cycle",
+        "corr_sum",
+        to_series(val),
+        crit.clone(),
+    ));
+    panels.push(lines(
+        "Pattern: replay without teacher",
+        "replay cycle",
+        "corr_sum (best shift)",
+        to_series(rep),
+        crit,
+    ));
+    let fig = Figure {
+        title: "exp-force: FORCE (Sussillo & Abbott 2009)".into(),
+        panels,
+        n_cols: 1,
+        panel_size: (1000, 330),
+    };
     elise_plot::draw_png(&fig, &run.path().join("force.png"))?;
     Ok(())
 }

@@ -12,7 +12,9 @@ use elise_core::{Model, NeuronParams, PatternConfig, Seed, Teacher};
 use elise_dynamics::{Protocol, ReplayConfig, TrainConfig};
 use elise_study::{JobResult, RunConfig};
 use elise_sweep::arrow_array::{ArrayRef, Float64Array, RecordBatch, UInt64Array};
-use elise_sweep::{ConfigError, Experiment, Job, JobOutput, Progress, RunDir, check_at_least, check_range};
+use elise_sweep::{
+    ConfigError, Experiment, Job, JobOutput, Progress, RunDir, check_at_least, check_range,
+};
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -54,13 +56,22 @@ impl Experiment for ForceExperiment {
             struct Defaults {
                 force: ForceParams,
             }
-            let force = toml::to_string(&Defaults { force: ForceParams::default() }).expect("serializes");
+            let force = toml::to_string(&Defaults {
+                force: ForceParams::default(),
+            })
+            .expect("serializes");
             format!("{}\n{force}", include_str!("../configs/default.toml"))
         })
     }
 
     fn quick_overrides() -> &'static [(&'static str, &'static str)] {
-        &[("run.seeds", "2"), ("four_sines.train_ms", "4800.0"), ("four_sines.test_ms", "2400.0"), ("train.cycles", "60"), ("replay.cycles", "20")]
+        &[
+            ("run.seeds", "2"),
+            ("four_sines.train_ms", "4800.0"),
+            ("four_sines.test_ms", "2400.0"),
+            ("train.cycles", "60"),
+            ("replay.cycles", "20"),
+        ]
     }
 
     fn validate(cfg: &Config) -> Result<(), ConfigError> {
@@ -69,15 +80,29 @@ impl Experiment for ForceExperiment {
         check_range("four_sines.train_ms", fs.train_ms, 0.0, 1e8)?;
         check_range("four_sines.test_ms", fs.test_ms, 0.0, 1e8)?;
         check_range("four_sines.trace_ms", fs.trace_ms, 0.0, fs.test_ms)?;
-        cfg.pattern.load().map_err(|e| ConfigError::invalid("pattern.file", e.to_string()))?;
-        cfg.pattern.steps_per_state(cfg.force.dt_ms).map_err(|m| ConfigError::invalid("pattern.state_ms", format!("{m} (force.dt_ms)")))?;
+        cfg.pattern
+            .load()
+            .map_err(|e| ConfigError::invalid("pattern.file", e.to_string()))?;
+        cfg.pattern
+            .steps_per_state(cfg.force.dt_ms)
+            .map_err(|m| ConfigError::invalid("pattern.state_ms", format!("{m} (force.dt_ms)")))?;
         check_at_least("train.cycles", cfg.train.cycles, 1)?;
         check_at_least("train.validate_every", cfg.train.validate_every, 1)?;
-        check_range("replay.cycles", cfg.replay.cycles, cfg.replay.nudged_cycles + 2, 10_000_000)?;
+        check_range(
+            "replay.cycles",
+            cfg.replay.cycles,
+            cfg.replay.nudged_cycles + 2,
+            10_000_000,
+        )?;
         if !cfg.replay.disruption_file.is_empty() {
-            return Err(ConfigError::invalid("replay.disruption_file", "a FORCE network has no soma to clamp; leave it empty"));
+            return Err(ConfigError::invalid(
+                "replay.disruption_file",
+                "a FORCE network has no soma to clamp; leave it empty",
+            ));
         }
-        cfg.force.validate().map_err(|e| ConfigError::invalid("force", e.to_string()))
+        cfg.force
+            .validate()
+            .map_err(|e| ConfigError::invalid("force", e.to_string()))
     }
 
     fn jobs(cfg: &Config) -> Vec<Job> {
@@ -91,9 +116,19 @@ impl Experiment for ForceExperiment {
     fn run_job(cfg: &Config, job: &Job, progress: &Progress) -> anyhow::Result<JobOutput> {
         let seed = Seed(job.seed);
         // (1) The four-sine task.
-        let fs = four_sines_task(&cfg.force, seed, cfg.four_sines.train_ms, cfg.four_sines.test_ms)?;
+        let fs = four_sines_task(
+            &cfg.force,
+            seed,
+            cfg.four_sines.train_ms,
+            cfg.four_sines.test_ms,
+        )?;
         progress.inc(1);
-        tracing::debug!("seed {}: four sines train MAE {:.4}, test MAE {:.4}", job.seed, fs.train_mae, fs.test_mae);
+        tracing::debug!(
+            "seed {}: four sines train MAE {:.4}, test MAE {:.4}",
+            job.seed,
+            fs.train_mae,
+            fs.test_mae
+        );
         let u = |v: u64| Arc::new(UInt64Array::from(vec![v])) as ArrayRef;
         let f = |v: f64| Arc::new(Float64Array::from(vec![v])) as ArrayRef;
         let four_sines = RecordBatch::try_from_iter([
@@ -107,14 +142,31 @@ impl Experiment for ForceExperiment {
             ("rls_updates", u(fs.updates)),
             ("wall_seconds", f(fs.wall_seconds)),
         ])?;
-        let n_trace = ((cfg.four_sines.trace_ms / cfg.force.dt_ms).round() as usize).min(fs.test_output.len());
+        let n_trace = ((cfg.four_sines.trace_ms / cfg.force.dt_ms).round() as usize)
+            .min(fs.test_output.len());
         let t0 = cfg.four_sines.train_ms;
         let trace = RecordBatch::try_from_iter([
-            ("job", Arc::new(UInt64Array::from(vec![job.index as u64; n_trace])) as ArrayRef),
+            (
+                "job",
+                Arc::new(UInt64Array::from(vec![job.index as u64; n_trace])) as ArrayRef,
+            ),
             ("seed", Arc::new(UInt64Array::from(vec![job.seed; n_trace]))),
-            ("t_ms", Arc::new(Float64Array::from((0..n_trace).map(|k| t0 + (k + 1) as f64 * cfg.force.dt_ms).collect::<Vec<_>>()))),
-            ("output", Arc::new(Float64Array::from(fs.test_output[..n_trace].to_vec()))),
-            ("target", Arc::new(Float64Array::from(fs.test_target[..n_trace].to_vec()))),
+            (
+                "t_ms",
+                Arc::new(Float64Array::from(
+                    (0..n_trace)
+                        .map(|k| t0 + (k + 1) as f64 * cfg.force.dt_ms)
+                        .collect::<Vec<_>>(),
+                )),
+            ),
+            (
+                "output",
+                Arc::new(Float64Array::from(fs.test_output[..n_trace].to_vec())),
+            ),
+            (
+                "target",
+                Arc::new(Float64Array::from(fs.test_target[..n_trace].to_vec())),
+            ),
         ])?;
         // (2) The pattern task with the shared protocol.
         let result = pattern_task(cfg, seed, &mut || progress.inc(1))?;
@@ -130,14 +182,29 @@ impl Experiment for ForceExperiment {
 }
 
 /// FORCE learning the pattern: teacher on the FORCE time base, shared protocol and scoring.
-pub fn pattern_task(cfg: &Config, seed: Seed, on_cycle: &mut dyn FnMut()) -> anyhow::Result<JobResult> {
+pub fn pattern_task(
+    cfg: &Config,
+    seed: Seed,
+    on_cycle: &mut dyn FnMut(),
+) -> anyhow::Result<JobResult> {
     let start = Instant::now();
     let pattern = cfg.pattern.load()?;
-    let neuron = NeuronParams { dt_ms: cfg.force.dt_ms, ..NeuronParams::default() };
-    let steps = cfg.pattern.steps_per_state(cfg.force.dt_ms).map_err(anyhow::Error::msg)?;
+    let neuron = NeuronParams {
+        dt_ms: cfg.force.dt_ms,
+        ..NeuronParams::default()
+    };
+    let steps = cfg
+        .pattern
+        .steps_per_state(cfg.force.dt_ms)
+        .map_err(anyhow::Error::msg)?;
     let teacher = Teacher::new(&pattern, &neuron, steps);
     let mut model = Force::new(&cfg.force, teacher.clone(), seed)?;
-    let protocol = Protocol { train: &cfg.train, replay: &cfg.replay, disruption: None, sample_every_steps: 1 };
+    let protocol = Protocol {
+        train: &cfg.train,
+        replay: &cfg.replay,
+        disruption: None,
+        sample_every_steps: 1,
+    };
     let result = protocol.run(&mut model, &teacher, neuron.e_leak_mv, on_cycle)?;
     Ok(JobResult {
         pattern,

@@ -10,17 +10,33 @@ fn smoke_run_writes_both_tasks() {
     let dir = std::env::temp_dir().join(format!("elise-force-smoke-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/smoke.toml");
-    let args: Vec<String> = ["--config", cfg, "--out", dir.to_str().unwrap()].iter().map(|s| s.to_string()).collect();
+    let args: Vec<String> = ["--config", cfg, "--out", dir.to_str().unwrap()]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let summary = run_cli::<ForceExperiment>(&args).unwrap();
     assert!(summary.success(), "{summary:?}");
     let run = RunDir::new(&dir);
     let fs = run.read_table("four_sines").unwrap();
-    let train: Vec<f64> = fs.iter().flat_map(|b| column::<Float64Array>(b, "train_mae").unwrap().values().to_vec()).collect();
+    let train: Vec<f64> = fs
+        .iter()
+        .flat_map(|b| {
+            column::<Float64Array>(b, "train_mae")
+                .unwrap()
+                .values()
+                .to_vec()
+        })
+        .collect();
     assert_eq!(train.len(), 2);
     // The target's mean absolute value is ~0.6; RLS tracking keeps the training error small.
     assert!(train.iter().all(|&e| e < 0.1), "{train:?}");
     let runs = run.read_table("runs").unwrap();
-    assert!(runs.iter().all(|b| column::<StringArray>(b, "method").unwrap().iter().all(|m| m == Some("force"))));
+    assert!(runs.iter().all(|b| {
+        column::<StringArray>(b, "method")
+            .unwrap()
+            .iter()
+            .all(|m| m == Some("force"))
+    }));
     assert!(dir.join("force.png").exists() && dir.join("summary.md").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
