@@ -302,3 +302,48 @@ pub fn default_config_with(overrides: &str) -> String {
     }
     toml::to_string(&base).expect("config serializes")
 }
+
+/// What distinguishes one ELiSe experiment from another: a name, config overrides and the
+/// figures. [`Study`] turns it into a harness [`elise_sweep::Experiment`] whose jobs are the
+/// standard ELiSe job (one network per seed and grid point).
+pub trait StudySpec: Sync + 'static {
+    /// Short name: the binary is `exp-<NAME>`.
+    const NAME: &'static str;
+    /// The experiment's full default config, usually
+    /// `default_config_with(include_str!("../configs/default.toml"))` kept in a `OnceLock`.
+    fn default_config() -> &'static str;
+    /// `--quick` overrides.
+    fn quick_overrides() -> &'static [(&'static str, &'static str)];
+    /// Figures and summaries from the run's tables.
+    fn finish(cfg: &Config, run: &elise_sweep::RunDir) -> anyhow::Result<()>;
+}
+
+/// The harness experiment of a [`StudySpec`].
+pub struct Study<S>(std::marker::PhantomData<S>);
+
+impl<S: StudySpec> elise_sweep::Experiment for Study<S> {
+    type Config = Config;
+    const NAME: &'static str = S::NAME;
+
+    fn default_config() -> &'static str {
+        S::default_config()
+    }
+    fn quick_overrides() -> &'static [(&'static str, &'static str)] {
+        S::quick_overrides()
+    }
+    fn validate(cfg: &Config) -> Result<(), ConfigError> {
+        validate(cfg)
+    }
+    fn jobs(cfg: &Config) -> Vec<Job> {
+        elise_sweep::replicate_jobs(cfg.run.seeds, cfg.run.base_seed)
+    }
+    fn work_units(cfg: &Config, _job: &Job) -> u64 {
+        work_units(cfg)
+    }
+    fn run_job(cfg: &Config, job: &Job, progress: &Progress) -> anyhow::Result<JobOutput> {
+        run_job(cfg, job, progress)
+    }
+    fn finish(cfg: &Config, run: &elise_sweep::RunDir) -> anyhow::Result<()> {
+        S::finish(cfg, run)
+    }
+}

@@ -77,6 +77,7 @@ mod config;
 mod parquet_io;
 mod progress;
 mod telemetry;
+pub mod testing;
 mod util;
 
 use std::path::{Path, PathBuf};

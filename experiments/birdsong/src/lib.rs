@@ -3,15 +3,17 @@
 //! One job = one network (one seed) running the paper's demo protocol; see `elise-study` for the
 //! job, its tables (`runs`, `curves`, `traces`) and the figure `birdsong.png`.
 
-use elise_study::Config;
-use elise_sweep::{ConfigError, Experiment, Job, JobOutput, Progress, RunDir};
+use elise_study::{Config, Study, StudySpec};
+use elise_sweep::RunDir;
 use std::sync::OnceLock;
 
-/// The experiment type for the harness.
-pub struct Birdsong;
+/// The spec of exp-birdsong.
+pub struct BirdsongSpec;
 
-impl Experiment for Birdsong {
-    type Config = Config;
+/// The experiment type for the harness.
+pub type Birdsong = Study<BirdsongSpec>;
+
+impl StudySpec for BirdsongSpec {
     const NAME: &'static str = "birdsong";
 
     fn default_config() -> &'static str {
@@ -27,22 +29,6 @@ impl Experiment for Birdsong {
             ("train.cycles", "3000"),
             ("replay.cycles", "20"),
         ]
-    }
-
-    fn validate(cfg: &Config) -> Result<(), ConfigError> {
-        elise_study::validate(cfg)
-    }
-
-    fn jobs(cfg: &Config) -> Vec<Job> {
-        elise_sweep::replicate_jobs(cfg.run.seeds, cfg.run.base_seed)
-    }
-
-    fn work_units(cfg: &Config, _job: &Job) -> u64 {
-        elise_study::work_units(cfg)
-    }
-
-    fn run_job(cfg: &Config, job: &Job, progress: &Progress) -> anyhow::Result<JobOutput> {
-        elise_study::run_job(cfg, job, progress)
     }
 
     fn finish(cfg: &Config, run: &RunDir) -> anyhow::Result<()> {

@@ -2,22 +2,18 @@
 //! schema for all of them, with the same metric columns as exp-birdsong.
 
 use elise_sweep::arrow_array::{StringArray, UInt64Array};
-use elise_sweep::{RunDir, column, run_cli};
+use elise_sweep::testing::run_in_temp_dir;
+use elise_sweep::{column, run_cli};
 use exp_compare::Compare;
 
 #[test]
 fn smoke_comparison_covers_every_method_with_one_schema() {
-    let dir = std::env::temp_dir().join(format!("elise-compare-smoke-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
     let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/smoke.toml");
-    let args: Vec<String> = ["--config", cfg, "--out", dir.to_str().unwrap()]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let summary = run_cli::<Compare>(&args).unwrap();
+    let (summary, tmp) = run_in_temp_dir::<Compare>("compare-smoke", &["--config", cfg]);
+    let dir = tmp.path();
     assert!(summary.success(), "{summary:?}");
     assert_eq!(summary.n_ok, 8);
-    let runs = RunDir::new(&dir).read_table("runs").unwrap();
+    let runs = tmp.dir().read_table("runs").unwrap();
     let schema = runs[0].schema();
     assert!(
         runs.iter().all(|b| b.schema() == schema),
@@ -63,7 +59,6 @@ fn smoke_comparison_covers_every_method_with_one_schema() {
         "{md}"
     );
     assert!(dir.join("compare.png").exists());
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -2,21 +2,17 @@
 //! and FORCE reduces the four-sine training error far below the target's amplitude.
 
 use elise_sweep::arrow_array::{Float64Array, StringArray};
-use elise_sweep::{RunDir, column, run_cli};
+use elise_sweep::column;
+use elise_sweep::testing::run_in_temp_dir;
 use exp_force::ForceExperiment;
 
 #[test]
 fn smoke_run_writes_both_tasks() {
-    let dir = std::env::temp_dir().join(format!("elise-force-smoke-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
     let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/smoke.toml");
-    let args: Vec<String> = ["--config", cfg, "--out", dir.to_str().unwrap()]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let summary = run_cli::<ForceExperiment>(&args).unwrap();
+    let (summary, tmp) = run_in_temp_dir::<ForceExperiment>("force-smoke", &["--config", cfg]);
+    let dir = tmp.path();
     assert!(summary.success(), "{summary:?}");
-    let run = RunDir::new(&dir);
+    let run = tmp.dir();
     let fs = run.read_table("four_sines").unwrap();
     let train: Vec<f64> = fs
         .iter()
@@ -38,5 +34,4 @@ fn smoke_run_writes_both_tasks() {
             .all(|m| m == Some("force"))
     }));
     assert!(dir.join("force.png").exists() && dir.join("summary.md").exists());
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -4,15 +4,17 @@
 //! seed. `finish` draws `reservoir.png` (replay quality vs latent size, one line per mode, and
 //! the median training and replay curves at the largest size) and writes `summary.md`.
 
-use elise_study::Config;
-use elise_sweep::{ConfigError, Experiment, Job, JobOutput, Progress, RunDir};
+use elise_study::{Config, Study, StudySpec};
+use elise_sweep::RunDir;
 use std::sync::OnceLock;
 
-/// The experiment type for the harness.
-pub struct Reservoir;
+/// The spec of exp-reservoir.
+pub struct ReservoirSpec;
 
-impl Experiment for Reservoir {
-    type Config = Config;
+/// The experiment type for the harness.
+pub type Reservoir = Study<ReservoirSpec>;
+
+impl StudySpec for ReservoirSpec {
     const NAME: &'static str = "reservoir";
 
     fn default_config() -> &'static str {
@@ -28,22 +30,6 @@ impl Experiment for Reservoir {
             ("train.cycles", "1000"),
             ("replay.cycles", "10"),
         ]
-    }
-
-    fn validate(cfg: &Config) -> Result<(), ConfigError> {
-        elise_study::validate(cfg)
-    }
-
-    fn jobs(cfg: &Config) -> Vec<Job> {
-        elise_sweep::replicate_jobs(cfg.run.seeds, cfg.run.base_seed)
-    }
-
-    fn work_units(cfg: &Config, _job: &Job) -> u64 {
-        elise_study::work_units(cfg)
-    }
-
-    fn run_job(cfg: &Config, job: &Job, progress: &Progress) -> anyhow::Result<JobOutput> {
-        elise_study::run_job(cfg, job, progress)
     }
 
     fn finish(_cfg: &Config, run: &RunDir) -> anyhow::Result<()> {

@@ -2,22 +2,18 @@
 //! seeds, each job ran its own configuration, and the figure and summary are produced.
 
 use elise_sweep::arrow_array::{Int64Array, StringArray, UInt64Array};
-use elise_sweep::{RunDir, column, run_cli};
+use elise_sweep::column;
+use elise_sweep::testing::run_in_temp_dir;
 use exp_reservoir::Reservoir;
 
 #[test]
 fn smoke_grid_runs_every_point_with_its_own_config() {
-    let dir = std::env::temp_dir().join(format!("elise-reservoir-smoke-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
     let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/smoke.toml");
-    let args: Vec<String> = ["--config", cfg, "--out", dir.to_str().unwrap()]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let summary = run_cli::<Reservoir>(&args).unwrap();
+    let (summary, tmp) = run_in_temp_dir::<Reservoir>("reservoir-smoke", &["--config", cfg]);
+    let dir = tmp.path();
     assert!(summary.success(), "{summary:?}");
     assert_eq!(summary.n_ok, 12);
-    let run = RunDir::new(&dir);
+    let run = tmp.dir();
     let mut seen = Vec::new();
     for b in run.read_table("runs").unwrap() {
         let method = column::<StringArray>(&b, "method").unwrap();
@@ -75,5 +71,4 @@ fn smoke_grid_runs_every_point_with_its_own_config() {
     assert!(dir.join("reservoir.png").exists());
     let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
     assert!(md.contains("| elise-reservoir | 10 | 2 |"), "{md}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
