@@ -4,7 +4,7 @@
 
 use elise_plot::{Figure, Lines, Panel, Series};
 use elise_sweep::arrow_array::{
-    Array, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array,
+    Array, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array,
 };
 use elise_sweep::{RunDir, column};
 use std::collections::BTreeMap;
@@ -23,9 +23,23 @@ fn numeric(b: &RecordBatch, name: &str) -> anyhow::Result<Vec<f64>> {
     Ok(column::<Float64Array>(b, name)?.values().to_vec())
 }
 
+/// A column as text: strings as they are, booleans and numbers formatted (for grouping).
 fn strings(b: &RecordBatch, name: &str) -> anyhow::Result<Vec<String>> {
-    let a = column::<StringArray>(b, name)?;
-    Ok((0..a.len()).map(|k| a.value(k).to_owned()).collect())
+    let col = b
+        .column_by_name(name)
+        .ok_or_else(|| anyhow::anyhow!("table has no column {name:?}"))?;
+    if let Some(a) = col.as_any().downcast_ref::<BooleanArray>() {
+        return Ok((0..a.len())
+            .map(|k| format!("{name} = {}", a.value(k)))
+            .collect());
+    }
+    if let Some(a) = col.as_any().downcast_ref::<StringArray>() {
+        return Ok((0..a.len()).map(|k| a.value(k).to_owned()).collect());
+    }
+    Ok(numeric(b, name)?
+        .iter()
+        .map(|v| format!("{name} = {v}"))
+        .collect())
 }
 
 /// Median of the finite values (NaN if none).
@@ -273,4 +287,101 @@ pub fn markdown_table(
         );
     }
     Ok(s)
+}
+
+/// Heat maps over two swept config columns (`x_col` across, `y_col` down): median replay
+/// corr_sum, median replay MSE and median scaffold edges per cell. Cells are evenly spaced; the
+/// axis labels list the values.
+pub fn draw_heatmaps(
+    run: &RunDir,
+    x_col: &str,
+    y_col: &str,
+    title: &str,
+    file_name: &str,
+) -> anyhow::Result<()> {
+    let mut cells: BTreeMap<(i64, i64), Vec<(f64, f64, f64)>> = BTreeMap::new();
+    let key = |v: f64| (v * 1e6).round() as i64;
+    for b in run.read_table("runs")? {
+        let (x, y) = (numeric(&b, x_col)?, numeric(&b, y_col)?);
+        let (cs, mse, edges) = (
+            numeric(&b, "replay_corr_sum")?,
+            numeric(&b, "replay_mse")?,
+            numeric(&b, "scaffold_edges")?,
+        );
+        for k in 0..b.num_rows() {
+            cells
+                .entry((key(y[k]), key(x[k])))
+                .or_default()
+                .push((cs[k], mse[k], edges[k]));
+        }
+    }
+    let mut xs: Vec<i64> = cells.keys().map(|k| k.1).collect();
+    let mut ys: Vec<i64> = cells.keys().map(|k| k.0).collect();
+    xs.sort_unstable();
+    xs.dedup();
+    ys.sort_unstable();
+    ys.dedup();
+    let label = |v: &[i64]| {
+        v.iter()
+            .map(|&k| format!("{}", k as f64 / 1e6))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let grid = |f: &dyn Fn(&(f64, f64, f64)) -> f64| -> Vec<f64> {
+        let mut out = Vec::with_capacity(xs.len() * ys.len());
+        for &y in &ys {
+            for &x in &xs {
+                out.push(
+                    cells
+                        .get(&(y, x))
+                        .map_or(f64::NAN, |v| median(&v.iter().map(f).collect::<Vec<_>>())),
+                );
+            }
+        }
+        out
+    };
+    let x_label = format!("{x_col}: {}", label(&xs));
+    let y_label = format!("{y_col}: {} (top to bottom)", label(&ys));
+    let raster = |title: &str, values: Vec<f64>, vmin: f64, vmax: f64| {
+        Panel::Raster(elise_plot::Raster {
+            title: title.into(),
+            n_rows: ys.len(),
+            n_cols: xs.len(),
+            values,
+            vmin,
+            vmax,
+            x_label: x_label.clone(),
+            x_range: (0.0, (xs.len().max(2) - 1) as f64),
+            y_label: y_label.clone(),
+        })
+    };
+    let edges = grid(&|c| c.2);
+    let max_edges = edges
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(1.0, f64::max);
+    let panels = vec![
+        raster(
+            "median replay corr_sum (0 .. 13)",
+            grid(&|c| c.0.max(0.0)),
+            0.0,
+            13.0,
+        ),
+        raster("median replay MSE (0 .. 0.08)", grid(&|c| c.1), 0.0, 0.08),
+        raster(
+            &format!("median scaffold edges (0 .. {max_edges:.0})"),
+            edges,
+            0.0,
+            max_edges,
+        ),
+    ];
+    let fig = Figure {
+        title: title.into(),
+        panels,
+        n_cols: 3,
+        panel_size: (520, 440),
+    };
+    elise_plot::draw_png(&fig, &run.path().join(file_name))?;
+    Ok(())
 }

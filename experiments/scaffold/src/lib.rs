@@ -1,0 +1,55 @@
+//! The paper's Fig 4a: replay quality and scaffold size over the scaffold parameters p and q.
+//!
+//! Grid over `scaffold.p` x `scaffold.q`; the `runs` table records each network's scaffold
+//! (`scaffold_edges`, `scaffold_latent_reached`). `finish` draws `scaffold.png` (heat maps of
+//! replay quality and scaffold size) and writes `summary.md`.
+
+use elise_study::{Config, Study, StudySpec};
+use elise_sweep::RunDir;
+use std::sync::OnceLock;
+
+/// The spec of exp-scaffold.
+pub struct ScaffoldSpec;
+
+/// The experiment type for the harness.
+pub type Scaffold = Study<ScaffoldSpec>;
+
+impl StudySpec for ScaffoldSpec {
+    const NAME: &'static str = "scaffold";
+
+    fn default_config() -> &'static str {
+        static TEXT: OnceLock<String> = OnceLock::new();
+        TEXT.get_or_init(|| {
+            elise_study::default_config_with(include_str!("../configs/default.toml"))
+        })
+    }
+
+    fn quick_overrides() -> &'static [(&'static str, &'static str)] {
+        &[
+            ("run.seeds", "2"),
+            ("train.cycles", "1000"),
+            ("replay.cycles", "10"),
+        ]
+    }
+
+    fn finish(_cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
+        let table = elise_study::sweep_figure::markdown_table(
+            run,
+            "scaffold_p",
+            "p",
+            "network_mode",
+            12.0,
+        )?;
+        tracing::info!(
+            "summary (rows per p, all q pooled; see scaffold.png for the grid):\n{table}"
+        );
+        elise_sweep::write_file_atomic(&run.path().join("summary.md"), table.as_bytes())?;
+        elise_study::sweep_figure::draw_heatmaps(
+            run,
+            "scaffold_p",
+            "scaffold_q",
+            "exp-scaffold: scaffold parameters p, q (Fig 4a)",
+            "scaffold.png",
+        )
+    }
+}
