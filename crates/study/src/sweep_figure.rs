@@ -299,7 +299,9 @@ pub fn draw_heatmaps(
     title: &str,
     file_name: &str,
 ) -> anyhow::Result<()> {
-    let mut cells: BTreeMap<(i64, i64), Vec<(f64, f64, f64)>> = BTreeMap::new();
+    // (y, x) -> per job (replay corr_sum, replay MSE, scaffold edges).
+    type Cell = (f64, f64, f64);
+    let mut cells: BTreeMap<(i64, i64), Vec<Cell>> = BTreeMap::new();
     let key = |v: f64| (v * 1e6).round() as i64;
     for b in run.read_table("runs")? {
         let (x, y) = (numeric(&b, x_col)?, numeric(&b, y_col)?);
@@ -327,7 +329,7 @@ pub fn draw_heatmaps(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let grid = |f: &dyn Fn(&(f64, f64, f64)) -> f64| -> Vec<f64> {
+    let grid = |f: &dyn Fn(&Cell) -> f64| -> Vec<f64> {
         let mut out = Vec::with_capacity(xs.len() * ys.len());
         for &y in &ys {
             for &x in &xs {
