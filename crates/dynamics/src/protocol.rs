@@ -294,28 +294,10 @@ impl Protocol<'_> {
         }
     }
 
-    /// Trains `model` and replays. `teacher` is the model's teacher: its target rates are the
-    /// scoring target; disruption clamps hold somas at `e_leak_mv + offset`. `on_cycle` is called
-    /// after every simulated cycle.
-    pub fn run<M: Model>(
-        &self,
-        model: &mut M,
-        teacher: &Teacher,
-        e_leak_mv: f64,
-        on_cycle: &mut dyn FnMut(),
-    ) -> Result<ProtocolResult, ProtocolError> {
-        let (train, replay) = (self.train, self.replay);
-        assert!(
-            train.validate_every > 0 && self.sample_every_steps > 0,
-            "validate_every and sample_every_steps must be positive"
-        );
-        if self.disruption.is_some() && !model.supports_clamp() {
-            return Err(ProtocolError::ClampUnsupported);
-        }
-        let n_vis = model.n_outputs();
-        assert_eq!(n_vis, teacher.n_visible(), "model outputs vs teacher units");
-        let cycle_len = teacher.cycle_len_steps();
-        let s_len = cycle_len.div_ceil(self.sample_every_steps);
+    /// Target rates at the sampling points (neuron-major) and their scorer.
+    fn scorer(&self, teacher: &Teacher) -> (Vec<f64>, ReplayScorer, usize) {
+        let n_vis = teacher.n_visible();
+        let s_len = teacher.cycle_len_steps().div_ceil(self.sample_every_steps);
         let mut target = vec![0.0; n_vis * s_len];
         for k in 0..s_len {
             for (i, &r) in teacher
@@ -327,6 +309,50 @@ impl Protocol<'_> {
             }
         }
         let scorer = ReplayScorer::new(&target, n_vis, s_len);
+        (target, scorer, s_len)
+    }
+
+    fn check<M: Model>(model: &M, phase: Phase, cycle: i64) -> Result<(), ProtocolError> {
+        if model.is_finite() {
+            Ok(())
+        } else {
+            Err(ProtocolError::Diverged { phase, cycle })
+        }
+    }
+
+    /// Trains `model` and replays. `teacher` is the model's teacher: its target rates are the
+    /// scoring target; disruption clamps hold somas at `e_leak_mv + offset`. `on_cycle` is called
+    /// after every simulated cycle.
+    pub fn run<M: Model>(
+        &self,
+        model: &mut M,
+        teacher: &Teacher,
+        e_leak_mv: f64,
+        on_cycle: &mut dyn FnMut(),
+    ) -> Result<ProtocolResult, ProtocolError> {
+        let trained = self.train(model, teacher, e_leak_mv, on_cycle)?;
+        self.replay(model, teacher, e_leak_mv, trained, on_cycle)
+    }
+
+    /// The training phase only (cycles -1 .. TC-1 with free validation cycles). The result has
+    /// no replay yet; pass it to [`Protocol::replay`], possibly several times from clones of the
+    /// trained model (branching, e.g. one replay per disruption).
+    pub fn train<M: Model>(
+        &self,
+        model: &mut M,
+        teacher: &Teacher,
+        e_leak_mv: f64,
+        on_cycle: &mut dyn FnMut(),
+    ) -> Result<ProtocolResult, ProtocolError> {
+        let train = self.train;
+        assert!(
+            train.validate_every > 0 && self.sample_every_steps > 0,
+            "validate_every and sample_every_steps must be positive"
+        );
+        let n_vis = model.n_outputs();
+        assert_eq!(n_vis, teacher.n_visible(), "model outputs vs teacher units");
+        let cycle_len = teacher.cycle_len_steps();
+        let (target, scorer, s_len) = self.scorer(teacher);
         let mut rec = Recorder {
             n_visible: n_vis,
             samples: Vec::with_capacity(n_vis * s_len),
@@ -334,13 +360,6 @@ impl Protocol<'_> {
         let mut validation = Vec::new();
         let mut last_validation = None;
         let mut n_steps = 0u64;
-        let check = |model: &M, phase, cycle| {
-            if model.is_finite() {
-                Ok(())
-            } else {
-                Err(ProtocolError::Diverged { phase, cycle })
-            }
-        };
         for c in -1..train.cycles as i64 {
             if c >= 0 && c % train.validate_every as i64 == 0 {
                 rec.samples.clear();
@@ -358,16 +377,50 @@ impl Protocol<'_> {
                 self.cycle(model, teacher, e_leak_mv, 1.0, None, None);
             }
             n_steps += cycle_len as u64;
-            check(model, Phase::Validation, c)?;
+            Self::check(model, Phase::Validation, c)?;
             on_cycle();
         }
-        rec.samples = Vec::with_capacity(n_vis * s_len * replay.cycles);
+        Ok(ProtocolResult {
+            validation,
+            replay: Vec::new(),
+            samples_per_cycle: s_len,
+            sample_every_steps: self.sample_every_steps,
+            target,
+            last_validation,
+            replay_rates: Vec::new(),
+            n_steps,
+        })
+    }
+
+    /// The replay phase after [`Protocol::train`]: `replay.nudged_cycles` nudged cycles, then
+    /// free cycles, the disruption (if any) in `replay.disruption_cycle`; scores every free cycle
+    /// that has a following cycle with the best shift.
+    pub fn replay<M: Model>(
+        &self,
+        model: &mut M,
+        teacher: &Teacher,
+        e_leak_mv: f64,
+        trained: ProtocolResult,
+        on_cycle: &mut dyn FnMut(),
+    ) -> Result<ProtocolResult, ProtocolError> {
+        let replay = self.replay;
+        if self.disruption.is_some() && !model.supports_clamp() {
+            return Err(ProtocolError::ClampUnsupported);
+        }
+        let n_vis = model.n_outputs();
+        let cycle_len = teacher.cycle_len_steps();
+        let (_, scorer, s_len) = self.scorer(teacher);
+        let mut rec = Recorder {
+            n_visible: n_vis,
+            samples: Vec::with_capacity(n_vis * s_len * replay.cycles),
+        };
+        let mut n_steps = trained.n_steps;
         for c in 0..replay.cycles {
             let lambda = if c < replay.nudged_cycles { 1.0 } else { 0.0 };
             let d = self.disruption.filter(|_| c == replay.disruption_cycle);
             self.cycle(model, teacher, e_leak_mv, lambda, Some(&mut rec), d);
             n_steps += cycle_len as u64;
-            check(model, Phase::Replay, c as i64)?;
+            Self::check(model, Phase::Replay, c as i64)?;
             on_cycle();
         }
         let replay_rates = rec.neuron_major();
@@ -388,14 +441,10 @@ impl Protocol<'_> {
             });
         }
         Ok(ProtocolResult {
-            validation,
             replay: replay_curve,
-            samples_per_cycle: s_len,
-            sample_every_steps: self.sample_every_steps,
-            target,
-            last_validation,
             replay_rates,
             n_steps,
+            ..trained
         })
     }
 }

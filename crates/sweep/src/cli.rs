@@ -14,7 +14,7 @@ use clap::{CommandFactory as _, FromArgMatches as _};
 use rayon::prelude::*;
 
 use crate::config::{self, ConfigError};
-use crate::parquet_io::{write_file_atomic, write_parquet_atomic};
+use crate::parquet_io::{write_file_atomic, write_parquet_batches_atomic};
 use crate::progress::Shared;
 use crate::util::{fnv1a_64, git_commit, human_duration, rfc3339_utc, shell_join};
 use crate::{Experiment, Job, JobOutput, RunDir, init_tracing};
@@ -575,13 +575,15 @@ fn valid_table_name(name: &str) -> bool {
 /// Writes each table of `output` as `<run dir>/<table>/job-<index:06>.parquet`; on failure
 /// removes the parts of this job written so far.
 fn write_output(ctx: &JobContext<'_>, job: &Job, output: JobOutput) -> anyhow::Result<()> {
-    let mut names = BTreeSet::new();
-    for (name, _) in &output.tables {
-        if !valid_table_name(name) {
+    // Batches of the same table (e.g. one per branch of a job) go into one part, in order.
+    let mut tables: Vec<(String, Vec<arrow_array::RecordBatch>)> = Vec::new();
+    for (name, batch) in output.tables {
+        if !valid_table_name(&name) {
             bail!("invalid table name '{name}' (use letters, digits, '_', '-', '.')");
         }
-        if !names.insert(name.as_str()) {
-            bail!("table '{name}' returned twice by one job");
+        match tables.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, batches)) => batches.push(batch),
+            None => tables.push((name, vec![batch])),
         }
     }
     let metadata = vec![
@@ -595,12 +597,12 @@ fn write_output(ctx: &JobContext<'_>, job: &Job, output: JobOutput) -> anyhow::R
     ];
     let mut written: Vec<PathBuf> = Vec::new();
     let result = (|| {
-        for (name, batch) in &output.tables {
+        for (name, batches) in &tables {
             let dir = ctx.run_dir.join(name);
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("cannot create table directory {}", dir.display()))?;
             let path = dir.join(format!("job-{:06}.parquet", job.index));
-            write_parquet_atomic(&path, batch, &metadata)
+            write_parquet_batches_atomic(&path, batches, &metadata)
                 .with_context(|| format!("table '{name}'"))?;
             written.push(path);
         }

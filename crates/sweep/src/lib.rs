@@ -92,6 +92,7 @@ pub use config::{
 };
 pub use parquet_io::{
     column, read_parquet, read_parquet_metadata, write_file_atomic, write_parquet_atomic,
+    write_parquet_batches_atomic,
 };
 pub use progress::Progress;
 pub use telemetry::init_tracing;

@@ -63,6 +63,25 @@ pub fn write_parquet_atomic(
     batch: &RecordBatch,
     metadata: &[(String, String)],
 ) -> anyhow::Result<()> {
+    write_parquet_batches_atomic(path, std::slice::from_ref(batch), metadata)
+}
+
+/// Like [`write_parquet_atomic`] for several batches of one schema, written in order into one
+/// file.
+pub fn write_parquet_batches_atomic(
+    path: &Path,
+    batches: &[RecordBatch],
+    metadata: &[(String, String)],
+) -> anyhow::Result<()> {
+    let first = batches
+        .first()
+        .with_context(|| format!("no rows to write to {}", path.display()))?;
+    if let Some(k) = batches.iter().position(|b| b.schema() != first.schema()) {
+        anyhow::bail!(
+            "batch {k} for {} has another schema than batch 0",
+            path.display()
+        );
+    }
     let kv = metadata
         .iter()
         .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
@@ -72,11 +91,13 @@ pub fn write_parquet_atomic(
         .set_key_value_metadata(Some(kv))
         .build();
     write_via_tmp(path, |file| {
-        let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props))
+        let mut writer = ArrowWriter::try_new(file, first.schema(), Some(props))
             .with_context(|| format!("cannot start Parquet file {}", path.display()))?;
-        writer
-            .write(batch)
-            .with_context(|| format!("cannot write Parquet rows to {}", path.display()))?;
+        for batch in batches {
+            writer
+                .write(batch)
+                .with_context(|| format!("cannot write Parquet rows to {}", path.display()))?;
+        }
         // `into_inner` flushes the last row group and writes the footer.
         writer
             .into_inner()
