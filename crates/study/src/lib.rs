@@ -14,12 +14,12 @@ pub mod tables;
 
 use anyhow::Context;
 use elise_core::{NeuronParams, Pattern, PatternConfig, Seed, Teacher};
-use elise_dynamics::protocol::{self, Disruption};
+use elise_dynamics::protocol::{self, Disruption, Protocol, SAMPLE_EVERY_STEPS};
 use elise_dynamics::{
     ConnectivityKind, Mode, Network, NetworkConfig, NetworkSpec, ReplayConfig, TrainConfig,
 };
-use elise_plasticity::LearningRates;
-use elise_scaffold::ScaffoldParams;
+pub use elise_plasticity::LearningRates;
+pub use elise_scaffold::ScaffoldParams;
 use elise_sweep::{
     ConfigError, Job, JobOutput, Progress, check_at_least, check_bounds, check_positive,
     check_range,
@@ -67,6 +67,8 @@ pub struct JobResult {
     pub pattern: Pattern,
     /// `elise`, `elise-reservoir`, `elise-soma-only`, `esn` or `force`.
     pub method: String,
+    /// Which replay branch of a trained network (a disruption's name; "" for a plain replay).
+    pub branch: String,
     /// Neurons in the model (visible + latent for ELiSe, reservoir size for the baselines).
     pub n_neurons: usize,
     /// ELiSe latent neurons (0 for the baselines).
@@ -87,8 +89,29 @@ pub fn elise_method(mode: Mode) -> &'static str {
     }
 }
 
-/// Builds the network of `seed`, trains it and replays (the pure core of a job).
+/// Builds the network of `seed`, trains it and replays (the pure core of a job), with the
+/// config's disruption file if any.
 pub fn simulate(cfg: &Config, seed: Seed, on_cycle: &mut dyn FnMut()) -> anyhow::Result<JobResult> {
+    let disruption = load_disruption(cfg)?;
+    let label = if disruption.is_some() {
+        cfg.replay.disruption_file.clone()
+    } else {
+        String::new()
+    };
+    let mut results = simulate_branches(cfg, seed, &[(label, disruption)], on_cycle)?;
+    Ok(results.remove(0))
+}
+
+/// Builds the network of `seed` and trains it once, then replays a clone of the trained network
+/// for each branch `(label, disruption)` (applied in replay cycle `replay.disruption_cycle`).
+/// The training curve is shared by all branches; wall time and steps count each branch's own
+/// replay plus the shared training.
+pub fn simulate_branches(
+    cfg: &Config,
+    seed: Seed,
+    branches: &[(String, Option<Disruption>)],
+    on_cycle: &mut dyn FnMut(),
+) -> anyhow::Result<Vec<JobResult>> {
     let start = Instant::now();
     let pattern = cfg.pattern.load()?;
     let steps_per_state = cfg
@@ -96,7 +119,6 @@ pub fn simulate(cfg: &Config, seed: Seed, on_cycle: &mut dyn FnMut()) -> anyhow:
         .steps_per_state(cfg.neuron.dt_ms)
         .map_err(anyhow::Error::msg)?;
     let teacher = Teacher::new(&pattern, &cfg.neuron, steps_per_state);
-    let disruption = load_disruption(cfg)?;
     let spec = NetworkSpec::generate(
         pattern.n_neurons(),
         &cfg.network,
@@ -104,26 +126,43 @@ pub fn simulate(cfg: &Config, seed: Seed, on_cycle: &mut dyn FnMut()) -> anyhow:
         &cfg.neuron,
         seed,
     )?;
-    let mut net = Network::new(&spec, &cfg.neuron, &cfg.plasticity, teacher)?;
+    let mut net = Network::new(&spec, &cfg.neuron, &cfg.plasticity, teacher.clone())?;
     let n_plastic = net.n_plastic();
-    let protocol = protocol::train_and_replay(
-        &mut net,
-        &cfg.train,
-        &cfg.replay,
-        disruption.as_ref(),
-        on_cycle,
-    )
-    .with_context(|| format!("seed {}", seed.0))?;
-    Ok(JobResult {
-        pattern,
-        method: elise_method(cfg.network.mode).to_owned(),
-        n_neurons: spec.n_visible + spec.n_latent,
-        n_latent: spec.n_latent,
-        scaffold: Some((spec.scaffold.edges().len(), spec.scaffold.latent_reached())),
-        n_plastic,
-        protocol,
-        wall_seconds: start.elapsed().as_secs_f64(),
-    })
+    let e_leak_mv = cfg.neuron.e_leak_mv;
+    let train_protocol = Protocol {
+        train: &cfg.train,
+        replay: &cfg.replay,
+        disruption: None,
+        sample_every_steps: SAMPLE_EVERY_STEPS,
+    };
+    let trained = train_protocol
+        .train(&mut net, &teacher, e_leak_mv, on_cycle)
+        .with_context(|| format!("seed {}", seed.0))?;
+    let train_seconds = start.elapsed().as_secs_f64();
+    let mut results = Vec::with_capacity(branches.len());
+    for (label, disruption) in branches {
+        let branch_start = Instant::now();
+        let mut branch = net.clone();
+        let protocol = Protocol {
+            disruption: disruption.as_ref(),
+            ..train_protocol
+        };
+        let result = protocol
+            .replay(&mut branch, &teacher, e_leak_mv, trained.clone(), on_cycle)
+            .with_context(|| format!("seed {}, branch {label:?}", seed.0))?;
+        results.push(JobResult {
+            pattern: pattern.clone(),
+            method: elise_method(cfg.network.mode).to_owned(),
+            branch: label.clone(),
+            n_neurons: spec.n_visible + spec.n_latent,
+            n_latent: spec.n_latent,
+            scaffold: Some((spec.scaffold.edges().len(), spec.scaffold.latent_reached())),
+            n_plastic,
+            protocol: result,
+            wall_seconds: train_seconds + branch_start.elapsed().as_secs_f64(),
+        });
+    }
+    Ok(results)
 }
 
 /// Work units (simulated cycles) of one job, for the progress bar.
@@ -137,7 +176,7 @@ pub fn run_job(cfg: &Config, job: &Job, progress: &Progress) -> anyhow::Result<J
     tables::job_output(cfg, cfg.output.traces, job, &result)
 }
 
-fn load_disruption(cfg: &Config) -> anyhow::Result<Option<Disruption>> {
+pub fn load_disruption(cfg: &Config) -> anyhow::Result<Option<Disruption>> {
     if cfg.replay.disruption_file.is_empty() {
         return Ok(None);
     }

@@ -59,6 +59,7 @@ pub fn runs(params: &impl Serialize, job: &Job, r: &JobResult) -> anyhow::Result
         ("seed".into(), u64col(job.seed)),
         ("replicate".into(), u64col(job.replicate as u64)),
         ("method".into(), strcol(&r.method)),
+        ("branch".into(), strcol(&r.branch)),
         ("pattern".into(), strcol(r.pattern.name())),
         ("n_visible".into(), u64col(r.pattern.n_neurons() as u64)),
         ("n_latent".into(), u64col(r.n_latent as u64)),
@@ -160,6 +161,10 @@ pub fn curves(job: &Job, r: &JobResult) -> anyhow::Result<RecordBatch> {
         ),
         ("seed", Arc::new(UInt64Array::from(vec![job.seed; n]))),
         (
+            "branch",
+            Arc::new(StringArray::from(vec![r.branch.as_str(); n])),
+        ),
+        (
             "phase",
             Arc::new(StringArray::from(
                 points.iter().map(|p| p.phase.as_str()).collect::<Vec<_>>(),
@@ -224,6 +229,10 @@ pub fn traces(job: &Job, r: &JobResult) -> anyhow::Result<RecordBatch> {
             Arc::new(UInt64Array::from(vec![job.index as u64; n])) as ArrayRef,
         ),
         ("seed", Arc::new(UInt64Array::from(vec![job.seed; n]))),
+        (
+            "branch",
+            Arc::new(StringArray::from(vec![r.branch.as_str(); n])) as ArrayRef,
+        ),
         ("phase", Arc::new(StringArray::from(phase))),
         ("cycle", Arc::new(Int64Array::from(cycle))),
         ("step", Arc::new(UInt32Array::from(step))),

@@ -293,6 +293,7 @@ fn run_baseline<M: Model>(
     Ok(JobResult {
         pattern: cfg.pattern.load()?,
         method: method.to_owned(),
+        branch: String::new(),
         n_neurons: size,
         n_latent: 0,
         scaffold: None,

@@ -209,6 +209,7 @@ pub fn pattern_task(
     Ok(JobResult {
         pattern,
         method: "force".into(),
+        branch: String::new(),
         n_neurons: cfg.force.n,
         n_latent: 0,
         scaffold: None,
