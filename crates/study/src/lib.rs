@@ -386,3 +386,50 @@ impl<S: StudySpec> elise_sweep::Experiment for Study<S> {
         S::finish(cfg, run)
     }
 }
+
+/// Checks shared by the smoke tests of grid experiments: the run succeeds with `n_jobs` jobs,
+/// one `runs` row per job, `swept_col` takes `n_values` distinct values, curves have validation
+/// and replay rows, and `figure` and `summary.md` are written.
+///
+/// # Panics
+/// On any failed check (it is a test helper).
+pub fn check_smoke_grid<E: elise_sweep::Experiment>(
+    tag: &str,
+    config: &str,
+    n_jobs: usize,
+    swept_col: &str,
+    n_values: usize,
+    figure: &str,
+) {
+    use elise_sweep::arrow_array::Array;
+    let (summary, tmp) = elise_sweep::testing::run_in_temp_dir::<E>(tag, &["--config", config]);
+    assert!(summary.success(), "{summary:?}");
+    assert_eq!(summary.n_ok, n_jobs);
+    let runs = tmp.dir().read_table("runs").unwrap();
+    assert_eq!(runs.iter().map(|b| b.num_rows()).sum::<usize>(), n_jobs);
+    let mut values: Vec<String> = runs
+        .iter()
+        .map(|b| {
+            format!(
+                "{:?}",
+                b.column_by_name(swept_col)
+                    .expect("swept column")
+                    .slice(0, 1)
+            )
+        })
+        .collect();
+    values.sort();
+    values.dedup();
+    assert_eq!(
+        values.len(),
+        n_values,
+        "distinct values of {swept_col}: {values:?}"
+    );
+    let mut phases = Vec::new();
+    for b in tmp.dir().read_table("curves").unwrap() {
+        let p = elise_sweep::column::<elise_sweep::arrow_array::StringArray>(&b, "phase").unwrap();
+        phases.extend((0..p.len()).map(|k| p.value(k).to_owned()));
+    }
+    assert!(phases.iter().any(|p| p == "validation") && phases.iter().any(|p| p == "replay"));
+    assert!(tmp.path().join(figure).exists() && tmp.path().join("summary.md").exists());
+}
