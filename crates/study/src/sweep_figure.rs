@@ -204,6 +204,17 @@ pub fn draw_sweep(
     let mut rep = Vec::new();
     for (g, by_x) in &groups {
         let Some(rs) = by_x.values().find(|rs| rs[0].x == x_max) else {
+            // Keep the group (an all-NaN series draws nothing) so colours match the top panels.
+            val.push(Series {
+                label: (*g).to_owned(),
+                xs: vec![0.0],
+                ys: vec![f64::NAN],
+            });
+            rep.push(Series {
+                label: (*g).to_owned(),
+                xs: vec![0.0],
+                ys: vec![f64::NAN],
+            });
             continue;
         };
         let jobs: Vec<u64> = rs.iter().map(|r| r.job).collect();
