@@ -348,13 +348,33 @@ pub fn default_config_with(overrides: &str) -> String {
 pub trait StudySpec: Sync + 'static {
     /// Short name: the binary is `exp-<NAME>`.
     const NAME: &'static str;
-    /// The experiment's full default config, usually
-    /// `default_config_with(include_str!("../configs/default.toml"))` kept in a `OnceLock`.
-    fn default_config() -> &'static str;
-    /// `--quick` overrides.
-    fn quick_overrides() -> &'static [(&'static str, &'static str)];
+    /// The experiment's overrides of [`BASE_CONFIG`] (usually
+    /// `include_str!("../configs/default.toml")`), merged by [`default_config_with`].
+    const OVERRIDES: &'static str;
+    /// `--quick` overrides; by default 2 seeds, 1000 training and 10 replay cycles.
+    fn quick_overrides() -> &'static [(&'static str, &'static str)] {
+        &[
+            ("run.seeds", "2"),
+            ("train.cycles", "1000"),
+            ("replay.cycles", "10"),
+        ]
+    }
     /// Figures and summaries from the run's tables.
     fn finish(cfg: &Config, run: &elise_sweep::RunDir) -> anyhow::Result<()>;
+}
+
+/// The merged default config of experiment `name`, computed once per name.
+fn cached_default_config(name: &'static str, overrides: &'static str) -> &'static str {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<&'static str, &'static str>>> = OnceLock::new();
+    let mut cache = CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .expect("config cache");
+    cache
+        .entry(name)
+        .or_insert_with(|| Box::leak(default_config_with(overrides).into_boxed_str()))
 }
 
 /// The harness experiment of a [`StudySpec`].
@@ -365,7 +385,7 @@ impl<S: StudySpec> elise_sweep::Experiment for Study<S> {
     const NAME: &'static str = S::NAME;
 
     fn default_config() -> &'static str {
-        S::default_config()
+        cached_default_config(S::NAME, S::OVERRIDES)
     }
     fn quick_overrides() -> &'static [(&'static str, &'static str)] {
         S::quick_overrides()

@@ -398,3 +398,19 @@ pub fn draw_heatmaps(
     elise_plot::draw_png(&fig, &run.path().join(file_name))?;
     Ok(())
 }
+
+/// The usual end of a one-dimensional sweep: `summary.md` from [`markdown_table`] (also logged)
+/// and the figure of [`draw_sweep`].
+pub fn finish_sweep(
+    run: &RunDir,
+    x_col: &str,
+    x_label: &str,
+    group_col: &str,
+    title: &str,
+    file_name: &str,
+) -> anyhow::Result<()> {
+    let table = markdown_table(run, x_col, x_label, group_col, 12.0)?;
+    tracing::info!("summary:\n{table}");
+    elise_sweep::write_file_atomic(&run.path().join("summary.md"), table.as_bytes())?;
+    draw_sweep(run, x_col, x_label, group_col, title, file_name)
+}

@@ -5,7 +5,6 @@
 
 use elise_study::{Config, Study, StudySpec};
 use elise_sweep::RunDir;
-use std::sync::OnceLock;
 
 /// The spec of exp-birdsong.
 pub struct BirdsongSpec;
@@ -15,13 +14,7 @@ pub type Birdsong = Study<BirdsongSpec>;
 
 impl StudySpec for BirdsongSpec {
     const NAME: &'static str = "birdsong";
-
-    fn default_config() -> &'static str {
-        static TEXT: OnceLock<String> = OnceLock::new();
-        TEXT.get_or_init(|| {
-            elise_study::default_config_with(include_str!("../configs/default.toml"))
-        })
-    }
+    const OVERRIDES: &'static str = include_str!("../configs/default.toml");
 
     fn quick_overrides() -> &'static [(&'static str, &'static str)] {
         &[

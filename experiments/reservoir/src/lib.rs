@@ -6,7 +6,6 @@
 
 use elise_study::{Config, Study, StudySpec};
 use elise_sweep::RunDir;
-use std::sync::OnceLock;
 
 /// The spec of exp-reservoir.
 pub struct ReservoirSpec;
@@ -16,33 +15,10 @@ pub type Reservoir = Study<ReservoirSpec>;
 
 impl StudySpec for ReservoirSpec {
     const NAME: &'static str = "reservoir";
-
-    fn default_config() -> &'static str {
-        static TEXT: OnceLock<String> = OnceLock::new();
-        TEXT.get_or_init(|| {
-            elise_study::default_config_with(include_str!("../configs/default.toml"))
-        })
-    }
-
-    fn quick_overrides() -> &'static [(&'static str, &'static str)] {
-        &[
-            ("run.seeds", "2"),
-            ("train.cycles", "1000"),
-            ("replay.cycles", "10"),
-        ]
-    }
+    const OVERRIDES: &'static str = include_str!("../configs/default.toml");
 
     fn finish(_cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
-        let table = elise_study::sweep_figure::markdown_table(
-            run,
-            "n_latent",
-            "latent neurons",
-            "method",
-            12.0,
-        )?;
-        tracing::info!("summary:\n{table}");
-        elise_sweep::write_file_atomic(&run.path().join("summary.md"), table.as_bytes())?;
-        elise_study::sweep_figure::draw_sweep(
+        elise_study::sweep_figure::finish_sweep(
             run,
             "n_latent",
             "latent neurons",

@@ -6,7 +6,6 @@
 
 use elise_study::{Config, Study, StudySpec};
 use elise_sweep::RunDir;
-use std::sync::OnceLock;
 
 /// The spec of exp-scaffold.
 pub struct ScaffoldSpec;
@@ -16,21 +15,7 @@ pub type Scaffold = Study<ScaffoldSpec>;
 
 impl StudySpec for ScaffoldSpec {
     const NAME: &'static str = "scaffold";
-
-    fn default_config() -> &'static str {
-        static TEXT: OnceLock<String> = OnceLock::new();
-        TEXT.get_or_init(|| {
-            elise_study::default_config_with(include_str!("../configs/default.toml"))
-        })
-    }
-
-    fn quick_overrides() -> &'static [(&'static str, &'static str)] {
-        &[
-            ("run.seeds", "2"),
-            ("train.cycles", "1000"),
-            ("replay.cycles", "10"),
-        ]
-    }
+    const OVERRIDES: &'static str = include_str!("../configs/default.toml");
 
     fn finish(_cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
         let table = elise_study::sweep_figure::markdown_table(
