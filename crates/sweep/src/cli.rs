@@ -17,7 +17,7 @@ use crate::config::{self, ConfigError};
 use crate::parquet_io::{write_file_atomic, write_parquet_batches_atomic};
 use crate::progress::Shared;
 use crate::util::{fnv1a_64, git_commit, human_duration, rfc3339_utc, shell_join};
-use crate::{Experiment, Job, JobOutput, RunDir, init_tracing};
+use crate::{Experiment, Job, JobOutput, RunDir, init_tracing, resume};
 
 /// Runs an experiment's jobs in parallel and writes one Parquet part per job and table.
 #[derive(Debug, clap::Parser)]
@@ -56,6 +56,10 @@ struct Cli {
     /// Parquet tables and its config.toml, without simulating anything.
     #[arg(long)]
     redraw: bool,
+    /// Discard the finished jobs of an existing run directory and run every job again
+    /// [default: resume — jobs whose parts exist and are intact are skipped].
+    #[arg(long)]
+    restart: bool,
 }
 
 /// A job that failed: returned `Err`, panicked, or its output could not be written.
@@ -84,6 +88,8 @@ pub struct RunSummary {
     pub n_ok: usize,
     /// Jobs that failed.
     pub n_failed: usize,
+    /// Jobs skipped because the run directory already held their intact parts (resume).
+    pub n_resumed: usize,
     /// The failed jobs, by index.
     pub failed: Vec<FailedJob>,
     /// The error of `Experiment::finish`, if it failed.
@@ -219,6 +225,7 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
             n_jobs: 0,
             n_ok: 0,
             n_failed: 0,
+            n_resumed: 0,
             failed: Vec::new(),
             finish_error,
             listing: None,
@@ -239,6 +246,7 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
             n_jobs: jobs.len(),
             n_ok: 0,
             n_failed: 0,
+            n_resumed: 0,
             failed: Vec::new(),
             finish_error: None,
         });
@@ -254,13 +262,36 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
 
-    prepare_run_dir(&run_dir, &config_text)?;
+    prepare_run_dir(&run_dir, &config_text, cli.restart)?;
     write_file_atomic(&run_dir.join("config.toml"), config_text.as_bytes())?;
     let run_id = run_dir
         .canonicalize()
         .unwrap_or_else(|_| run_dir.clone())
         .file_name()
         .map_or_else(|| hash_id.clone(), |n| n.to_string_lossy().into_owned());
+
+    // Resume: keep the jobs whose completion record and parts are intact; clear the rest.
+    let mut todo = vec![true; jobs.len()];
+    for (job, todo) in jobs.iter().zip(todo.iter_mut()) {
+        match resume::check_job(&run_dir, job) {
+            None => {
+                *todo = false;
+                resume::clear_job_temporaries(&run_dir, job.index)?;
+            }
+            Some(why) => {
+                if why != "not run" {
+                    tracing::warn!("job {} will be redone: {why}", job.index);
+                }
+                resume::clear_job(&run_dir, job.index)?;
+            }
+        }
+    }
+    let n_resumed = todo.iter().filter(|&&t| !t).count();
+    let todo_units = units
+        .iter()
+        .zip(&todo)
+        .filter(|&(_, &t)| t)
+        .fold(0_u64, |a, (&u, _)| a.saturating_add(u));
 
     let started = SystemTime::now();
     let t0 = Instant::now();
@@ -277,15 +308,23 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
         n_jobs: jobs.len(),
         n_ok: 0,
         n_failed: 0,
+        n_resumed,
         total_work_units: i64::try_from(total_units).unwrap_or(i64::MAX),
         finish_error: None,
         failed: Vec::new(),
     };
     manifest.write(&run_dir)?;
 
+    if n_resumed > 0 {
+        tracing::info!(
+            "{bin}: resuming {}: {n_resumed} of {} jobs already done (--restart runs them again)",
+            run_dir.display(),
+            jobs.len()
+        );
+    }
     tracing::info!(
-        "{bin}: {} jobs ({total_units} work units) on {threads} threads -> {}",
-        jobs.len(),
+        "{bin}: {} jobs ({todo_units} work units) on {threads} threads -> {}",
+        jobs.len() - n_resumed,
         run_dir.display()
     );
 
@@ -295,8 +334,8 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
         .build()
         .context("cannot start the thread pool")?;
     let progress = Shared::new(
-        total_units,
-        jobs.len(),
+        todo_units,
+        jobs.len() - n_resumed,
         std::io::IsTerminal::is_terminal(&std::io::stderr()),
     );
     let ctx = JobContext {
@@ -304,14 +343,21 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
         experiment: E::NAME,
         run_id: &run_id,
         git_commit: &manifest.git_commit,
-        n_jobs: jobs.len(),
+        n_jobs: jobs.len() - n_resumed,
         progress: &progress,
     };
     let results: Vec<Result<(), String>> = pool.install(|| {
         jobs.par_iter()
             .zip(job_cfgs.par_iter())
             .zip(units.par_iter())
-            .map(|((job, job_cfg), &units)| run_one::<E>(job_cfg, job, units, &ctx))
+            .zip(todo.par_iter())
+            .map(|(((job, job_cfg), &units), &todo)| {
+                if todo {
+                    run_one::<E>(job_cfg, job, units, &ctx)
+                } else {
+                    Ok(())
+                }
+            })
             .collect()
     });
     progress.finish();
@@ -376,6 +422,7 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
         n_jobs: jobs.len(),
         n_ok,
         n_failed,
+        n_resumed,
         failed,
         finish_error,
         listing: None,
@@ -454,9 +501,9 @@ fn listing(
     s
 }
 
-/// Creates the run directory, or checks that an existing one holds a run of the same config
-/// and removes its old parts (a re-run replaces them).
-fn prepare_run_dir(run_dir: &Path, config_text: &str) -> anyhow::Result<()> {
+/// Creates the run directory, or checks that an existing one holds a run of the same config.
+/// An existing run is resumed (its finished jobs are kept), or with `restart` emptied of parts.
+fn prepare_run_dir(run_dir: &Path, config_text: &str, restart: bool) -> anyhow::Result<()> {
     if !run_dir.exists() {
         return std::fs::create_dir_all(run_dir)
             .with_context(|| format!("cannot create run directory {}", run_dir.display()));
@@ -493,23 +540,9 @@ fn prepare_run_dir(run_dir: &Path, config_text: &str) -> anyhow::Result<()> {
             return Ok(());
         }
     }
-    tracing::warn!("re-running into {}: replacing its parts", run_dir.display());
-    for entry in std::fs::read_dir(run_dir)? {
-        let entry = entry?;
-        if !entry.file_type()?.is_dir() {
-            continue;
-        }
-        for part in std::fs::read_dir(entry.path())? {
-            let part = part?;
-            let name = part.file_name();
-            let name = name.to_string_lossy();
-            let is_part = name.starts_with("job-")
-                && (name.ends_with(".parquet") || name.ends_with(".parquet.tmp"));
-            if is_part {
-                std::fs::remove_file(part.path())
-                    .with_context(|| format!("cannot remove old part {}", part.path().display()))?;
-            }
-        }
+    if restart {
+        tracing::warn!("--restart: discarding the parts in {}", run_dir.display());
+        resume::clear_all(run_dir)?;
     }
     Ok(())
 }
@@ -567,6 +600,7 @@ fn run_one<E: Experiment>(
 fn valid_table_name(name: &str) -> bool {
     !name.is_empty()
         && !name.starts_with('.')
+        && !name.starts_with('_')
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
@@ -579,7 +613,9 @@ fn write_output(ctx: &JobContext<'_>, job: &Job, output: JobOutput) -> anyhow::R
     let mut tables: Vec<(String, Vec<arrow_array::RecordBatch>)> = Vec::new();
     for (name, batch) in output.tables {
         if !valid_table_name(&name) {
-            bail!("invalid table name '{name}' (use letters, digits, '_', '-', '.')");
+            bail!(
+                "invalid table name '{name}' (use letters, digits, '_', '-', '.'; not starting with '.' or '_')"
+            );
         }
         match tables.iter_mut().find(|(n, _)| *n == name) {
             Some((_, batches)) => batches.push(batch),
@@ -597,16 +633,20 @@ fn write_output(ctx: &JobContext<'_>, job: &Job, output: JobOutput) -> anyhow::R
     ];
     let mut written: Vec<PathBuf> = Vec::new();
     let result = (|| {
+        let mut records = Vec::with_capacity(tables.len());
         for (name, batches) in &tables {
             let dir = ctx.run_dir.join(name);
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("cannot create table directory {}", dir.display()))?;
-            let path = dir.join(format!("job-{:06}.parquet", job.index));
+            let path = dir.join(resume::part_file_name(job.index));
             write_parquet_batches_atomic(&path, batches, &metadata)
                 .with_context(|| format!("table '{name}'"))?;
-            written.push(path);
+            written.push(path.clone());
+            let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
+            records.push(resume::describe_part(&path, name, rows)?);
         }
-        Ok(())
+        // Last: the record that marks the job finished (resume trusts nothing else).
+        resume::write_record(ctx.run_dir, job, records)
     })();
     if result.is_err() {
         for path in &written {
@@ -644,6 +684,8 @@ struct Manifest {
     n_jobs: usize,
     n_ok: usize,
     n_failed: usize,
+    /// Jobs found finished in the run directory and skipped (resume).
+    n_resumed: usize,
     total_work_units: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     finish_error: Option<String>,

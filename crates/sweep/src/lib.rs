@@ -76,6 +76,7 @@ mod cli;
 mod config;
 mod parquet_io;
 mod progress;
+pub mod resume;
 mod telemetry;
 pub mod testing;
 mod util;

@@ -509,6 +509,9 @@ fn end_to_end_run_writes_parts_manifest_and_config() {
             expected.push(format!("{table}/job-{i:06}.parquet"));
         }
     }
+    for i in 0..4 {
+        expected.push(format!("_done/job-{i:06}.toml"));
+    }
     expected.sort();
     assert_eq!(files, expected, "no .tmp or stray files");
     assert_eq!(
@@ -587,9 +590,15 @@ fn end_to_end_run_writes_parts_manifest_and_config() {
     }
     assert_eq!(seeds, want);
 
-    // A re-run with the same config replaces the parts; another config is refused.
+    // A re-run with the same config resumes (nothing left to do), --restart runs every job
+    // again; another config is refused.
     let s = run(&out, &["--threads", "1", "--set", "model.steps=6"]);
     assert!(s.success());
+    assert_eq!((s.n_resumed, s.n_ok), (4, 4));
+    assert_eq!(files_below(&out), expected);
+    let s = run(&out, &["--restart", "--set", "model.steps=6"]);
+    assert!(s.success());
+    assert_eq!((s.n_resumed, s.n_ok), (0, 4));
     assert_eq!(files_below(&out), expected);
     let err = run_cli::<Dummy>(&args(&["--out", out.to_str().unwrap()])).unwrap_err();
     assert!(err.downcast_ref::<ConfigError>().is_some(), "{err}");
@@ -699,4 +708,57 @@ fn failing_and_panicking_jobs_are_recorded_and_the_rest_written() {
             .contains("boom at seed 102")
     );
     std::fs::remove_dir_all(&out).unwrap();
+}
+
+/// Every table of a run directory, as its batches in job order.
+fn all_tables(out: &Path) -> Vec<Vec<RecordBatch>> {
+    ["samples", "summary"]
+        .iter()
+        .map(|t| table_values(out, t))
+        .collect()
+}
+
+#[test]
+fn resume_skips_intact_jobs_and_redoes_missing_or_corrupt_ones() {
+    let reference = temp_dir("resume-ref");
+    let extra = ["--seeds", "6", "--set", "model.steps=40"];
+    assert!(run(&reference, &extra).success());
+    let want = all_tables(&reference);
+
+    let out = temp_dir("resume");
+    assert!(run(&out, &extra).success());
+    // Job 1: a part truncated after the fact. Job 2: a part deleted. Job 3: killed after its
+    // parts were written but before its completion record. Job 4: a stray temporary file.
+    let part = out.join("samples/job-000001.parquet");
+    let bytes = std::fs::read(&part).unwrap();
+    std::fs::write(&part, &bytes[..bytes.len() / 2]).unwrap();
+    std::fs::remove_file(out.join("summary/job-000002.parquet")).unwrap();
+    std::fs::remove_file(out.join("_done/job-000003.toml")).unwrap();
+    std::fs::write(out.join("samples/job-000004.parquet.tmp"), b"partial").unwrap();
+    // Job 5: a part with the right size but altered bytes.
+    let part5 = out.join("summary/job-000005.parquet");
+    let mut bytes5 = std::fs::read(&part5).unwrap();
+    let mid = bytes5.len() / 2;
+    bytes5[mid] ^= 0x55;
+    std::fs::write(&part5, &bytes5).unwrap();
+
+    let s = run(&out, &extra);
+    assert!(s.success());
+    // Jobs 0 and 4 were intact; 1, 2, 3 and 5 were redone.
+    assert_eq!((s.n_jobs, s.n_resumed, s.n_ok), (6, 2, 6));
+    assert_eq!(
+        all_tables(&out),
+        want,
+        "resumed run equals an uninterrupted one"
+    );
+    assert!(
+        !files_below(&out).iter().any(|f| f.ends_with(".tmp")),
+        "stray temporary files are removed: {:?}",
+        files_below(&out)
+    );
+    let manifest: toml::Table =
+        toml::from_str(&std::fs::read_to_string(out.join("manifest.toml")).unwrap()).unwrap();
+    assert_eq!(manifest["n_resumed"].as_integer(), Some(2));
+    std::fs::remove_dir_all(&out).unwrap();
+    std::fs::remove_dir_all(&reference).unwrap();
 }
