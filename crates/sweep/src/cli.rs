@@ -60,6 +60,14 @@ struct Cli {
     /// [default: resume — jobs whose parts exist and are intact are skipped].
     #[arg(long)]
     restart: bool,
+    /// Save each job's training state every N cycles (sets run.checkpoint_every; experiments
+    /// with checkpoints only); a killed job resumes from its last checkpoint.
+    #[arg(long, value_name = "N")]
+    checkpoint_every: Option<u64>,
+    /// Start from a saved network instead of training one (sets run.from_checkpoint;
+    /// experiments with checkpoints only).
+    #[arg(long, value_name = "FILE")]
+    from_checkpoint: Option<String>,
 }
 
 /// A job that failed: returned `Err`, panicked, or its output could not be written.
@@ -172,6 +180,15 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
     }
     if let Some(seeds) = cli.seeds {
         extra.push(("run.seeds".to_owned(), seeds.to_string()));
+    }
+    if let Some(every) = cli.checkpoint_every {
+        extra.push(("run.checkpoint_every".to_owned(), every.to_string()));
+    }
+    if let Some(file) = &cli.from_checkpoint {
+        extra.push((
+            "run.from_checkpoint".to_owned(),
+            toml::Value::String(file.clone()).to_string(),
+        ));
     }
     let overrides = command_line_overrides(&matches, &cli);
     let (cfg, table) =
@@ -564,7 +581,11 @@ fn run_one<E: Experiment>(
     units: u64,
     ctx: &JobContext<'_>,
 ) -> Result<(), String> {
-    let handle = ctx.progress.job_handle();
+    let checkpoint = resume::checkpoint_path(ctx.run_dir, job.index);
+    let handle = ctx
+        .progress
+        .job_handle()
+        .with_checkpoint_file(checkpoint.clone());
     let t0 = Instant::now();
     tracing::debug!("job {} (seed {}) started", job.index, job.seed);
     let outcome = catch_unwind(AssertUnwindSafe(|| -> anyhow::Result<()> {
@@ -572,7 +593,15 @@ fn run_one<E: Experiment>(
         write_output(ctx, job, output)
     }));
     let result = match outcome {
-        Ok(Ok(())) => Ok(()),
+        Ok(Ok(())) => {
+            // The parts and the record are in place: the checkpoint is no longer needed.
+            if let Err(e) = std::fs::remove_file(&checkpoint)
+                && e.kind() != std::io::ErrorKind::NotFound
+            {
+                tracing::warn!("cannot remove {}: {e}", checkpoint.display());
+            }
+            Ok(())
+        }
         Ok(Err(e)) => Err(format!("{e:#}")),
         Err(payload) => Err(format!("panicked: {}", panic_message(payload.as_ref()))),
     };

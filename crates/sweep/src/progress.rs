@@ -1,6 +1,7 @@
 //! Progress of a run: a progress bar over all work units when stderr is a terminal, otherwise a
 //! log line at most every ~10 s and one per finished job.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -20,6 +21,7 @@ const LOG_INTERVAL: Duration = Duration::from_secs(10);
 pub struct Progress {
     shared: Option<Arc<Shared>>,
     reported: AtomicU64,
+    checkpoint: Option<PathBuf>,
 }
 
 impl Progress {
@@ -28,7 +30,24 @@ impl Progress {
         Self {
             shared: None,
             reported: AtomicU64::new(0),
+            checkpoint: None,
         }
+    }
+
+    /// This handle with a checkpoint file (see [`Progress::checkpoint_file`]).
+    #[must_use]
+    pub fn with_checkpoint_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.checkpoint = Some(path.into());
+        self
+    }
+
+    /// Where this job may keep its checkpoint: `<run dir>/_checkpoints/job-<index:06>.ckpt`
+    /// during a run (`None` when `run_job` is called outside the harness). The file survives a
+    /// killed run, so a resumed job can continue from it; the harness deletes it once the job's
+    /// parts are written, and `--restart` discards it. Write it atomically
+    /// ([`crate::write_file_atomic`]).
+    pub fn checkpoint_file(&self) -> Option<&Path> {
+        self.checkpoint.as_deref()
     }
 
     /// Reports `units` more units of work done.
@@ -90,6 +109,7 @@ impl Shared {
         Progress {
             shared: Some(Arc::clone(self)),
             reported: AtomicU64::new(0),
+            checkpoint: None,
         }
     }
 

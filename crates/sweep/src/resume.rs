@@ -18,6 +18,16 @@ use crate::util::fnv1a_64;
 /// not start with `_`).
 pub const DONE_DIR: &str = "_done";
 
+/// Directory of the jobs' checkpoints inside a run directory.
+pub const CHECKPOINT_DIR: &str = "_checkpoints";
+
+/// `<run dir>/_checkpoints/job-<index:06>.ckpt`: where job `index` may keep its checkpoint.
+pub fn checkpoint_path(run_dir: &Path, index: usize) -> PathBuf {
+    run_dir
+        .join(CHECKPOINT_DIR)
+        .join(format!("job-{index:06}.ckpt"))
+}
+
 /// One Parquet part of a finished job.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PartRecord {
@@ -180,10 +190,12 @@ pub fn clear_job_temporaries(run_dir: &Path, index: usize) -> anyhow::Result<()>
 
 /// Removes every part, temporary part and completion record of a run directory (`--restart`).
 pub fn clear_all(run_dir: &Path) -> anyhow::Result<()> {
-    let done = run_dir.join(DONE_DIR);
-    if done.is_dir() {
-        std::fs::remove_dir_all(&done)
-            .with_context(|| format!("cannot remove {}", done.display()))?;
+    for dir in [DONE_DIR, CHECKPOINT_DIR] {
+        let dir = run_dir.join(dir);
+        if dir.is_dir() {
+            std::fs::remove_dir_all(&dir)
+                .with_context(|| format!("cannot remove {}", dir.display()))?;
+        }
     }
     for_each_table_file(run_dir, |path, name| {
         if name.starts_with("job-") && (name.ends_with(".parquet") || name.contains(".parquet.")) {
@@ -205,7 +217,10 @@ fn for_each_table_file(
     };
     for entry in entries {
         let entry = entry?;
-        if !entry.file_type()?.is_dir() || entry.file_name() == DONE_DIR {
+        if !entry.file_type()?.is_dir()
+            || entry.file_name() == DONE_DIR
+            || entry.file_name() == CHECKPOINT_DIR
+        {
             continue;
         }
         for file in std::fs::read_dir(entry.path())? {

@@ -113,6 +113,10 @@ impl Experiment for Dummy {
     }
 
     fn run_job(cfg: &Cfg, job: &Job, progress: &Progress) -> anyhow::Result<JobOutput> {
+        if let Some(ckpt) = progress.checkpoint_file() {
+            std::fs::create_dir_all(ckpt.parent().unwrap())?;
+            elise_sweep::write_file_atomic(ckpt, job.seed.to_string().as_bytes())?;
+        }
         if cfg.faults.fail_odd && job.seed % 2 == 1 {
             anyhow::bail!("odd seed {}", job.seed);
         }
@@ -679,6 +683,18 @@ fn failing_and_panicking_jobs_are_recorded_and_the_rest_written() {
     for i in [1, 2, 3] {
         assert!(
             !files.contains(&format!("samples/job-{i:06}.parquet")),
+            "{files:?}"
+        );
+        // A failed job keeps its checkpoint (a resumed run continues from it) ...
+        assert!(
+            files.contains(&format!("_checkpoints/job-{i:06}.ckpt")),
+            "{files:?}"
+        );
+    }
+    // ... a finished job's checkpoint is removed.
+    for i in [0, 4] {
+        assert!(
+            !files.contains(&format!("_checkpoints/job-{i:06}.ckpt")),
             "{files:?}"
         );
     }
