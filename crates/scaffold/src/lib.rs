@@ -118,6 +118,37 @@ impl Scaffold {
     pub fn latent_reached(&self) -> usize {
         self.n_in().iter().filter(|&&k| k > 0).count()
     }
+
+    /// Degree histograms: for each (direction, population) the number of neurons with degree
+    /// 0, 1, 2, ... (index = degree; the last entry is non-zero unless the population is empty).
+    pub fn degree_histograms(&self) -> DegreeHistograms {
+        let hist = |degrees: &[usize]| {
+            let mut h = vec![0_u32; degrees.iter().max().map_or(0, |&m| m + 1)];
+            for &d in degrees {
+                h[d] += 1;
+            }
+            h
+        };
+        let (n_in, n_out) = (self.n_in(), self.n_out());
+        let v = self.n_visible;
+        DegreeHistograms {
+            out_visible: hist(&n_out[..v]),
+            out_latent: hist(&n_out[v..]),
+            in_latent: hist(&n_in[v..]),
+        }
+    }
+}
+
+/// Degree histograms of a scaffold (`h[k]` = neurons with degree `k`). Visible neurons have no
+/// scaffold inputs, so there is no `in_visible`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DegreeHistograms {
+    /// Out-degree (students taught) of the visible neurons.
+    pub out_visible: Vec<u32>,
+    /// Out-degree of the latent neurons.
+    pub out_latent: Vec<u32>,
+    /// In-degree (teachers) of the latent neurons.
+    pub in_latent: Vec<u32>,
 }
 
 /// Grows a scaffold with the CUDA variant of the process: random queue order with
@@ -248,6 +279,26 @@ pub fn dendritic_mask(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn degree_histograms_count_every_neuron_once() {
+        // 2 visible (0, 1), 3 latent (2, 3, 4); edge 0->2 twice (duplicates count).
+        let sc = Scaffold::from_edges(2, 3, vec![(0, 2), (0, 2), (0, 3), (2, 4), (3, 4)]);
+        let h = sc.degree_histograms();
+        assert_eq!(h.out_visible, vec![1, 0, 0, 1]); // neuron 1: 0, neuron 0: 3
+        assert_eq!(h.out_latent, vec![1, 2]); // 4: 0; 2, 3: 1
+        assert_eq!(h.in_latent, vec![0, 1, 2]); // 3: 1; 2, 4: 2
+        let total = |v: &[u32]| v.iter().sum::<u32>();
+        assert_eq!(total(&h.out_visible), 2);
+        assert_eq!(total(&h.in_latent), 3);
+        let edges: u32 = h
+            .in_latent
+            .iter()
+            .enumerate()
+            .map(|(k, &c)| k as u32 * c)
+            .sum();
+        assert_eq!(edges as usize, sc.edges().len());
+    }
     use super::*;
     use elise_core::Seed;
 

@@ -73,8 +73,8 @@ pub struct JobResult {
     pub n_neurons: usize,
     /// ELiSe latent neurons (0 for the baselines).
     pub n_latent: usize,
-    /// Scaffold edges and latent neurons reached (ELiSe only).
-    pub scaffold: Option<(usize, usize)>,
+    /// The scaffold (ELiSe only): edges, latent neurons reached, degree histograms.
+    pub scaffold: Option<elise_scaffold::Scaffold>,
     pub n_plastic: usize,
     pub protocol: protocol::ProtocolResult,
     pub wall_seconds: f64,
@@ -156,7 +156,7 @@ pub fn simulate_branches(
             branch: label.clone(),
             n_neurons: spec.n_visible + spec.n_latent,
             n_latent: spec.n_latent,
-            scaffold: Some((spec.scaffold.edges().len(), spec.scaffold.latent_reached())),
+            scaffold: Some(spec.scaffold.clone()),
             n_plastic,
             protocol: result,
             wall_seconds: train_seconds + branch_start.elapsed().as_secs_f64(),
@@ -452,4 +452,70 @@ pub fn check_smoke_grid<E: elise_sweep::Experiment>(
     }
     assert!(phases.iter().any(|p| p == "validation") && phases.iter().any(|p| p == "replay"));
     assert!(tmp.path().join(figure).exists() && tmp.path().join("summary.md").exists());
+    check_degrees_match_runs(&tmp.dir());
+}
+
+/// The `degrees` table agrees with `runs`: per job, sum(degree x neurons) over the in-degrees
+/// and over the out-degrees both equal `scaffold_edges`, and the in-degree rows count every
+/// latent neuron once.
+#[doc(hidden)]
+pub fn check_degrees_match_runs(run: &elise_sweep::RunDir) {
+    use elise_sweep::arrow_array::{Array, StringArray, UInt32Array, UInt64Array};
+    use std::collections::BTreeMap;
+    let mut sums: BTreeMap<(u64, &str), (u64, u64)> = BTreeMap::new();
+    let degrees = run.read_table("degrees").unwrap();
+    let mut owned = Vec::new();
+    for b in &degrees {
+        let job = elise_sweep::column::<UInt64Array>(b, "job").unwrap();
+        let kind = elise_sweep::column::<StringArray>(b, "kind").unwrap();
+        let pop = elise_sweep::column::<StringArray>(b, "population").unwrap();
+        let degree = elise_sweep::column::<UInt32Array>(b, "degree").unwrap();
+        let neurons = elise_sweep::column::<UInt32Array>(b, "neurons").unwrap();
+        for k in 0..b.num_rows() {
+            owned.push((
+                job.value(k),
+                kind.value(k).to_owned(),
+                pop.value(k).to_owned(),
+                u64::from(degree.value(k)),
+                u64::from(neurons.value(k)),
+            ));
+        }
+    }
+    let mut latent_counted: BTreeMap<u64, u64> = BTreeMap::new();
+    for (job, kind, pop, degree, neurons) in &owned {
+        let e = sums.entry((*job, kind.as_str())).or_default();
+        e.0 += degree * neurons;
+        if kind == "in" && pop == "latent" {
+            *latent_counted.entry(*job).or_default() += neurons;
+        }
+    }
+    let mut n_checked = 0;
+    for b in run.read_table("runs").unwrap() {
+        let job = elise_sweep::column::<UInt64Array>(&b, "job").unwrap();
+        let edges = elise_sweep::column::<UInt64Array>(&b, "scaffold_edges").unwrap();
+        let latent = elise_sweep::column::<UInt64Array>(&b, "n_latent").unwrap();
+        for k in 0..b.num_rows() {
+            if edges.is_null(k) {
+                continue;
+            }
+            let j = job.value(k);
+            assert_eq!(
+                sums[&(j, "in")].0,
+                edges.value(k),
+                "job {j}: in-degrees vs edges"
+            );
+            assert_eq!(
+                sums[&(j, "out")].0,
+                edges.value(k),
+                "job {j}: out-degrees vs edges"
+            );
+            assert_eq!(
+                latent_counted[&j],
+                latent.value(k),
+                "job {j}: latent neurons"
+            );
+            n_checked += 1;
+        }
+    }
+    assert!(n_checked > 0, "no ELiSe job in the run");
 }

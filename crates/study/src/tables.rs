@@ -40,7 +40,46 @@ pub fn job_output(
     if with_traces {
         out.push("traces", traces(job, r)?);
     }
+    if let Some(degrees) = degrees(job, r)? {
+        out.push("degrees", degrees);
+    }
     Ok(out)
+}
+
+/// The scaffold's degree histograms in long format, one row per (kind, population, degree):
+/// `neurons` neurons of `population` (`visible`/`latent`) have `degree` scaffold edges of
+/// `kind` (`in`: teachers, `out`: students). `None` for models without a scaffold.
+pub fn degrees(job: &Job, r: &JobResult) -> anyhow::Result<Option<RecordBatch>> {
+    let Some(scaffold) = &r.scaffold else {
+        return Ok(None);
+    };
+    let h = scaffold.degree_histograms();
+    let (mut kind, mut population, mut degree, mut neurons) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (k, pop, hist) in [
+        ("in", "latent", &h.in_latent),
+        ("out", "visible", &h.out_visible),
+        ("out", "latent", &h.out_latent),
+    ] {
+        for (d, &count) in hist.iter().enumerate() {
+            kind.push(k);
+            population.push(pop);
+            degree.push(d as u32);
+            neurons.push(count);
+        }
+    }
+    let n = kind.len();
+    Ok(Some(RecordBatch::try_from_iter([
+        (
+            "job",
+            Arc::new(UInt64Array::from(vec![job.index as u64; n])) as ArrayRef,
+        ),
+        ("seed", Arc::new(UInt64Array::from(vec![job.seed; n]))),
+        ("kind", Arc::new(StringArray::from(kind))),
+        ("population", Arc::new(StringArray::from(population))),
+        ("degree", Arc::new(UInt32Array::from(degree))),
+        ("neurons", Arc::new(UInt32Array::from(neurons))),
+    ])?))
 }
 
 /// The one-row `runs` table: identity, final scores, cost, and every value of `params` (the
@@ -90,10 +129,13 @@ pub fn runs(params: &impl Serialize, job: &Job, r: &JobResult) -> anyhow::Result
             "final_val_corr_sum".into(),
             f64col(last.map_or(f64::NAN, |c| c.corr_sum)),
         ),
-        ("scaffold_edges".into(), optcol(r.scaffold.map(|s| s.0))),
+        (
+            "scaffold_edges".into(),
+            optcol(r.scaffold.as_ref().map(|s| s.edges().len())),
+        ),
         (
             "scaffold_latent_reached".into(),
-            optcol(r.scaffold.map(|s| s.1)),
+            optcol(r.scaffold.as_ref().map(|s| s.latent_reached())),
         ),
         ("n_plastic".into(), u64col(r.n_plastic as u64)),
         ("n_steps".into(), u64col(p.n_steps)),
