@@ -4,10 +4,12 @@
 //! (and reading a pattern file by path), no threads, no clocks. Units live in names
 //! (`_mv`, `_ms`, `_steps`); conductances are in 1/ms with the membrane capacitance C = 1.
 
+pub mod annotation;
 pub mod math;
 pub mod metrics;
 pub mod model;
 pub mod neuron;
+pub mod noise;
 pub mod pattern;
 pub mod rng;
 pub mod teacher;
@@ -15,6 +17,7 @@ pub mod teacher;
 pub use metrics::{CycleScore, ReplayScorer};
 pub use model::Model;
 pub use neuron::NeuronParams;
+pub use noise::OuProcess;
 pub use pattern::{Pattern, PatternConfig, PatternError};
 pub use rng::{Seed, Stream};
 pub use teacher::Teacher;

@@ -1,12 +1,19 @@
-//! Binary target patterns: one row per visible neuron, one column per pattern state.
+//! Target patterns: one row per visible neuron, one column per pattern state.
 //!
 //! Text format (MODEL.md (j)): a header line `# name: NAME nNeurons: V nSteps: S`, then V lines
-//! of S values `0` or `1` separated by spaces. Blank lines at the end are ignored.
+//! of S values `0` or `1` separated by spaces. Blank lines at the end are ignored. A value
+//! between 0 and 1 written with a decimal point (`0.5`) is a graded note: on, with that
+//! amplitude (the teacher's target rises `amplitude x 20 mV` above rest instead of 20 mV).
+//!
+//! Variants a config can switch on ([`PatternConfig`]): silent states inserted into the pattern,
+//! graded note amplitudes, a song from a syllable annotation table (`crate::annotation`), and a
+//! second pattern stacked below the first as a second visible population.
 
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-/// The `[pattern]` table of an experiment config.
+/// The `[pattern]` table of an experiment config. Every key after `state_ms` is optional in
+/// files (its default leaves the pattern as it is).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PatternConfig {
@@ -14,16 +21,82 @@ pub struct PatternConfig {
     pub file: String,
     /// Duration of one pattern state in ms.
     pub state_ms: f64,
+    /// Syllable annotation CSV (`onset,offset,label`, seconds) to use instead of `file`; "" = none.
+    #[serde(default)]
+    pub annotation_file: String,
+    /// Song time per pattern state when converting `annotation_file`, in ms.
+    #[serde(default = "default_annotation_step_ms")]
+    pub annotation_step_ms: f64,
+    /// A second pattern file stacked below the first (a second visible population with its own
+    /// pattern, same number of states); "" = none.
+    #[serde(default)]
+    pub second_file: String,
+    /// Number of silent states (all neurons off) inserted before state `silence_at`; 0 = none.
+    #[serde(default)]
+    pub silence_states: usize,
+    /// Where the silent states go (0 = before the first state, S = after the last).
+    #[serde(default)]
+    pub silence_at: usize,
+    /// Graded notes: each note (a run of on-states of one neuron) gets one of four amplitudes
+    /// evenly spaced in `[amplitude_min, 1]`, cycling in order of onset; 1 = binary pattern.
+    #[serde(default = "default_amplitude_min")]
+    pub amplitude_min: f64,
+    /// Ornstein-Uhlenbeck noise on the teacher's target potential during training: standard
+    /// deviation in mV (0 = clean teacher) and correlation time in ms.
+    #[serde(default)]
+    pub tutor_noise_sigma_mv: f64,
+    #[serde(default = "default_tutor_noise_tau_ms")]
+    pub tutor_noise_tau_ms: f64,
+}
+
+fn default_annotation_step_ms() -> f64 {
+    10.0
+}
+fn default_amplitude_min() -> f64 {
+    1.0
+}
+fn default_tutor_noise_tau_ms() -> f64 {
+    10.0
 }
 
 impl PatternConfig {
-    /// Loads the configured pattern.
+    /// Loads the configured pattern with its variants applied, in this order: the base pattern
+    /// (`annotation_file`, else `file`, else Für Elise), the stacked `second_file`, inserted
+    /// silence, graded amplitudes. Errors name the key or file.
     pub fn load(&self) -> Result<Pattern, PatternError> {
-        if self.file.is_empty() {
-            Ok(Pattern::fuer_elise())
+        let mut p = if !self.annotation_file.is_empty() {
+            if !self.file.is_empty() {
+                return Err(PatternError::whole(
+                    "pattern.annotation_file",
+                    "set either pattern.file or pattern.annotation_file, not both",
+                ));
+            }
+            crate::annotation::load_song(Path::new(&self.annotation_file), self.annotation_step_ms)?
+        } else if self.file.is_empty() {
+            Pattern::fuer_elise()
         } else {
-            Pattern::load(Path::new(&self.file))
+            Pattern::load(Path::new(&self.file))?
+        };
+        if !self.second_file.is_empty() {
+            let second = Pattern::load(Path::new(&self.second_file))?;
+            p = p.stacked(&second).map_err(|m| PatternError::whole("pattern.second_file", &m))?;
         }
+        if self.silence_states > 0 {
+            p = p
+                .with_silence(self.silence_at, self.silence_states)
+                .map_err(|m| PatternError::whole("pattern.silence_at", &m))?;
+        }
+        if self.amplitude_min != 1.0 {
+            p = p
+                .graded(self.amplitude_min)
+                .map_err(|m| PatternError::whole("pattern.amplitude_min", &m))?;
+        }
+        Ok(p)
+    }
+
+    /// Whether the tutor is noisy (`tutor_noise_sigma_mv > 0`).
+    pub fn noisy_tutor(&self) -> bool {
+        self.tutor_noise_sigma_mv > 0.0
     }
 
     /// Integration steps per state, if `state_ms` is a positive whole multiple of `dt_ms`.
@@ -43,14 +116,34 @@ impl PatternConfig {
 /// The Für Elise pattern of the paper (13 neurons x 25 states), as shipped in `data/patterns`.
 pub const FUER_ELISE_TEXT: &str = include_str!("../../../data/patterns/fuer_elise.txt");
 
-/// A binary pattern, `V x S`, row-major (row = neuron).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A pattern, `V x S`, row-major (row = neuron): on/off states and, for graded patterns, the
+/// amplitude of every on-state (1 for binary patterns).
+#[derive(Clone, Debug)]
 pub struct Pattern {
     name: String,
     n_neurons: usize,
     n_states: usize,
     states: Vec<u8>,
+    /// Amplitude per entry (`V x S`, row-major; 0 where off); `None` for a binary pattern.
+    amplitude: Option<Vec<f64>>,
 }
+
+/// Equal names, shapes, states and amplitudes (amplitudes compared bit for bit).
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        let amp_bits = |p: &Self| {
+            p.amplitude
+                .as_ref()
+                .map(|a| a.iter().map(|x| x.to_bits()).collect::<Vec<u64>>())
+        };
+        self.name == other.name
+            && self.n_neurons == other.n_neurons
+            && self.n_states == other.n_states
+            && self.states == other.states
+            && amp_bits(self) == amp_bits(other)
+    }
+}
+impl Eq for Pattern {}
 
 /// Why a pattern file was rejected: which source, which line (1-based; 0 = whole file), what.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -59,6 +152,17 @@ pub struct PatternError {
     pub source_name: String,
     pub line: usize,
     pub problem: String,
+}
+
+impl PatternError {
+    /// An error about a whole input (line 0), e.g. a config key.
+    pub fn whole(source_name: &str, problem: &str) -> Self {
+        Self {
+            source_name: source_name.to_owned(),
+            line: 0,
+            problem: problem.to_owned(),
+        }
+    }
 }
 
 impl Pattern {
@@ -81,6 +185,7 @@ impl Pattern {
             n_neurons: rows.len(),
             n_states,
             states,
+            amplitude: None,
         }
     }
 
@@ -128,6 +233,8 @@ impl Pattern {
         })?;
         let (name, n_neurons, n_states) = parse_header(header).map_err(|p| err(1, p))?;
         let mut states = Vec::with_capacity(n_neurons * n_states);
+        let mut amplitude = Vec::with_capacity(n_neurons * n_states);
+        let mut graded = false;
         let mut n_rows = 0;
         let mut last_line = 1;
         for (line_no, line) in lines {
@@ -143,16 +250,28 @@ impl Pattern {
             }
             let before = states.len();
             for (col, tok) in line.split_whitespace().enumerate() {
-                match tok {
-                    "0" => states.push(0),
-                    "1" => states.push(1),
-                    _ => {
-                        return Err(err(
-                            line_no,
-                            format!("value {tok:?} in column {} is not 0 or 1", col + 1),
-                        ));
-                    }
-                }
+                let a = match tok {
+                    "0" => 0.0,
+                    "1" => 1.0,
+                    _ => match tok.parse::<f64>() {
+                        Ok(a) if tok.contains('.') && a > 0.0 && a <= 1.0 => {
+                            graded = true;
+                            a
+                        }
+                        Ok(a) if tok.contains('.') && a == 0.0 => 0.0,
+                        _ => {
+                            return Err(err(
+                                line_no,
+                                format!(
+                                    "value {tok:?} in column {} is not 0, 1 or a graded amplitude in (0, 1] like 0.5",
+                                    col + 1
+                                ),
+                            ));
+                        }
+                    },
+                };
+                states.push(u8::from(a > 0.0));
+                amplitude.push(a);
             }
             let got = states.len() - before;
             if got != n_states {
@@ -176,6 +295,7 @@ impl Pattern {
             n_neurons,
             n_states,
             states,
+            amplitude: graded.then_some(amplitude),
         })
     }
 
@@ -186,10 +306,12 @@ impl Pattern {
             self.name, self.n_neurons, self.n_states
         );
         for i in 0..self.n_neurons {
-            let row: Vec<&str> = self
-                .row(i)
-                .iter()
-                .map(|&x| if x == 1 { "1" } else { "0" })
+            let row: Vec<String> = (0..self.n_states)
+                .map(|s| match (self.row(i)[s], self.amplitude_at(i, s)) {
+                    (0, _) => "0".to_owned(),
+                    (_, a) if a == 1.0 => "1".to_owned(),
+                    (_, a) => format!("{a:?}"),
+                })
                 .collect();
             s.push_str(&row.join(" "));
             s.push('\n');
@@ -214,6 +336,130 @@ impl Pattern {
     pub fn at(&self, i: usize, s: isize) -> u8 {
         let n = self.n_states as isize;
         self.row(i)[s.rem_euclid(n) as usize]
+    }
+
+    /// Whether some note has an amplitude other than 1.
+    pub fn is_graded(&self) -> bool {
+        self.amplitude.is_some()
+    }
+
+    /// Amplitude of neuron `i` in state `s` (wrapping): 0 when off, 1 for a binary pattern.
+    pub fn amplitude(&self, i: usize, s: isize) -> f64 {
+        let s = s.rem_euclid(self.n_states as isize) as usize;
+        self.amplitude_at(i, s)
+    }
+
+    fn amplitude_at(&self, i: usize, s: usize) -> f64 {
+        let k = i * self.n_states + s;
+        match &self.amplitude {
+            Some(a) => a[k],
+            None => f64::from(self.states[k]),
+        }
+    }
+
+    fn amplitudes(&self) -> Vec<f64> {
+        (0..self.n_neurons)
+            .flat_map(|i| (0..self.n_states).map(move |s| (i, s)))
+            .map(|(i, s)| self.amplitude_at(i, s))
+            .collect()
+    }
+
+    /// A pattern from amplitudes (`V x S`, row-major, 0 = off); binary if all are 0 or 1.
+    fn from_amplitudes(name: String, n_neurons: usize, n_states: usize, amp: Vec<f64>) -> Self {
+        let states = amp.iter().map(|&a| u8::from(a > 0.0)).collect();
+        let graded = amp.iter().any(|&a| a != 0.0 && a != 1.0);
+        Self {
+            name,
+            n_neurons,
+            n_states,
+            states,
+            amplitude: graded.then_some(amp),
+        }
+    }
+
+    /// `other`'s rows appended below this pattern's (two visible populations on one cycle).
+    pub fn stacked(&self, other: &Pattern) -> Result<Pattern, String> {
+        if other.n_states != self.n_states {
+            return Err(format!(
+                "{} has {} states but {} has {}: stacked patterns share one cycle",
+                other.name, other.n_states, self.name, self.n_states
+            ));
+        }
+        let mut amp = self.amplitudes();
+        amp.extend(other.amplitudes());
+        Ok(Self::from_amplitudes(
+            format!("{}+{}", self.name, other.name),
+            self.n_neurons + other.n_neurons,
+            self.n_states,
+            amp,
+        ))
+    }
+
+    /// This pattern with `n` silent states (every neuron off) inserted before state `at`.
+    pub fn with_silence(&self, at: usize, n: usize) -> Result<Pattern, String> {
+        if at > self.n_states {
+            return Err(format!(
+                "silence_at = {at} is beyond the pattern's {} states (at most {0})",
+                self.n_states
+            ));
+        }
+        let s_new = self.n_states + n;
+        let mut amp = Vec::with_capacity(self.n_neurons * s_new);
+        for i in 0..self.n_neurons {
+            let row: Vec<f64> = (0..self.n_states).map(|s| self.amplitude_at(i, s)).collect();
+            amp.extend_from_slice(&row[..at]);
+            amp.extend(std::iter::repeat_n(0.0, n));
+            amp.extend_from_slice(&row[at..]);
+        }
+        Ok(Self::from_amplitudes(
+            format!("{}-silence{n}at{at}", self.name),
+            self.n_neurons,
+            s_new,
+            amp,
+        ))
+    }
+
+    /// Graded notes: a note is a maximal run of on-states of one neuron (across the wrap); notes
+    /// are numbered in order of onset state (then neuron), and note k gets amplitude
+    /// `min + (1 - min) * (k mod 4) / 3`. Replaces any amplitudes the pattern had.
+    pub fn graded(&self, min: f64) -> Result<Pattern, String> {
+        if !(min > 0.0 && min <= 1.0) {
+            return Err(format!("amplitude_min = {min} must be in (0, 1]"));
+        }
+        let s_len = self.n_states;
+        // Onsets: on-states whose predecessor (wrapping) is off.
+        let mut onsets: Vec<(usize, usize)> = Vec::new();
+        for s in 0..s_len {
+            for i in 0..self.n_neurons {
+                if self.at(i, s as isize) == 1 && self.at(i, s as isize - 1) == 0 {
+                    onsets.push((s, i));
+                }
+            }
+        }
+        let mut amp = vec![0.0; self.n_neurons * s_len];
+        for (k, &(s0, i)) in onsets.iter().enumerate() {
+            let a = min + (1.0 - min) * (k % 4) as f64 / 3.0;
+            let mut s = s0;
+            while self.row(i)[s] == 1 {
+                amp[i * s_len + s] = a;
+                s = (s + 1) % s_len;
+                if s == s0 {
+                    break;
+                }
+            }
+        }
+        // A neuron on in every state has no onset: full amplitude.
+        for i in 0..self.n_neurons {
+            if self.row(i).iter().all(|&x| x == 1) {
+                amp[i * s_len..(i + 1) * s_len].fill(1.0);
+            }
+        }
+        Ok(Self::from_amplitudes(
+            format!("{}-graded{min}", self.name),
+            self.n_neurons,
+            s_len,
+            amp,
+        ))
     }
 }
 
@@ -335,6 +581,86 @@ mod tests {
         let e = problem("# name: x nNeurons: 1 nSteps: 1 extra: 3\n1\n");
         assert!(e.problem.contains("unknown header key"));
         assert!(format!("{e}").starts_with("p.txt:1: "));
+    }
+
+    #[test]
+    fn variants_silence_graded_stacked() {
+        let p = Pattern::fuer_elise();
+        let s = p.with_silence(25, 5).unwrap();
+        assert_eq!((s.n_neurons(), s.n_states()), (13, 30));
+        assert!((25..30).all(|k| (0..13).all(|i| s.row(i)[k] == 0)));
+        assert_eq!(&s.row(6)[..25], p.row(6));
+        let mid = p.with_silence(10, 2).unwrap();
+        assert_eq!(mid.row(5)[9], 1);
+        assert_eq!((mid.row(5)[10], mid.row(5)[11], mid.row(5)[12]), (0, 0, 1));
+        assert!(p.with_silence(26, 1).unwrap_err().contains("beyond"));
+
+        let g = p.graded(0.4).unwrap();
+        assert!(g.is_graded());
+        // Same on/off states; one amplitude per note; four levels from 0.4 to 1.
+        for i in 0..13 {
+            assert_eq!(g.row(i), p.row(i));
+        }
+        let mut levels: Vec<u64> = (0..13)
+            .flat_map(|i| (0..25).map(move |s| (i, s)))
+            .map(|(i, s)| g.amplitude(i, s))
+            .filter(|&a| a > 0.0)
+            .map(|a| (a * 1000.0).round() as u64)
+            .collect();
+        levels.sort_unstable();
+        levels.dedup();
+        assert_eq!(levels, vec![400, 600, 800, 1000]);
+        // Neuron 5's held note (states 9-11) has one amplitude; neuron 6's run across the wrap
+        // (states 24 and 0) too.
+        assert_eq!(g.amplitude(5, 9), g.amplitude(5, 11));
+        assert_eq!(g.amplitude(6, 24), g.amplitude(6, 0));
+        assert!(p.graded(0.0).is_err());
+        assert!(!p.graded(1.0).unwrap().is_graded());
+        // Graded patterns round-trip through the text format.
+        assert_eq!(Pattern::parse(&g.to_text(), "g").unwrap().amplitude(5, 9), g.amplitude(5, 9));
+
+        let two = Pattern::parse(include_str!("../../../data/patterns/ode_to_joy.txt"), "o").unwrap();
+        let st = p.stacked(&two).unwrap();
+        assert_eq!((st.n_neurons(), st.n_states()), (18, 25));
+        assert_eq!(st.row(13), two.row(0));
+        assert!(p.stacked(&s).unwrap_err().contains("share one cycle"));
+        // Every row of the second melody sings (no silent row: its correlation would be NaN).
+        assert!((0..two.n_neurons()).all(|i| two.row(i).contains(&1)));
+    }
+
+    #[test]
+    fn config_applies_variants_and_names_keys() {
+        let cfg = |f: &dyn Fn(&mut PatternConfig)| {
+            let mut c: PatternConfig =
+                serde_json::from_str(r#"{"file": "", "state_ms": 10.0}"#).unwrap();
+            f(&mut c);
+            c
+        };
+        assert_eq!(cfg(&|_| {}).load().unwrap(), Pattern::fuer_elise());
+        let c = cfg(&|c| {
+            c.silence_states = 5;
+            c.silence_at = 25;
+            c.amplitude_min = 0.5;
+        });
+        let p = c.load().unwrap();
+        assert_eq!(p.n_states(), 30);
+        assert!(p.is_graded());
+        let e = cfg(&|c| {
+            c.silence_states = 1;
+            c.silence_at = 99;
+        })
+        .load()
+        .unwrap_err();
+        assert!(e.to_string().starts_with("pattern.silence_at:0: "), "{e}");
+        let e = cfg(&|c| {
+            c.file = "x.txt".into();
+            c.annotation_file = "y.csv".into();
+        })
+        .load()
+        .unwrap_err();
+        assert!(e.to_string().contains("not both"), "{e}");
+        let e = cfg(&|c| c.amplitude_min = 1.5).load().unwrap_err();
+        assert!(e.to_string().contains("pattern.amplitude_min"), "{e}");
     }
 
     #[test]

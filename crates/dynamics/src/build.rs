@@ -49,6 +49,11 @@ pub struct NetworkConfig {
     pub delay_max_ms: f64,
     /// Extra delay of inhibition over excitation from the same teacher.
     pub inh_extra_delay_ms: f64,
+    /// Control without delay diversity: every dendritic and excitatory delay is the mean of
+    /// the distribution, `(delay_min_ms + delay_max_ms) / 2` (rounded to the dt grid); the
+    /// random streams are drawn as usual, so everything else is the same network.
+    #[serde(default)]
+    pub uniform_delays: bool,
 }
 
 impl Default for NetworkConfig {
@@ -65,6 +70,7 @@ impl Default for NetworkConfig {
             delay_min_ms: 5.0,
             delay_max_ms: 15.0,
             inh_extra_delay_ms: 25.0,
+            uniform_delays: false,
         }
     }
 }
@@ -131,12 +137,17 @@ impl NetworkSpec {
         let lo = (cfg.delay_min_ms / params.dt_ms).round() as u64;
         let hi = (cfg.delay_max_ms / params.dt_ms).round() as u64;
         let extra = (cfg.inh_extra_delay_ms / params.dt_ms).round() as usize;
-        let delay_den_steps: Vec<usize> = (0..n)
+        let mut delay_den_steps: Vec<usize> = (0..n)
             .map(|_| delays.int_inclusive(lo, hi) as usize)
             .collect();
-        let delay_exc_steps: Vec<usize> = (0..n)
+        let mut delay_exc_steps: Vec<usize> = (0..n)
             .map(|_| delays.int_inclusive(lo, hi) as usize)
             .collect();
+        if cfg.uniform_delays {
+            let mean = ((lo + hi) as f64 / 2.0).round() as usize;
+            delay_den_steps.fill(mean);
+            delay_exc_steps.fill(mean);
+        }
         let delay_inh_steps = delay_exc_steps.iter().map(|d| d + extra).collect();
         Ok(Self {
             n_visible,
@@ -193,6 +204,16 @@ mod tests {
         assert!((kept - 0.3).abs() < 0.03);
         assert!((0..n * n).all(|k| !s.mask[k] || s.w_init[k] == a.w_init[k]));
         assert_eq!(s.delay_den_steps, a.delay_den_steps);
+        // Uniform delays: the same network with every delay at the mean (10 ms).
+        let uniform = NetworkConfig {
+            uniform_delays: true,
+            ..cfg.clone()
+        };
+        let u = NetworkSpec::generate(13, &uniform, &ScaffoldParams::default(), &p, Seed(5))
+            .unwrap();
+        assert!(u.delay_den_steps.iter().chain(&u.delay_exc_steps).all(|&d| d == 100));
+        assert!(u.delay_inh_steps.iter().all(|&d| d == 350));
+        assert_eq!((&u.w_init, &u.mask, &u.scaffold), (&a.w_init, &a.mask, &a.scaffold));
         // Soma-only: latent rows empty.
         let so = NetworkConfig {
             mode: Mode::SomaOnly,

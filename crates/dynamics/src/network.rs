@@ -13,7 +13,7 @@
 
 use crate::build::{Mode, NetworkSpec};
 use elise_core::{NeuronParams, Teacher};
-use elise_plasticity::{LearningRates, PlasticRows};
+use elise_plasticity::{Dendrites, Layout, LayoutChoice, LearningRates, PlasticRows};
 
 /// Why a network spec was rejected.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -40,15 +40,12 @@ pub enum BuildError {
 #[derive(Clone, Debug)]
 pub struct Network {
     n: usize,
-    /// Row stride of `w` and `eta`: n rounded up to a multiple of 8 (zero padding).
-    stride: usize,
     n_visible: usize,
     mode: Mode,
     params: NeuronParams,
     teacher: Teacher,
-    /// Dendritic weights, `[post * stride + pre]`.
-    w: Vec<f64>,
-    eta: Vec<f64>,
+    /// Dendritic weights and learning rates (dense or sparse layout, same results).
+    dendrites: Dendrites,
     u: Vec<f64>,
     v: Vec<f64>,
     v_star: Vec<f64>,
@@ -92,6 +89,18 @@ impl Network {
         params: &NeuronParams,
         rates: &LearningRates,
         teacher: Teacher,
+    ) -> Result<Self, BuildError> {
+        Self::with_layout(spec, params, rates, teacher, LayoutChoice::Auto)
+    }
+
+    /// [`Network::new`] with an explicit storage layout of the dendritic weights (the default
+    /// picks the fastest; every layout gives the same results bit for bit).
+    pub fn with_layout(
+        spec: &NetworkSpec,
+        params: &NeuronParams,
+        rates: &LearningRates,
+        teacher: Teacher,
+        layout: LayoutChoice,
     ) -> Result<Self, BuildError> {
         let n = spec.n_visible + spec.n_latent;
         let shape = |what, expected, got| {
@@ -143,15 +152,16 @@ impl Network {
             Mode::Elise | Mode::SomaOnly => PlasticRows::All,
             Mode::Reservoir => PlasticRows::VisibleOnly,
         };
-        let stride = n.next_multiple_of(8);
-        let eta = elise_plasticity::rate_matrix(&spec.mask, n, spec.n_visible, rates, rows, stride);
-        let mut w = vec![0.0; n * stride];
-        for (row, init) in w
-            .chunks_exact_mut(stride)
-            .zip(spec.w_init.chunks_exact(n.max(1)))
-        {
-            row[..n].copy_from_slice(init);
-        }
+        let dendrites = Dendrites::new(
+            &spec.mask,
+            &spec.w_init,
+            n,
+            spec.n_visible,
+            rates,
+            rows,
+            layout,
+        );
+        let stride = dendrites.stride();
         let max_delay = spec
             .delay_den_steps
             .iter()
@@ -172,13 +182,11 @@ impl Network {
         let e_l = params.e_leak_mv;
         Ok(Self {
             n,
-            stride,
             n_visible: spec.n_visible,
             mode: spec.mode,
             params: params.clone(),
             teacher,
-            w,
-            eta,
+            dendrites,
             u: vec![e_l; n],
             v: vec![e_l; n],
             v_star: vec![e_l; n],
@@ -226,9 +234,7 @@ impl Network {
             *r = history[((k + hl - (d - 1)) & mask) * n + j];
         }
         if self.pending_update {
-            elise_plasticity::update_and_drive(
-                &mut self.w,
-                &self.eta,
+            self.dendrites.update_and_drive(
                 &self.err,
                 &self.trace,
                 &self.delayed,
@@ -236,7 +242,7 @@ impl Network {
             );
             self.pending_update = false;
         } else {
-            elise_plasticity::drive(&self.w, &self.delayed, &mut self.drive);
+            self.dendrites.drive(&self.delayed, &mut self.drive);
         }
         // Scaffold output conductances of every neuron, as the students see them in this step.
         let (g_exc0, g_inh0, phi_rest) = (p.g_exc0, p.g_inh0, self.phi_rest);
@@ -328,7 +334,7 @@ impl Network {
     /// Applies a pending weight update now.
     pub fn flush_weights(&mut self) {
         if self.pending_update {
-            elise_plasticity::update(&mut self.w, &self.eta, &self.err, &self.trace);
+            self.dendrites.update(&self.err, &self.trace);
             self.pending_update = false;
         }
     }
@@ -336,11 +342,7 @@ impl Network {
     /// Dendritic weights after the last step, row-major `[post * n + pre]` (a copy).
     pub fn weights(&mut self) -> Vec<f64> {
         self.flush_weights();
-        self.w
-            .chunks_exact(self.stride)
-            .flat_map(|row| &row[..self.n])
-            .copied()
-            .collect()
+        self.dendrites.to_dense()
     }
 
     /// Switches plasticity on or off (it is on by default, as in the CUDA code).
@@ -404,7 +406,34 @@ impl Network {
     }
     /// Number of plastic synapses (non-zero learning rate).
     pub fn n_plastic(&self) -> usize {
-        self.eta.iter().filter(|&&e| e != 0.0).count()
+        self.dendrites.n_plastic()
+    }
+    /// Storage layout of the dendritic weights.
+    pub fn layout(&self) -> Layout {
+        self.dendrites.layout()
+    }
+    /// Heap bytes of the network state (weights, rates, delay lines, buffers).
+    pub fn memory_bytes(&self) -> usize {
+        let f = |v: &Vec<f64>| 8 * v.capacity();
+        self.dendrites.memory_bytes()
+            + [
+                &self.u,
+                &self.v,
+                &self.v_star,
+                &self.trace,
+                &self.rate,
+                &self.rate_star,
+                &self.err,
+                &self.history,
+                &self.delayed,
+                &self.drive,
+                &self.g_exc_out,
+                &self.g_inh_out,
+            ]
+            .into_iter()
+            .map(f)
+            .sum::<usize>()
+            + 8 * (self.teacher_ptr.capacity() + self.teacher_idx.capacity())
     }
     /// Whether every state variable is finite.
     pub fn is_finite(&self) -> bool {
@@ -413,6 +442,43 @@ impl Network {
             .chain(&self.v)
             .chain(&self.trace)
             .all(|x| x.is_finite())
+    }
+
+    /// Replaces the teacher the visible somas are nudged by (same visible neurons and cycle
+    /// length) and returns the previous one; e.g. a noisy tutor per training cycle, or a cue
+    /// that nudges only some neurons or steps ([`Teacher::cue_only`]).
+    pub fn set_teacher(&mut self, teacher: Teacher) -> Result<Teacher, BuildError> {
+        if teacher.n_visible() != self.n_visible {
+            return Err(BuildError::TeacherSize {
+                teacher: teacher.n_visible(),
+                network: self.n_visible,
+            });
+        }
+        if teacher.cycle_len_steps() != self.teacher.cycle_len_steps() {
+            return Err(BuildError::Shape {
+                what: "teacher cycle length (steps)",
+                expected: self.teacher.cycle_len_steps(),
+                got: teacher.cycle_len_steps(),
+            });
+        }
+        Ok(std::mem::replace(&mut self.teacher, teacher))
+    }
+
+    /// Resets all activity to rest (the initial state of MODEL.md (a): U = V = V* = E_L, rates
+    /// at phi(E_L), traces 0, delay lines at rest, no clamp) and keeps the learned weights (a
+    /// pending weight update is applied first). The step counter keeps counting.
+    pub fn reset_to_rest(&mut self) {
+        self.flush_weights();
+        let e_l = self.params.e_leak_mv;
+        self.u.fill(e_l);
+        self.v.fill(e_l);
+        self.v_star.fill(e_l);
+        self.trace.fill(0.0);
+        self.rate.fill(self.phi_rest);
+        self.rate_star.fill(self.phi_rest);
+        self.err.fill(0.0);
+        self.history.fill(self.phi_rest);
+        self.clear_clamp();
     }
 }
 

@@ -344,6 +344,20 @@ impl Protocol<'_> {
         e_leak_mv: f64,
         on_cycle: &mut dyn FnMut(),
     ) -> Result<ProtocolResult, ProtocolError> {
+        self.train_with(model, teacher, e_leak_mv, &mut |_, _| {}, on_cycle)
+    }
+
+    /// [`Protocol::train`] with `before_cycle(model, c)` called before every training cycle c
+    /// (-1 .. TC-1), e.g. to give the model a fresh noisy tutor. `teacher` stays the scoring
+    /// target.
+    pub fn train_with<M: Model>(
+        &self,
+        model: &mut M,
+        teacher: &Teacher,
+        e_leak_mv: f64,
+        before_cycle: &mut dyn FnMut(&mut M, i64),
+        on_cycle: &mut dyn FnMut(),
+    ) -> Result<ProtocolResult, ProtocolError> {
         let train = self.train;
         assert!(
             train.validate_every > 0 && self.sample_every_steps > 0,
@@ -361,6 +375,7 @@ impl Protocol<'_> {
         let mut last_validation = None;
         let mut n_steps = 0u64;
         for c in -1..train.cycles as i64 {
+            before_cycle(model, c);
             if c >= 0 && c % train.validate_every as i64 == 0 {
                 rec.samples.clear();
                 self.cycle(model, teacher, e_leak_mv, 0.0, Some(&mut rec), None);
@@ -424,27 +439,98 @@ impl Protocol<'_> {
             on_cycle();
         }
         let replay_rates = rec.neuron_major();
-        let total = replay.cycles * s_len;
-        let mut window = vec![0.0; n_vis * 2 * s_len];
-        let mut replay_curve = Vec::new();
-        for c in replay.nudged_cycles..replay.cycles.saturating_sub(1) {
-            for i in 0..n_vis {
-                let src = &replay_rates[i * total + c * s_len..i * total + (c + 2) * s_len];
-                window[i * 2 * s_len..(i + 1) * 2 * s_len].copy_from_slice(src);
-            }
-            let CycleScore { mse, corr_sum } = scorer.score_best_shift(&window, 2 * s_len);
-            replay_curve.push(CurvePoint {
-                phase: Phase::Replay,
-                cycle: c as i64,
-                mse,
-                corr_sum,
-            });
-        }
+        let replay_curve = best_shift_curve(
+            &scorer,
+            &replay_rates,
+            replay.cycles,
+            replay.nudged_cycles..replay.cycles.saturating_sub(1),
+        );
         Ok(ProtocolResult {
             replay: replay_curve,
             replay_rates,
             n_steps,
             ..trained
+        })
+    }
+}
+
+/// Best-shift replay scores of `cycles` (each with its following cycle) of `rates`
+/// (neuron-major, `n_cycles` recorded cycles of the scorer's S samples).
+pub fn best_shift_curve(
+    scorer: &ReplayScorer,
+    rates: &[f64],
+    n_cycles: usize,
+    cycles: std::ops::Range<usize>,
+) -> Vec<CurvePoint> {
+    let (n_vis, s_len) = (scorer.n_neurons(), scorer.n_samples());
+    let total = n_cycles * s_len;
+    let mut window = vec![0.0; n_vis * 2 * s_len];
+    let mut curve = Vec::new();
+    for c in cycles {
+        for i in 0..n_vis {
+            let src = &rates[i * total + c * s_len..i * total + (c + 2) * s_len];
+            window[i * 2 * s_len..(i + 1) * 2 * s_len].copy_from_slice(src);
+        }
+        let CycleScore { mse, corr_sum } = scorer.score_best_shift(&window, 2 * s_len);
+        curve.push(CurvePoint {
+            phase: Phase::Replay,
+            cycle: c as i64,
+            mse,
+            corr_sum,
+        });
+    }
+    curve
+}
+
+/// What a cued recall recorded: the cue cycle and the free cycles after it.
+#[derive(Clone, Debug)]
+pub struct CuedRecall {
+    /// Recorded samples per cycle (S).
+    pub samples_per_cycle: usize,
+    /// Outputs over the cue cycle and the free cycles, neuron-major `[i * (C * S) + k]`.
+    pub rates: Vec<f64>,
+    /// Best-shift scores of the free cycles that have a following cycle (cycle 1 = the first
+    /// free cycle after the cue cycle 0).
+    pub free: Vec<CurvePoint>,
+}
+
+impl Protocol<'_> {
+    /// Cued recall (pattern completion): resets `net` to rest ([`crate::Network::reset_to_rest`]),
+    /// runs one nudged cycle with the teacher `cue` (a [`Teacher::cue_only`] copy of the clean
+    /// teacher: it nudges only the cued neurons and steps; the others run free), restores the
+    /// network's own teacher and runs `free_cycles` free cycles. Plasticity stays as it is (on,
+    /// as everywhere). `clean` is the scoring target.
+    pub fn cued_recall(
+        &self,
+        net: &mut crate::Network,
+        clean: &Teacher,
+        cue: Teacher,
+        free_cycles: usize,
+    ) -> Result<CuedRecall, ProtocolError> {
+        let n_vis = net.n_visible();
+        let (_, scorer, s_len) = self.scorer(clean);
+        let e_leak_mv = net.params().e_leak_mv;
+        let mut rec = Recorder {
+            n_visible: n_vis,
+            samples: Vec::with_capacity(n_vis * s_len * (free_cycles + 1)),
+        };
+        net.reset_to_rest();
+        let own = net
+            .set_teacher(cue)
+            .expect("the cue is a copy of the network's teacher");
+        self.cycle(net, clean, e_leak_mv, 1.0, Some(&mut rec), None);
+        net.set_teacher(own).expect("own teacher");
+        Self::check(net, Phase::Replay, 0)?;
+        for c in 1..=free_cycles {
+            self.cycle(net, clean, e_leak_mv, 0.0, Some(&mut rec), None);
+            Self::check(net, Phase::Replay, c as i64)?;
+        }
+        let rates = rec.neuron_major();
+        let free = best_shift_curve(&scorer, &rates, free_cycles + 1, 1..free_cycles);
+        Ok(CuedRecall {
+            samples_per_cycle: s_len,
+            rates,
+            free,
         })
     }
 }
