@@ -92,7 +92,7 @@ impl Experiment for DisruptionExperiment {
     fn default_config() -> &'static str {
         static TEXT: OnceLock<String> = OnceLock::new();
         TEXT.get_or_init(|| {
-            elise_study::default_config_with(include_str!("../configs/default.toml"))
+            elise_study::default_config_with(include_str!("../configs/paper.toml"))
         })
     }
 

@@ -15,7 +15,7 @@ pub type Scaffold = Study<ScaffoldSpec>;
 
 impl StudySpec for ScaffoldSpec {
     const NAME: &'static str = "scaffold";
-    const OVERRIDES: &'static str = include_str!("../configs/default.toml");
+    const OVERRIDES: &'static str = include_str!("../configs/paper.toml");
 
     fn finish(_cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
         let table = elise_study::sweep_figure::markdown_table(

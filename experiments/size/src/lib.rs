@@ -14,7 +14,7 @@ pub type Size = Study<SizeSpec>;
 
 impl StudySpec for SizeSpec {
     const NAME: &'static str = "size";
-    const OVERRIDES: &'static str = include_str!("../configs/default.toml");
+    const OVERRIDES: &'static str = include_str!("../configs/paper.toml");
 
     fn finish(_cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
         elise_study::sweep_figure::finish_sweep(

@@ -15,7 +15,7 @@ pub type Sparsity = Study<SparsitySpec>;
 
 impl StudySpec for SparsitySpec {
     const NAME: &'static str = "sparsity";
-    const OVERRIDES: &'static str = include_str!("../configs/default.toml");
+    const OVERRIDES: &'static str = include_str!("../configs/paper.toml");
 
     fn finish(_cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
         elise_study::sweep_figure::finish_sweep(
