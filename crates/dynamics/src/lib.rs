@@ -10,8 +10,11 @@
 //! - [`build`]: random networks from a config and a seed (scaffold, mask, weights, delays).
 //! - [`protocol`]: training with free validation cycles, replay with optional disruption, and
 //!   their scores.
+//! - [`checkpoint`]: a network's complete state (and its training progress) in a versioned,
+//!   checksummed binary file.
 
 pub mod build;
+pub mod checkpoint;
 pub mod network;
 pub mod protocol;
 

@@ -480,6 +480,168 @@ impl Network {
         self.history.fill(self.phi_rest);
         self.clear_clamp();
     }
+
+    // --- Checkpoint accessors (logical state, independent of the storage layout) ---
+
+    /// The complete logical state, for [`crate::checkpoint`]: the weights as an n x n matrix
+    /// (the pending update not applied), every per-neuron vector, the delay lines as the rates
+    /// of the last `history_steps` steps (newest first), the scaffold and the clamp.
+    pub fn state(&self) -> crate::checkpoint::NetworkState {
+        let n = self.n;
+        let max_delay = self
+            .delay_den
+            .iter()
+            .chain(&self.delay_exc)
+            .chain(&self.delay_inh)
+            .copied()
+            .max()
+            .unwrap_or(2);
+        let mask = self.history_len - 1;
+        let k = self.n_steps as usize;
+        let mut history = Vec::with_capacity(max_delay * n);
+        for lag in 0..max_delay {
+            let slot = k.wrapping_sub(1 + lag) & mask;
+            history.extend_from_slice(&self.history[slot * n..(slot + 1) * n]);
+        }
+        crate::checkpoint::NetworkState {
+            n_visible: self.n_visible,
+            n_latent: n - self.n_visible,
+            mode: self.mode,
+            params: self.params.clone(),
+            w: self.dendrites.to_dense(),
+            n_plastic: self.dendrites.n_plastic(),
+            pending_update: self.pending_update,
+            learning: self.learning,
+            u: self.u.clone(),
+            v: self.v.clone(),
+            v_star: self.v_star.clone(),
+            trace: self.trace[..n].to_vec(),
+            rate: self.rate.clone(),
+            rate_star: self.rate_star.clone(),
+            err: self.err.clone(),
+            delay_den: self.delay_den.clone(),
+            delay_exc: self.delay_exc.clone(),
+            delay_inh: self.delay_inh.clone(),
+            history,
+            scaffold_ptr: self.teacher_ptr.clone(),
+            scaffold_idx: self.teacher_idx.clone(),
+            n_steps: self.n_steps,
+            clamp_mv: self.clamp_mv.clone(),
+            teacher_fingerprint: crate::checkpoint::teacher_fingerprint(&self.teacher),
+        }
+    }
+
+    /// Rebuilds the network that [`Network::state`] was taken from: `spec` (its mask, delays
+    /// and scaffold; the initial weights are ignored) and `rates` are those it was built with,
+    /// `teacher` the one it ran with. Delays, scaffold, the number of plastic synapses and the
+    /// teacher's fingerprint are checked against the state. The rebuilt network continues bit
+    /// for bit like the original.
+    pub fn from_state(
+        spec: &NetworkSpec,
+        rates: &LearningRates,
+        state: &crate::checkpoint::NetworkState,
+        teacher: Teacher,
+    ) -> Result<Self, crate::checkpoint::StateError> {
+        use crate::checkpoint::StateError;
+        state.validate().map_err(StateError)?;
+        let differs = |what: &str| {
+            StateError(format!(
+                "the saved network has other {what} than the network of this config and seed"
+            ))
+        };
+        if (spec.n_visible, spec.n_latent) != (state.n_visible, state.n_latent) {
+            return Err(StateError(format!(
+                "the saved network has {} visible + {} latent neurons, this config {} + {}",
+                state.n_visible, state.n_latent, spec.n_visible, spec.n_latent
+            )));
+        }
+        if spec.mode != state.mode {
+            return Err(differs("a mode"));
+        }
+        if spec.delay_den_steps != state.delay_den
+            || spec.delay_exc_steps != state.delay_exc
+            || spec.delay_inh_steps != state.delay_inh
+        {
+            return Err(differs("delays"));
+        }
+        let mut ptr = vec![0];
+        let mut idx = Vec::new();
+        for teachers in spec.scaffold.teachers_of() {
+            idx.extend(teachers);
+            ptr.push(idx.len());
+        }
+        if ptr != state.scaffold_ptr || idx != state.scaffold_idx {
+            return Err(differs("scaffold edges"));
+        }
+        let fingerprint = crate::checkpoint::teacher_fingerprint(&teacher);
+        if fingerprint != state.teacher_fingerprint {
+            return Err(StateError(format!(
+                "the saved network ran with another teacher (fingerprint {:016x}; this config gives {fingerprint:016x}): the pattern, pattern.state_ms and the neuron parameters must be those of the run that saved it",
+                state.teacher_fingerprint
+            )));
+        }
+        let with_weights = NetworkSpec {
+            w_init: state.w.clone(),
+            ..spec.clone()
+        };
+        let mut net = Self::new(&with_weights, &state.params, rates, teacher)
+            .map_err(|e| StateError(format!("the saved weights do not fit the mask: {e}")))?;
+        if net.n_plastic() != state.n_plastic {
+            return Err(StateError(format!(
+                "the saved network has {} plastic synapses, this config {} (network.mode, connectivity or [plasticity] differ)",
+                state.n_plastic,
+                net.n_plastic()
+            )));
+        }
+        let n = state.n_neurons();
+        net.u.copy_from_slice(&state.u);
+        net.v.copy_from_slice(&state.v);
+        net.v_star.copy_from_slice(&state.v_star);
+        net.trace[..n].copy_from_slice(&state.trace);
+        net.rate.copy_from_slice(&state.rate);
+        net.rate_star.copy_from_slice(&state.rate_star);
+        net.err.copy_from_slice(&state.err);
+        let mask = net.history_len - 1;
+        let k = state.n_steps as usize;
+        for (lag, rates) in state.history.chunks_exact(n).enumerate() {
+            let slot = k.wrapping_sub(1 + lag) & mask;
+            net.history[slot * n..(slot + 1) * n].copy_from_slice(rates);
+        }
+        net.n_steps = state.n_steps;
+        net.pending_update = state.pending_update;
+        net.learning = state.learning;
+        net.clamp_mv.clone_from(&state.clamp_mv);
+        net.any_clamp = net.clamp_mv.iter().any(Option::is_some);
+        Ok(net)
+    }
+
+    /// Cheap numerical health check (O(n), meant once per cycle): every potential within
+    /// `max_abs_mv` of 0 mV (non-finite or runaway weights show up in V within a step) and every
+    /// rate, trace and error term finite; otherwise what is wrong, naming the neuron.
+    pub fn health(&self, max_abs_mv: f64) -> Result<(), String> {
+        for (name, xs) in [("U", &self.u), ("V", &self.v), ("V*", &self.v_star)] {
+            if let Some((i, x)) = xs
+                .iter()
+                .enumerate()
+                .find(|(_, x)| !(x.abs() <= max_abs_mv))
+            {
+                return Err(format!(
+                    "{name} of neuron {i} is {x:e} mV (the limit is +-{max_abs_mv:e} mV)"
+                ));
+            }
+        }
+        for (name, xs) in [
+            ("rate", &self.rate),
+            ("predicted rate", &self.rate_star),
+            ("trace", &self.trace),
+            ("error term", &self.err),
+        ] {
+            if let Some((i, x)) = xs.iter().enumerate().find(|(_, x)| !x.is_finite()) {
+                return Err(format!("{name} of neuron {i} is {x}"));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl elise_core::Model for Network {

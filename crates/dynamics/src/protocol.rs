@@ -202,6 +202,13 @@ pub enum ProtocolError {
         "this model cannot be disrupted (it has no soma to clamp); remove replay.disruption_file"
     )]
     ClampUnsupported,
+    /// A caller's check after a cycle failed (see [`Protocol::train_from`]).
+    #[error("stopped after {} cycle {cycle}: {problem}", match phase { Phase::Validation => "training", Phase::Replay => "replay" })]
+    Stopped {
+        phase: Phase,
+        cycle: i64,
+        problem: String,
+    },
 }
 
 /// Scores and recordings of one run.
@@ -531,6 +538,109 @@ impl Protocol<'_> {
             samples_per_cycle: s_len,
             rates,
             free,
+        })
+    }
+}
+
+/// How far a training run got: what [`Protocol::train_from`] needs to continue it exactly (with
+/// the model's state), e.g. from a checkpoint.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainProgress {
+    /// The next training cycle to run (-1 = the warm-up cycle, `train.cycles` = done).
+    pub next_cycle: i64,
+    /// Validation points so far.
+    pub validation: Vec<CurvePoint>,
+    /// The last free validation cycle's outputs (neuron-major) and its cycle number.
+    pub last_validation: Option<(i64, Vec<f64>)>,
+    /// Model steps simulated so far.
+    pub n_steps: u64,
+}
+
+impl TrainProgress {
+    /// Before the warm-up cycle.
+    pub fn start() -> Self {
+        Self {
+            next_cycle: -1,
+            validation: Vec::new(),
+            last_validation: None,
+            n_steps: 0,
+        }
+    }
+
+    /// Cycles run so far, the warm-up cycle included.
+    pub fn cycles_done(&self) -> u64 {
+        (self.next_cycle + 1).max(0) as u64
+    }
+}
+
+impl Protocol<'_> {
+    /// [`Protocol::train`] continued from `progress` (which must come with the model state it
+    /// was taken with; [`TrainProgress::start`] for a fresh model), with hooks: `before_cycle(model,
+    /// c)` before every cycle c, and `after_cycle(model, progress)` after it (after the
+    /// finiteness check and `on_cycle`), where `progress.next_cycle` is already c + 1. An `Err`
+    /// from `after_cycle` (e.g. a runaway check, or a checkpoint that cannot be written) stops
+    /// the run with [`ProtocolError::Stopped`] naming the cycle. Continuing from the progress
+    /// and state of cycle c gives bit for bit the result of the uninterrupted run.
+    #[allow(clippy::too_many_arguments)]
+    pub fn train_from<M: Model>(
+        &self,
+        model: &mut M,
+        teacher: &Teacher,
+        e_leak_mv: f64,
+        mut progress: TrainProgress,
+        before_cycle: &mut dyn FnMut(&mut M, i64),
+        after_cycle: &mut dyn FnMut(&M, &TrainProgress) -> Result<(), String>,
+        on_cycle: &mut dyn FnMut(),
+    ) -> Result<ProtocolResult, ProtocolError> {
+        let train = self.train;
+        assert!(
+            train.validate_every > 0 && self.sample_every_steps > 0,
+            "validate_every and sample_every_steps must be positive"
+        );
+        let n_vis = model.n_outputs();
+        assert_eq!(n_vis, teacher.n_visible(), "model outputs vs teacher units");
+        let cycle_len = teacher.cycle_len_steps();
+        let (target, scorer, s_len) = self.scorer(teacher);
+        let mut rec = Recorder {
+            n_visible: n_vis,
+            samples: Vec::with_capacity(n_vis * s_len),
+        };
+        for c in progress.next_cycle.max(-1)..train.cycles as i64 {
+            before_cycle(model, c);
+            if c >= 0 && c % train.validate_every as i64 == 0 {
+                rec.samples.clear();
+                self.cycle(model, teacher, e_leak_mv, 0.0, Some(&mut rec), None);
+                let rates = rec.neuron_major();
+                let CycleScore { mse, corr_sum } = scorer.score_aligned(&rates);
+                progress.validation.push(CurvePoint {
+                    phase: Phase::Validation,
+                    cycle: c,
+                    mse,
+                    corr_sum,
+                });
+                progress.last_validation = Some((c, rates));
+            } else {
+                self.cycle(model, teacher, e_leak_mv, 1.0, None, None);
+            }
+            progress.n_steps += cycle_len as u64;
+            progress.next_cycle = c + 1;
+            Self::check(model, Phase::Validation, c)?;
+            on_cycle();
+            after_cycle(model, &progress).map_err(|problem| ProtocolError::Stopped {
+                phase: Phase::Validation,
+                cycle: c,
+                problem,
+            })?;
+        }
+        Ok(ProtocolResult {
+            validation: progress.validation,
+            replay: Vec::new(),
+            samples_per_cycle: s_len,
+            sample_every_steps: self.sample_every_steps,
+            target,
+            last_validation: progress.last_validation,
+            replay_rates: Vec::new(),
+            n_steps: progress.n_steps,
         })
     }
 }
