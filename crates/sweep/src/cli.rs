@@ -7,6 +7,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::{Instant, SystemTime};
 
 use anyhow::{Context as _, anyhow, bail};
@@ -17,11 +18,32 @@ use crate::config::{self, ConfigError};
 use crate::parquet_io::{write_file_atomic, write_parquet_batches_atomic};
 use crate::progress::Shared;
 use crate::util::{fnv1a_64, git_commit, human_duration, rfc3339_utc, shell_join};
-use crate::{Experiment, Job, JobOutput, RunDir, init_tracing, resume};
+use crate::{Experiment, Job, JobOutput, RunDir, init_tracing, interrupt, resume, shard};
 
 /// Runs an experiment's jobs in parallel and writes one Parquet part per job and table.
 #[derive(Debug, clap::Parser)]
+#[command(args_conflicts_with_subcommands = true)]
 struct Cli {
+    #[command(flatten)]
+    run: RunArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Write a Slurm job-array script for this sweep (config flags as for a run) into
+    /// <run dir>/slurm/, copy the binary and config there, and submit it with sbatch.
+    Slurm(Box<crate::slurm::SlurmArgs>),
+    /// Check that every job of a run directory has its intact parts, print the command that
+    /// re-runs the missing ones, merge the parts into one Parquet file per table and run the
+    /// experiment's figures.
+    Collect(crate::collect::CollectArgs),
+}
+
+/// The flags of a run (also those of `slurm`).
+#[derive(Debug, clap::Args)]
+pub(crate) struct RunArgs {
     /// TOML file deep-merged over the embedded default config (every key must exist there).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -40,12 +62,27 @@ struct Cli {
     /// Number of seeds (sets run.seeds).
     #[arg(long, value_name = "N")]
     seeds: Option<u64>,
-    /// Worker threads, one job per thread at a time [default: all cores].
+    /// Worker threads, one job per thread at a time [default: SLURM_CPUS_PER_TASK, else all
+    /// cores]. Results do not depend on it.
     #[arg(long, value_name = "N")]
-    threads: Option<usize>,
-    /// Run directory [default: results/<experiment>/run-<hash of the resolved config>].
+    pub(crate) threads: Option<usize>,
+    /// Run directory [default: results/<experiment>/<run id>].
     #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
+    /// Run id, recorded in the manifest and every part [default: the run directory's name;
+    /// without --out, run-<hash of the resolved config and the code version>].
+    #[arg(long, value_name = "ID")]
+    pub(crate) run_id: Option<String>,
+    /// Run only shard K of N: the jobs with index % N == K (0-based). `slurm/N` takes K from a
+    /// Slurm array task: SLURM_ARRAY_TASK_ID - base (base: --array-base, else
+    /// SLURM_ARRAY_TASK_MIN). Shards share one run directory; each writes
+    /// manifest-shard-K-of-N.toml; figures are drawn by `collect`.
+    #[arg(long, value_name = "K/N")]
+    pub(crate) shard: Option<String>,
+    /// First array index of the job array, for --shard slurm/N (written into generated
+    /// scripts so that a re-submitted single task still computes its shard).
+    #[arg(long, value_name = "B")]
+    pub(crate) array_base: Option<usize>,
     /// Apply the experiment's quick overrides (a short smoke run).
     #[arg(long)]
     quick: bool,
@@ -55,11 +92,11 @@ struct Cli {
     /// Redraw the figures and summaries of an existing run directory (--out DIR) from its
     /// Parquet tables and its config.toml, without simulating anything.
     #[arg(long)]
-    redraw: bool,
+    pub(crate) redraw: bool,
     /// Discard the finished jobs of an existing run directory and run every job again
     /// [default: resume — jobs whose parts exist and are intact are skipped].
     #[arg(long)]
-    restart: bool,
+    pub(crate) restart: bool,
     /// Save each job's training state every N cycles (sets run.checkpoint_every; experiments
     /// with checkpoints only); a killed job resumes from its last checkpoint.
     #[arg(long, value_name = "N")]
@@ -86,7 +123,7 @@ pub struct FailedJob {
 }
 
 /// The outcome of [`run_cli`].
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct RunSummary {
     /// The run directory (with `--list`: the directory a run would use; nothing is created).
     pub run_dir: PathBuf,
@@ -105,12 +142,21 @@ pub struct RunSummary {
     /// With `--list`: the text to print (resolved config as TOML, then the jobs as comments);
     /// no job ran.
     pub listing: Option<String>,
+    /// The shard this process ran (`--shard`); `n_jobs` etc. count this shard's jobs only.
+    pub shard: Option<crate::Shard>,
+    /// Jobs of the whole sweep (all shards).
+    pub n_jobs_total: usize,
+    /// `collect`: jobs without intact parts (the merge is then skipped unless
+    /// `--allow-missing`).
+    pub n_missing: usize,
+    /// `slurm` and `collect`: what to print on stdout (paths, job ids, re-run commands).
+    pub report: Option<String>,
 }
 
 impl RunSummary {
-    /// All jobs and `finish` succeeded.
+    /// All jobs and `finish` succeeded (for `collect`: and no job is missing).
     pub fn success(&self) -> bool {
-        self.n_failed == 0 && self.finish_error.is_none()
+        self.n_failed == 0 && self.finish_error.is_none() && self.n_missing == 0
     }
 }
 
@@ -118,9 +164,10 @@ impl RunSummary {
 /// `fn main() -> std::process::ExitCode { elise_sweep::main::<MyExperiment>() }`.
 ///
 /// Initializes tracing, runs [`run_cli`] on the process arguments and prints `results: <dir>`
-/// (or the `--list` text) to stdout. Exit code: 0 if every job succeeded, 1 if a job or
-/// `finish` failed (or the run could not proceed), 2 for usage and config errors (printed once
-/// to stderr).
+/// (or the `--list` text, or the report of `slurm` and `collect`) to stdout. Exit code: 0 if
+/// every job succeeded, 1 if a job or `finish` failed, `collect` found jobs missing (or the run
+/// could not proceed), 2 for usage and config errors (printed once to stderr), 128 + signal
+/// (130, 143) when SIGINT or SIGTERM stopped the sweep (see the crate docs).
 pub fn main<E: Experiment>() -> ExitCode {
     init_tracing();
     let args: Vec<String> = std::env::args_os()
@@ -133,6 +180,9 @@ pub fn main<E: Experiment>() -> ExitCode {
             if let Some(listing) = &summary.listing {
                 let _ = out.write_all(listing.as_bytes());
                 return ExitCode::SUCCESS;
+            }
+            if let Some(report) = &summary.report {
+                let _ = out.write_all(report.as_bytes());
             }
             let _ = writeln!(out, "results: {}", summary.run_dir.display());
             if summary.success() {
@@ -169,7 +219,18 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
             E::NAME
         ))
         .try_get_matches_from(std::iter::once(bin.clone()).chain(args.iter().cloned()))?;
-    let cli = Cli::from_arg_matches(&matches)?;
+    let parsed = Cli::from_arg_matches(&matches)?;
+    let (cli, matches, slurm_args) = match &parsed.command {
+        Some(Command::Collect(c)) => return crate::collect::collect::<E>(c),
+        Some(Command::Slurm(s)) => (
+            &s.run,
+            matches
+                .subcommand_matches("slurm")
+                .context("no matches of the slurm subcommand")?,
+            Some(s),
+        ),
+        None => (&parsed.run, &matches, None),
+    };
 
     let mut extra = Vec::new();
     if let Some(pattern) = &cli.pattern {
@@ -190,15 +251,20 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
             toml::Value::String(file.clone()).to_string(),
         ));
     }
-    let overrides = command_line_overrides(&matches, &cli);
+    let overrides = command_line_overrides(matches, cli);
     let (cfg, table) =
         config::resolve_with::<E>(cli.config.as_deref(), &overrides, cli.quick, &extra)?;
     let config_text = config::config_text(&table)?;
-    let hash_id = format!("run-{:016x}", fnv1a_64(config_text.as_bytes()));
-    let run_dir = cli
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("results").join(E::NAME).join(&hash_id));
+    let code_version = git_commit();
+    if let Some(id) = &cli.run_id {
+        check_run_id(id)?;
+    }
+    let default_id = default_run_id(&config_text, &code_version);
+    let run_dir = cli.out.clone().unwrap_or_else(|| {
+        Path::new("results")
+            .join(E::NAME)
+            .join(cli.run_id.as_deref().unwrap_or(&default_id))
+    });
 
     // Every grid point's config is built and validated here, before anything runs.
     let (jobs, job_cfgs): (Vec<Job>, Vec<E::Config>) =
@@ -239,13 +305,8 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
         };
         return Ok(RunSummary {
             run_dir,
-            n_jobs: 0,
-            n_ok: 0,
-            n_failed: 0,
-            n_resumed: 0,
-            failed: Vec::new(),
             finish_error,
-            listing: None,
+            ..RunSummary::default()
         });
     }
 
@@ -261,35 +322,93 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
             )),
             run_dir,
             n_jobs: jobs.len(),
-            n_ok: 0,
-            n_failed: 0,
-            n_resumed: 0,
-            failed: Vec::new(),
-            finish_error: None,
+            n_jobs_total: jobs.len(),
+            ..RunSummary::default()
         });
     }
 
-    let threads = match cli.threads {
-        Some(0) => {
-            return Err(
-                ConfigError::Usage("--threads 0: need at least 1 thread".to_owned()).into(),
-            );
+    if let Some(slurm) = slurm_args {
+        if cli.shard.is_some() || cli.array_base.is_some() || cli.restart {
+            return Err(ConfigError::Usage(
+                "slurm: --shard, --array-base and --restart are not options of `slurm` (the \
+                 script gives each array task its shard; remove the run directory to start over)"
+                    .to_owned(),
+            )
+            .into());
         }
-        Some(n) => n,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        // The same id a local run into this directory would record.
+        let run_id = match (&cli.run_id, &cli.out) {
+            (Some(id), _) => id.clone(),
+            (None, Some(out)) => out
+                .file_name()
+                .map_or_else(|| default_id.clone(), |n| n.to_string_lossy().into_owned()),
+            (None, None) => default_id,
+        };
+        return crate::slurm::submit::<E>(
+            slurm,
+            &crate::slurm::Plan {
+                config_text: &config_text,
+                run_dir: &run_dir,
+                run_id: &run_id,
+                n_jobs: jobs.len(),
+                command_line: &format!("{bin} {}", shell_join(args)),
+            },
+        );
+    }
+
+    let env = |k: &str| std::env::var(k).ok();
+    let shard = match &cli.shard {
+        Some(spec) => Some(shard::parse_shard(spec, cli.array_base, env)?),
+        None if cli.array_base.is_some() => {
+            return Err(ConfigError::Usage(
+                "--array-base applies only to --shard slurm/N".to_owned(),
+            )
+            .into());
+        }
+        None => None,
+    };
+    let threads = shard::resolve_threads(cli.threads, env)?;
+
+    prepare_run_dir(&run_dir, &config_text, shard.is_some())?;
+    write_config_file(&run_dir, &config_text)?;
+    let run_id = match &cli.run_id {
+        Some(id) => id.clone(),
+        None => run_dir
+            .canonicalize()
+            .unwrap_or_else(|_| run_dir.clone())
+            .file_name()
+            .map_or_else(|| default_id.clone(), |n| n.to_string_lossy().into_owned()),
     };
 
-    prepare_run_dir(&run_dir, &config_text, cli.restart)?;
-    write_file_atomic(&run_dir.join("config.toml"), config_text.as_bytes())?;
-    let run_id = run_dir
-        .canonicalize()
-        .unwrap_or_else(|_| run_dir.clone())
-        .file_name()
-        .map_or_else(|| hash_id.clone(), |n| n.to_string_lossy().into_owned());
+    // This process's jobs: all, or those of its shard. Nothing below touches another shard's
+    // files: several shards may run in this directory at the same time.
+    let selected: Vec<usize> = (0..jobs.len())
+        .filter(|&p| shard.is_none_or(|s| s.contains(jobs[p].index)))
+        .collect();
+    if cli.restart {
+        match shard {
+            None => {
+                tracing::warn!("--restart: discarding the parts in {}", run_dir.display());
+                resume::clear_all(&run_dir)?;
+            }
+            Some(s) => {
+                tracing::warn!(
+                    "--restart: discarding the parts of shard {} in {}",
+                    s.text(),
+                    run_dir.display()
+                );
+                for &p in &selected {
+                    resume::clear_job(&run_dir, jobs[p].index)?;
+                    remove_if_exists(&resume::checkpoint_path(&run_dir, jobs[p].index))?;
+                }
+            }
+        }
+    }
 
     // Resume: keep the jobs whose completion record and parts are intact; clear the rest.
-    let mut todo = vec![true; jobs.len()];
-    for (job, todo) in jobs.iter().zip(todo.iter_mut()) {
+    let mut todo = vec![true; selected.len()];
+    for (&p, todo) in selected.iter().zip(todo.iter_mut()) {
+        let job = &jobs[p];
         match resume::check_job(&run_dir, job) {
             None => {
                 *todo = false;
@@ -303,45 +422,67 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
             }
         }
     }
+    let n_selected = selected.len();
     let n_resumed = todo.iter().filter(|&&t| !t).count();
-    let todo_units = units
+    let todo_units = selected
         .iter()
         .zip(&todo)
         .filter(|&(_, &t)| t)
-        .fold(0_u64, |a, (&u, _)| a.saturating_add(u));
+        .fold(0_u64, |a, (&p, _)| a.saturating_add(units[p]));
 
     let started = SystemTime::now();
     let t0 = Instant::now();
-    let mut manifest = Manifest {
+    let manifest_name = shard.map_or_else(|| "manifest.toml".to_owned(), |s| s.manifest_name());
+    let manifest = Manifest {
         experiment: E::NAME.to_owned(),
         run_id: run_id.clone(),
         status: "running".to_owned(),
-        git_commit: git_commit(),
+        git_commit: code_version,
         command_line: format!("{bin} {}", shell_join(args)).trim_end().to_owned(),
         threads,
+        shard: shard.map(|s| s.text()),
+        signal: None,
         started_utc: rfc3339_utc(started),
         ended_utc: None,
         elapsed_s: None,
-        n_jobs: jobs.len(),
+        n_jobs: n_selected,
+        n_jobs_total: jobs.len(),
         n_ok: 0,
         n_failed: 0,
         n_resumed,
         total_work_units: i64::try_from(total_units).unwrap_or(i64::MAX),
         finish_error: None,
+        not_run: Vec::new(),
+        abandoned: Vec::new(),
         failed: Vec::new(),
     };
-    manifest.write(&run_dir)?;
+    let state = Arc::new(RunState {
+        path: run_dir.join(&manifest_name),
+        manifest: std::sync::Mutex::new((manifest, false)),
+        jobs: selected.iter().map(|&p| jobs[p].clone()).collect(),
+        status: todo
+            .iter()
+            .map(|&t| AtomicU8::new(if t { PENDING } else { RESUMED }))
+            .collect(),
+        errors: std::sync::Mutex::new(vec![None; n_selected]),
+        stop: AtomicBool::new(false),
+        t0,
+    });
+    state.write_manifest(|_| {})?;
+    // SIGINT/SIGTERM from here on: no new jobs, the manifest says "interrupted", exit 130/143.
+    let hook_state = Arc::clone(&state);
+    let _interrupt = interrupt::on_interrupt(move |signal| hook_state.interrupt(signal));
 
+    let shard_text = shard.map_or_else(String::new, |s| format!(" (shard {})", s.text()));
     if n_resumed > 0 {
         tracing::info!(
-            "{bin}: resuming {}: {n_resumed} of {} jobs already done (--restart runs them again)",
+            "{bin}: resuming {}{shard_text}: {n_resumed} of {n_selected} jobs already done (--restart runs them again)",
             run_dir.display(),
-            jobs.len()
         );
     }
     tracing::info!(
-        "{bin}: {} jobs ({todo_units} work units) on {threads} threads -> {}",
-        jobs.len() - n_resumed,
+        "{bin}: {} jobs{shard_text} ({todo_units} work units) on {threads} threads -> {}",
+        n_selected - n_resumed,
         run_dir.display()
     );
 
@@ -352,38 +493,48 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
         .context("cannot start the thread pool")?;
     let progress = Shared::new(
         todo_units,
-        jobs.len() - n_resumed,
+        n_selected - n_resumed,
         std::io::IsTerminal::is_terminal(&std::io::stderr()),
     );
+    let git = state.manifest_git_commit();
     let ctx = JobContext {
         run_dir: &run_dir,
         experiment: E::NAME,
         run_id: &run_id,
-        git_commit: &manifest.git_commit,
-        n_jobs: jobs.len() - n_resumed,
+        git_commit: &git,
+        n_jobs: n_selected - n_resumed,
         progress: &progress,
     };
     let results: Vec<Result<(), String>> = pool.install(|| {
-        jobs.par_iter()
-            .zip(job_cfgs.par_iter())
-            .zip(units.par_iter())
-            .zip(todo.par_iter())
-            .map(|(((job, job_cfg), &units), &todo)| {
-                if todo {
-                    run_one::<E>(job_cfg, job, units, &ctx)
-                } else {
-                    Ok(())
+        selected
+            .par_iter()
+            .enumerate()
+            .map(|(k, &p)| {
+                if !todo[k] {
+                    return Ok(());
                 }
+                if state.stop.load(Ordering::SeqCst) {
+                    return Err("not run: the sweep was interrupted".to_owned());
+                }
+                state.status[k].store(RUNNING, Ordering::SeqCst);
+                let result = run_one::<E>(&job_cfgs[p], &jobs[p], units[p], &ctx);
+                if let Err(e) = &result {
+                    state.errors.lock().unwrap_or_else(|e| e.into_inner())[k] = Some(e.clone());
+                }
+                let done = if result.is_ok() { OK } else { FAILED };
+                state.status[k].store(done, Ordering::SeqCst);
+                result
             })
             .collect()
     });
     progress.finish();
     drop(pool);
 
-    let failed: Vec<FailedJob> = jobs
+    let failed: Vec<FailedJob> = selected
         .iter()
         .zip(&results)
-        .filter_map(|(job, r)| {
+        .filter_map(|(&p, r)| {
+            let job = &jobs[p];
             r.as_ref().err().map(|error| FailedJob {
                 index: job.index,
                 replicate: job.replicate,
@@ -394,62 +545,205 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
         })
         .collect();
     let n_failed = failed.len();
-    let n_ok = jobs.len() - n_failed;
+    let n_ok = n_selected - n_failed;
 
-    // `finish` gets the base config (without axes); per-job values are in the tables.
-    let run = RunDir::new(run_dir.clone());
-    let finish_error = match catch_unwind(AssertUnwindSafe(|| E::finish(&cfg, &run))) {
-        Ok(Ok(())) => None,
-        Ok(Err(e)) => Some(format!("{e:#}")),
-        Err(payload) => Some(format!("panicked: {}", panic_message(payload.as_ref()))),
+    // `finish` gets the base config (without axes); per-job values are in the tables. A shard
+    // sees only its own jobs: figures of a sharded sweep are drawn by `collect`.
+    let finish_error = if shard.is_some() {
+        None
+    } else {
+        let run = RunDir::new(run_dir.clone());
+        match catch_unwind(AssertUnwindSafe(|| E::finish(&cfg, &run))) {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(format!("{e:#}")),
+            Err(payload) => Some(format!("panicked: {}", panic_message(payload.as_ref()))),
+        }
     };
     if let Some(e) = &finish_error {
         tracing::error!("{bin}: finish failed: {e}");
     }
 
-    let ended = SystemTime::now();
-    manifest.status = "finished".to_owned();
-    manifest.ended_utc = Some(rfc3339_utc(ended));
-    manifest.elapsed_s = Some((t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0);
-    manifest.n_ok = n_ok;
-    manifest.n_failed = n_failed;
-    manifest.finish_error = finish_error.clone();
-    manifest.failed = failed.iter().map(ManifestFailure::from).collect();
-    manifest.write(&run_dir)?;
+    state.write_manifest(|m| {
+        m.status = "finished".to_owned();
+        m.ended_utc = Some(rfc3339_utc(SystemTime::now()));
+        m.elapsed_s = Some((t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0);
+        m.n_ok = n_ok;
+        m.n_failed = n_failed;
+        m.finish_error = finish_error.clone();
+        m.failed = failed.iter().map(ManifestFailure::from).collect();
+    })?;
 
     let elapsed = human_duration(t0.elapsed().as_secs_f64());
     if n_failed == 0 {
         tracing::info!(
-            "{bin}: all {} jobs ok in {elapsed}; results in {}",
-            jobs.len(),
+            "{bin}: all {n_selected} jobs{shard_text} ok in {elapsed}; results in {}",
             run_dir.display()
         );
     } else {
         let indices: Vec<String> = failed.iter().map(|f| f.index.to_string()).collect();
         tracing::warn!(
-            "{bin}: {n_ok}/{} jobs ok, {n_failed} failed (indices {}) in {elapsed}; see {}",
-            jobs.len(),
+            "{bin}: {n_ok}/{n_selected} jobs{shard_text} ok, {n_failed} failed (indices {}) in {elapsed}; see {}",
             indices.join(", "),
-            run_dir.join("manifest.toml").display()
+            state.path.display()
         );
     }
 
     Ok(RunSummary {
         run_dir,
-        n_jobs: jobs.len(),
+        n_jobs: n_selected,
         n_ok,
         n_failed,
         n_resumed,
         failed,
         finish_error,
         listing: None,
+        shard,
+        n_jobs_total: jobs.len(),
+        n_missing: 0,
+        report: None,
     })
+}
+
+/// `run-<16 hex digits>`: FNV-1a of the resolved config text and the code version (the git
+/// commit), so that a rebuilt binary of other code never resumes into an older run.
+pub(crate) fn default_run_id(config_text: &str, code_version: &str) -> String {
+    let mut bytes = config_text.as_bytes().to_vec();
+    bytes.extend_from_slice(b"\n# code version: ");
+    bytes.extend_from_slice(code_version.as_bytes());
+    format!("run-{:016x}", fnv1a_64(&bytes))
+}
+
+/// A run id names a directory: letters, digits, `_`, `-`, `.`; not starting with `.`.
+pub(crate) fn check_run_id(id: &str) -> Result<(), ConfigError> {
+    let ok = !id.is_empty()
+        && !id.starts_with('.')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::Usage(format!(
+            "--run-id {id}: use letters, digits, '_', '-' and '.' (not starting with '.')"
+        )))
+    }
+}
+
+fn remove_if_exists(path: &Path) -> anyhow::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("cannot remove {}", path.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Creates (or checks) the run directory of a sweep and writes its `config.toml`.
+pub(crate) fn prepare_run_dir_for(run_dir: &Path, config_text: &str) -> anyhow::Result<()> {
+    prepare_run_dir(run_dir, config_text, false)?;
+    write_config_file(run_dir, config_text)
+}
+
+/// Writes `config.toml` unless it already holds `config_text` (shards of one sweep start at the
+/// same time; each writes through its own temporary file).
+fn write_config_file(run_dir: &Path, config_text: &str) -> anyhow::Result<()> {
+    let path = run_dir.join("config.toml");
+    if std::fs::read_to_string(&path).is_ok_and(|old| old == config_text) {
+        return Ok(());
+    }
+    crate::parquet_io::write_file_atomic_unique(&path, config_text.as_bytes())
+}
+
+const PENDING: u8 = 0;
+const RUNNING: u8 = 1;
+const OK: u8 = 2;
+const FAILED: u8 = 3;
+const RESUMED: u8 = 4;
+
+/// What the SIGINT/SIGTERM hook needs to know about a running sweep (this process's jobs).
+struct RunState {
+    /// The manifest file (`manifest.toml` or `manifest-shard-K-of-N.toml`).
+    path: PathBuf,
+    /// The manifest, and whether the hook has written its final ("interrupted") version.
+    manifest: std::sync::Mutex<(Manifest, bool)>,
+    jobs: Vec<Job>,
+    status: Vec<AtomicU8>,
+    errors: std::sync::Mutex<Vec<Option<String>>>,
+    /// Set by the hook: jobs not yet started are not started.
+    stop: AtomicBool,
+    t0: Instant,
+}
+
+impl RunState {
+    /// Applies `update` and writes the manifest, unless the hook has already written its final
+    /// version.
+    fn write_manifest(&self, update: impl FnOnce(&mut Manifest)) -> anyhow::Result<()> {
+        let mut guard = self.manifest.lock().unwrap_or_else(|e| e.into_inner());
+        if guard.1 {
+            return Ok(());
+        }
+        update(&mut guard.0);
+        guard.0.write_to(&self.path)
+    }
+
+    fn manifest_git_commit(&self) -> String {
+        let guard = self.manifest.lock().unwrap_or_else(|e| e.into_inner());
+        guard.0.git_commit.clone()
+    }
+
+    /// The SIGINT/SIGTERM hook: stop starting jobs and write the "interrupted" manifest.
+    fn interrupt(&self, signal: i32) {
+        self.stop.store(true, Ordering::SeqCst);
+        let name = interrupt::signal_name(signal);
+        let mut guard = self.manifest.lock().unwrap_or_else(|e| e.into_inner());
+        let errors = self
+            .errors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let (m, written) = &mut *guard;
+        m.status = "interrupted".to_owned();
+        m.signal = Some(name.clone());
+        m.ended_utc = Some(rfc3339_utc(SystemTime::now()));
+        m.elapsed_s = Some((self.t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0);
+        let (mut ok, mut failed) = (0, Vec::new());
+        m.not_run.clear();
+        m.abandoned.clear();
+        for (k, job) in self.jobs.iter().enumerate() {
+            match self.status[k].load(Ordering::SeqCst) {
+                OK | RESUMED => ok += 1,
+                FAILED => failed.push(FailedJob {
+                    index: job.index,
+                    replicate: job.replicate,
+                    seed: job.seed,
+                    params: job.params.clone(),
+                    error: errors[k].clone().unwrap_or_default(),
+                }),
+                RUNNING => m.abandoned.push(job.index),
+                _ => m.not_run.push(job.index),
+            }
+        }
+        m.n_ok = ok;
+        m.n_failed = failed.len();
+        m.failed = failed.iter().map(ManifestFailure::from).collect();
+        match m.write_to(&self.path) {
+            Ok(()) => *written = true,
+            Err(e) => eprintln!("error: cannot write {}: {e:#}", self.path.display()),
+        }
+        eprintln!(
+            "{name}: sweep interrupted: {ok} jobs done, {} failed, {} abandoned while running, {} not started; see {} (running the same command again resumes)",
+            m.n_failed,
+            m.abandoned.len(),
+            m.not_run.len(),
+            self.path.display()
+        );
+    }
 }
 
 /// `--set` and `--axis` arguments in command-line order.
 fn command_line_overrides<'a>(
     matches: &clap::ArgMatches,
-    cli: &'a Cli,
+    cli: &'a RunArgs,
 ) -> Vec<config::CmdOverride<'a>> {
     let positions = |id: &str, n: usize| -> Vec<usize> {
         matches
@@ -518,9 +812,10 @@ fn listing(
     s
 }
 
-/// Creates the run directory, or checks that an existing one holds a run of the same config.
-/// An existing run is resumed (its finished jobs are kept), or with `restart` emptied of parts.
-fn prepare_run_dir(run_dir: &Path, config_text: &str, restart: bool) -> anyhow::Result<()> {
+/// Creates the run directory, or checks that an existing one holds a run of the same config
+/// (whose finished jobs are then kept: resume). A shard (`sharded`) also accepts a directory
+/// that another shard of the same sweep is just setting up (no `config.toml` yet).
+fn prepare_run_dir(run_dir: &Path, config_text: &str, sharded: bool) -> anyhow::Result<()> {
     if !run_dir.exists() {
         return std::fs::create_dir_all(run_dir)
             .with_context(|| format!("cannot create run directory {}", run_dir.display()));
@@ -534,14 +829,13 @@ fn prepare_run_dir(run_dir: &Path, config_text: &str, restart: bool) -> anyhow::
     }
     let old_config = run_dir.join("config.toml");
     match std::fs::read_to_string(&old_config) {
-        Ok(old) if old == config_text => {}
-        Ok(_) => {
-            return Err(ConfigError::Usage(format!(
-                "run directory {} holds a run with a different config; choose another --out or remove it",
-                run_dir.display()
-            ))
-            .into());
-        }
+        Ok(old) if old == config_text => Ok(()),
+        Ok(_) => Err(ConfigError::Usage(format!(
+            "run directory {} holds a run with a different config; choose another --out or remove it",
+            run_dir.display()
+        ))
+        .into()),
+        Err(_) if sharded => Ok(()),
         Err(_) => {
             let non_empty = std::fs::read_dir(run_dir)
                 .with_context(|| format!("cannot list {}", run_dir.display()))?
@@ -554,14 +848,9 @@ fn prepare_run_dir(run_dir: &Path, config_text: &str, restart: bool) -> anyhow::
                 ))
                 .into());
             }
-            return Ok(());
+            Ok(())
         }
     }
-    if restart {
-        tracing::warn!("--restart: discarding the parts in {}", run_dir.display());
-        resume::clear_all(run_dir)?;
-    }
-    Ok(())
 }
 
 /// What every job of a run shares.
@@ -695,22 +984,31 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-/// `manifest.toml`.
+/// `manifest.toml`, or `manifest-shard-K-of-N.toml` for a shard (its jobs only).
 #[derive(serde::Serialize)]
 struct Manifest {
     experiment: String,
     run_id: String,
-    /// "running" while jobs run, "finished" at the end.
+    /// "running" while jobs run, "finished" at the end, "interrupted" after SIGINT/SIGTERM.
     status: String,
     git_commit: String,
     command_line: String,
     threads: usize,
+    /// `K/N` for a shard.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard: Option<String>,
+    /// The signal that interrupted the sweep.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signal: Option<String>,
     started_utc: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     ended_utc: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     elapsed_s: Option<f64>,
+    /// This process's jobs (a shard's, or all).
     n_jobs: usize,
+    /// Jobs of the whole sweep.
+    n_jobs_total: usize,
     n_ok: usize,
     n_failed: usize,
     /// Jobs found finished in the run directory and skipped (resume).
@@ -718,13 +1016,19 @@ struct Manifest {
     total_work_units: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     finish_error: Option<String>,
+    /// Interrupted: indices of the jobs that had not started.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    not_run: Vec<usize>,
+    /// Interrupted: indices of the jobs abandoned while running (resume redoes them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    abandoned: Vec<usize>,
     failed: Vec<ManifestFailure>,
 }
 
 impl Manifest {
-    fn write(&self, run_dir: &Path) -> anyhow::Result<()> {
+    fn write_to(&self, path: &Path) -> anyhow::Result<()> {
         let text = toml::to_string(self).map_err(|e| anyhow!("cannot serialize manifest: {e}"))?;
-        write_file_atomic(&run_dir.join("manifest.toml"), text.as_bytes())
+        write_file_atomic(path, text.as_bytes())
     }
 }
 

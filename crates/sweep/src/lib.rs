@@ -73,10 +73,14 @@
 
 mod axes;
 mod cli;
+mod collect;
 mod config;
+mod interrupt;
 mod parquet_io;
 mod progress;
 pub mod resume;
+mod shard;
+mod slurm;
 mod telemetry;
 pub mod testing;
 mod util;
@@ -96,6 +100,7 @@ pub use parquet_io::{
     write_parquet_batches_atomic,
 };
 pub use progress::Progress;
+pub use shard::Shard;
 pub use telemetry::init_tracing;
 pub use util::{fnv1a_64, rfc3339_utc};
 

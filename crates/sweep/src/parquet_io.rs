@@ -29,7 +29,27 @@ fn write_via_tmp(
     path: &Path,
     write: impl FnOnce(File) -> anyhow::Result<File>,
 ) -> anyhow::Result<()> {
-    let tmp = tmp_path(path)?;
+    write_via(path, &tmp_path(path)?, write)
+}
+
+/// [`write_file_atomic`] through `<path>.<pid>.tmp`, for files that several processes (the
+/// shards of one sweep) may write at the same time with the same contents.
+pub(crate) fn write_file_atomic_unique(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    let mut tmp = tmp_path(path)?.into_os_string();
+    tmp.push(format!(".{}.tmp", std::process::id()));
+    write_via(path, Path::new(&tmp), |mut file| {
+        file.write_all(contents)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(file)
+    })
+}
+
+fn write_via(
+    path: &Path,
+    tmp: &Path,
+    write: impl FnOnce(File) -> anyhow::Result<File>,
+) -> anyhow::Result<()> {
+    let tmp = tmp.to_path_buf();
     let result = (|| {
         let file =
             File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
@@ -103,6 +123,74 @@ pub fn write_parquet_batches_atomic(
             .into_inner()
             .with_context(|| format!("cannot finish Parquet file {}", path.display()))
     })
+}
+
+/// Buffered rows above this size are flushed as a row group while merging.
+const MERGE_FLUSH_BYTES: usize = 64 << 20;
+
+/// Concatenates the Parquet files `parts` (one schema) into one file at `path`, atomically,
+/// reading one part at a time so that memory does not grow with the number of parts.
+/// `metadata` becomes the file's key-value metadata. Returns the number of rows.
+pub(crate) fn merge_parquet_atomic(
+    path: &Path,
+    parts: &[PathBuf],
+    metadata: &[(String, String)],
+) -> anyhow::Result<u64> {
+    let first = parts
+        .first()
+        .with_context(|| format!("no parts to merge into {}", path.display()))?;
+    let open = |part: &Path| -> anyhow::Result<_> {
+        let file = File::open(part).with_context(|| format!("cannot open {}", part.display()))?;
+        ParquetRecordBatchReaderBuilder::try_new(file)
+            .with_context(|| format!("cannot read Parquet file {}", part.display()))
+    };
+    // The columns only: each part's Arrow schema also carries that part's own metadata.
+    let schema = std::sync::Arc::new(arrow_schema::Schema::new(
+        open(first)?.schema().fields().clone(),
+    ));
+    let kv = metadata
+        .iter()
+        .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
+        .collect();
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_key_value_metadata(Some(kv))
+        .build();
+    let mut rows = 0_u64;
+    write_via_tmp(path, |file| {
+        let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
+            .with_context(|| format!("cannot start Parquet file {}", path.display()))?;
+        for part in parts {
+            let reader = open(part)?
+                .build()
+                .with_context(|| format!("cannot read Parquet file {}", part.display()))?;
+            for batch in reader {
+                let batch = batch
+                    .with_context(|| format!("cannot decode Parquet file {}", part.display()))?;
+                let batch = RecordBatch::try_new(schema.clone(), batch.columns().to_vec())
+                    .with_context(|| {
+                        format!(
+                            "{} has other columns than {} (one schema per table)",
+                            part.display(),
+                            first.display()
+                        )
+                    })?;
+                rows += batch.num_rows() as u64;
+                writer
+                    .write(&batch)
+                    .with_context(|| format!("cannot write Parquet rows to {}", path.display()))?;
+                if writer.in_progress_size() > MERGE_FLUSH_BYTES {
+                    writer
+                        .flush()
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                }
+            }
+        }
+        writer
+            .into_inner()
+            .with_context(|| format!("cannot finish Parquet file {}", path.display()))
+    })?;
+    Ok(rows)
 }
 
 /// All record batches of the Parquet file at `path`.

@@ -231,3 +231,11 @@ fn for_each_table_file(
     }
     Ok(())
 }
+
+/// The completion record of job `index` (for `collect`: the parts to merge).
+pub fn read_record(run_dir: &Path, index: usize) -> anyhow::Result<DoneRecord> {
+    let path = record_path(run_dir, index);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("{}: unreadable record", path.display()))
+}

@@ -42,3 +42,155 @@ pub fn run_in_temp_dir<E: Experiment>(tag: &str, args: &[&str]) -> (RunSummary, 
     let summary = run_cli::<E>(&argv).unwrap_or_else(|e| panic!("{args:?}: {e:#}"));
     (summary, run)
 }
+
+/// The embedded default config of [`Toy`].
+const TOY_DEFAULT: &str = r#"# exp-toy: a tiny experiment without simulation, for harness tests and demos.
+[run]
+seeds = 8               # jobs (replicates); seed of replicate r = base_seed + r
+base_seed = 1000
+
+[toy]
+steps = 10              # rows per job in table `samples`
+sleep_ms = 0            # wall time each job spends (spread over its steps)
+fail_seed = -1          # the job with this seed returns an error (-1: none)
+
+[axes]
+"#;
+
+/// Config of [`Toy`].
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToyConfig {
+    /// `[run]`.
+    pub run: ToyRun,
+    /// `[toy]`.
+    pub toy: ToyParams,
+}
+
+/// `[run]` of [`ToyConfig`].
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToyRun {
+    /// Number of replicates.
+    pub seeds: usize,
+    /// Seed of replicate 0.
+    pub base_seed: u64,
+}
+
+/// `[toy]` of [`ToyConfig`].
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToyParams {
+    /// Rows per job in table `samples`.
+    pub steps: u64,
+    /// Wall time per job in milliseconds.
+    pub sleep_ms: u64,
+    /// Seed whose job fails (-1: none).
+    pub fail_seed: i64,
+}
+
+/// `exp-toy`: a tiny experiment without simulation (binary `elise-sweep-toy`), used by the
+/// harness's process-level tests (SIGKILL/SIGTERM, Slurm) and to measure the harness's own
+/// costs. Job `j` writes `toy.steps` rows to table `samples` (`job`, `seed`, `step`, `value`, a
+/// pseudo-random function of seed and step) and one row to `summary` (`job`, `seed`, `total`).
+/// `finish` writes `finish.txt` with the number of `summary` rows.
+#[derive(Debug)]
+pub struct Toy;
+
+/// SplitMix64 finalizer: a deterministic pseudo-random function of its input.
+fn splitmix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+impl crate::Experiment for Toy {
+    type Config = ToyConfig;
+    const NAME: &'static str = "toy";
+
+    fn default_config() -> &'static str {
+        TOY_DEFAULT
+    }
+
+    fn quick_overrides() -> &'static [(&'static str, &'static str)] {
+        &[("run.seeds", "2"), ("toy.steps", "3")]
+    }
+
+    fn validate(cfg: &ToyConfig) -> Result<(), crate::ConfigError> {
+        crate::check_range("run.seeds", cfg.run.seeds, 1, 1_000_000)?;
+        crate::check_range("toy.steps", cfg.toy.steps, 1, 1_000_000)?;
+        crate::check_range("toy.sleep_ms", cfg.toy.sleep_ms, 0, 3_600_000)
+    }
+
+    fn jobs(cfg: &ToyConfig) -> Vec<crate::Job> {
+        crate::replicate_jobs(cfg.run.seeds, cfg.run.base_seed)
+    }
+
+    fn work_units(cfg: &ToyConfig, _job: &crate::Job) -> u64 {
+        cfg.toy.steps
+    }
+
+    fn run_job(
+        cfg: &ToyConfig,
+        job: &crate::Job,
+        progress: &crate::Progress,
+    ) -> anyhow::Result<crate::JobOutput> {
+        use arrow_array::{ArrayRef, Float64Array, RecordBatch, UInt64Array};
+        use std::sync::Arc;
+        if i64::try_from(job.seed).ok() == Some(cfg.toy.fail_seed) {
+            anyhow::bail!("toy.fail_seed: job with seed {} fails", job.seed);
+        }
+        let n = cfg.toy.steps;
+        let pause = std::time::Duration::from_micros(cfg.toy.sleep_ms * 1000 / n);
+        let mut values = Vec::with_capacity(n as usize);
+        for step in 0..n {
+            if !pause.is_zero() {
+                std::thread::sleep(pause);
+            }
+            let u = (splitmix(job.seed ^ splitmix(step)) >> 11) as f64 / (1u64 << 53) as f64;
+            values.push(u);
+            progress.inc(1);
+        }
+        let total: f64 = values.iter().sum();
+        let idx = job.index as u64;
+        let samples = RecordBatch::try_from_iter([
+            (
+                "job",
+                Arc::new(UInt64Array::from(vec![idx; n as usize])) as ArrayRef,
+            ),
+            (
+                "seed",
+                Arc::new(UInt64Array::from(vec![job.seed; n as usize])) as ArrayRef,
+            ),
+            (
+                "step",
+                Arc::new(UInt64Array::from_iter_values(0..n)) as ArrayRef,
+            ),
+            ("value", Arc::new(Float64Array::from(values)) as ArrayRef),
+        ])?;
+        let summary = RecordBatch::try_from_iter([
+            ("job", Arc::new(UInt64Array::from(vec![idx])) as ArrayRef),
+            (
+                "seed",
+                Arc::new(UInt64Array::from(vec![job.seed])) as ArrayRef,
+            ),
+            (
+                "total",
+                Arc::new(Float64Array::from(vec![total])) as ArrayRef,
+            ),
+        ])?;
+        Ok(crate::JobOutput::new()
+            .with_table("samples", samples)
+            .with_table("summary", summary))
+    }
+
+    fn finish(_cfg: &ToyConfig, run: &RunDir) -> anyhow::Result<()> {
+        let rows: usize = run
+            .read_table("summary")?
+            .iter()
+            .map(arrow_array::RecordBatch::num_rows)
+            .sum();
+        crate::write_file_atomic(&run.path().join("finish.txt"), rows.to_string().as_bytes())
+    }
+}

@@ -1,0 +1,380 @@
+//! `exp-<name> collect --out DIR [--run-id ID]`: check a run directory, merge its parts and draw
+//! the figures.
+//!
+//! Every job of the run's `config.toml` must have an intact completion record
+//! ([`crate::resume::check_job`]). Missing jobs are listed with the error of a failed job (from
+//! the manifests of the shards) and the exact commands that re-run them; then nothing is merged
+//! (unless `--allow-missing`) and the exit code is 1. Otherwise the parts of each table are
+//! merged, in job order, into `<run dir>/<table>.parquet` (written atomically, part by part, so
+//! memory stays flat), with the run's metadata (`elise.experiment`, `elise.run_id`,
+//! `elise.git_commit`, `elise.config`, `elise.jobs`, `elise.missing_jobs`), the experiment's
+//! `finish` draws its figures, and `collect.toml` records the outcome.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use anyhow::{Context as _, anyhow};
+
+use crate::config::{self, ConfigError};
+use crate::parquet_io::{merge_parquet_atomic, read_parquet_metadata, write_file_atomic};
+use crate::slurm::{PLAN_FILE, SlurmPlan, quote};
+use crate::util::rfc3339_utc;
+use crate::{Experiment, FailedJob, Job, RunDir, RunSummary, resume};
+
+/// Options of `collect`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct CollectArgs {
+    /// The run directory [default: results/<experiment>/<run id>].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// The run's id (names the default directory; recorded in the merged files) [default: the
+    /// id recorded in the parts].
+    #[arg(long, value_name = "ID")]
+    run_id: Option<String>,
+    /// Merge the jobs that are there even if some are missing (their indices are recorded in
+    /// the merged files' metadata); the exit code is still 1.
+    #[arg(long)]
+    allow_missing: bool,
+}
+
+/// `collect.toml`.
+#[derive(serde::Serialize)]
+struct CollectRecord {
+    experiment: String,
+    run_id: String,
+    /// "complete", "incomplete" (nothing merged) or "partial" (merged with --allow-missing).
+    status: String,
+    collected_utc: String,
+    n_jobs: usize,
+    n_complete: usize,
+    missing: Vec<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    finish_error: Option<String>,
+    tables: Vec<MergedTable>,
+}
+
+#[derive(serde::Serialize)]
+struct MergedTable {
+    table: String,
+    file: String,
+    parts: usize,
+    rows: u64,
+}
+
+/// Errors of failed jobs recorded in the manifests (`manifest*.toml`): index → (manifest, error).
+fn failures_in_manifests(run_dir: &Path) -> BTreeMap<usize, (String, String)> {
+    let mut out = BTreeMap::new();
+    let Ok(entries) = std::fs::read_dir(run_dir) else {
+        return out;
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("manifest") && n.ends_with(".toml"))
+        .collect();
+    names.sort();
+    for name in names {
+        let Ok(text) = std::fs::read_to_string(run_dir.join(&name)) else {
+            continue;
+        };
+        let Ok(table) = toml::from_str::<toml::Table>(&text) else {
+            continue;
+        };
+        let status = table.get("status").and_then(|v| v.as_str()).unwrap_or("");
+        if let Some(list) = table.get("failed").and_then(|v| v.as_array()) {
+            for f in list {
+                if let (Some(i), Some(e)) = (
+                    f.get("index").and_then(|v| v.as_integer()),
+                    f.get("error").and_then(|v| v.as_str()),
+                ) {
+                    out.insert(i as usize, (name.clone(), e.to_owned()));
+                }
+            }
+        }
+        if status == "interrupted" {
+            for key in ["abandoned", "not_run"] {
+                for i in table
+                    .get(key)
+                    .and_then(|v| v.as_array())
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_integer())
+                {
+                    let why = if key == "abandoned" {
+                        "abandoned while running when the sweep was interrupted"
+                    } else {
+                        "not started: the sweep was interrupted"
+                    };
+                    out.entry(i as usize)
+                        .or_insert_with(|| (name.clone(), why.to_owned()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `exp-<name> collect`.
+pub(crate) fn collect<E: Experiment>(args: &CollectArgs) -> anyhow::Result<RunSummary> {
+    if let Some(id) = &args.run_id {
+        crate::cli::check_run_id(id)?;
+    }
+    let run_dir = match (&args.out, &args.run_id) {
+        (Some(out), _) => out.clone(),
+        (None, Some(id)) => Path::new("results").join(E::NAME).join(id),
+        (None, None) => {
+            return Err(ConfigError::Usage(
+                "collect: give the run directory with --out DIR (or its id with --run-id ID)"
+                    .to_owned(),
+            )
+            .into());
+        }
+    };
+    let stored = run_dir.join("config.toml");
+    if !stored.is_file() {
+        return Err(ConfigError::Usage(format!(
+            "collect: {} has no config.toml (not a run directory of exp-{})",
+            run_dir.display(),
+            E::NAME
+        ))
+        .into());
+    }
+    let (cfg, table) = crate::resolve_config::<E>(Some(&stored), &[], false, &[])?;
+    let config_text = config::config_text(&table)?;
+    let jobs: Vec<Job> = crate::expand_jobs::<E>(&cfg, &table)?
+        .into_iter()
+        .map(|(j, _)| j)
+        .collect();
+
+    let mut complete: Vec<&Job> = Vec::new();
+    let mut missing: Vec<(&Job, String)> = Vec::new();
+    for job in &jobs {
+        match resume::check_job(&run_dir, job) {
+            None => complete.push(job),
+            Some(why) => missing.push((job, why)),
+        }
+    }
+    let failures = failures_in_manifests(&run_dir);
+    let run_id = match &args.run_id {
+        Some(id) => id.clone(),
+        None => complete
+            .first()
+            .and_then(|j| first_part_meta(&run_dir, j.index, "elise.run_id"))
+            .unwrap_or_else(|| {
+                run_dir
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            }),
+    };
+
+    let mut report = format!(
+        "collect {}: {} of {} jobs complete\n",
+        run_dir.display(),
+        complete.len(),
+        jobs.len()
+    );
+    let mut failed = Vec::new();
+    if !missing.is_empty() {
+        report.push_str(&format!("{} jobs missing:\n", missing.len()));
+        for (job, why) in &missing {
+            let params = if job.params.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", job.params_text())
+            };
+            let why = match failures.get(&job.index) {
+                Some((manifest, error)) if why == "not run" => format!("{error} ({manifest})"),
+                _ => why.clone(),
+            };
+            report.push_str(&format!(
+                "  job {} (seed {}{params}): {why}\n",
+                job.index, job.seed
+            ));
+            failed.push(FailedJob {
+                index: job.index,
+                replicate: job.replicate,
+                seed: job.seed,
+                params: job.params.clone(),
+                error: why,
+            });
+        }
+        report.push_str(&rerun_commands::<E>(&run_dir, &run_id, &missing));
+    }
+
+    let missing_idx: Vec<usize> = missing.iter().map(|(j, _)| j.index).collect();
+    let mut record = CollectRecord {
+        experiment: E::NAME.to_owned(),
+        run_id: run_id.clone(),
+        status: "incomplete".to_owned(),
+        collected_utc: rfc3339_utc(SystemTime::now()),
+        n_jobs: jobs.len(),
+        n_complete: complete.len(),
+        missing: missing_idx.clone(),
+        finish_error: None,
+        tables: Vec::new(),
+    };
+    let mut finish_error = None;
+    if missing.is_empty() || args.allow_missing {
+        record.tables = merge_tables(&run_dir, &complete, &run_id, &config_text, &missing_idx)?;
+        for t in &record.tables {
+            report.push_str(&format!(
+                "merged {} ({} parts, {} rows) -> {}\n",
+                t.table, t.parts, t.rows, t.file
+            ));
+        }
+        let run = RunDir::new(&run_dir);
+        finish_error = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            E::finish(&cfg, &run)
+        })) {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(format!("{e:#}")),
+            Err(_) => Some("finish panicked".to_owned()),
+        };
+        if let Some(e) = &finish_error {
+            report.push_str(&format!("finish (figures) failed: {e}\n"));
+        }
+        record.status = if missing.is_empty() {
+            "complete"
+        } else {
+            "partial"
+        }
+        .to_owned();
+        record.finish_error = finish_error.clone();
+    } else {
+        report.push_str("nothing merged (--allow-missing merges the jobs that are there)\n");
+    }
+    let text =
+        toml::to_string(&record).map_err(|e| anyhow!("cannot serialize collect.toml: {e}"))?;
+    write_file_atomic(&run_dir.join("collect.toml"), text.as_bytes())?;
+
+    Ok(RunSummary {
+        run_dir,
+        n_jobs: jobs.len(),
+        n_jobs_total: jobs.len(),
+        n_ok: complete.len(),
+        n_failed: 0,
+        n_missing: missing.len(),
+        failed,
+        finish_error,
+        report: Some(report),
+        ..RunSummary::default()
+    })
+}
+
+fn first_part_meta(run_dir: &Path, index: usize, key: &str) -> Option<String> {
+    let record = resume::read_record(run_dir, index).ok()?;
+    let part = record.parts.first()?;
+    let kv = read_parquet_metadata(&run_dir.join(&part.table).join(&part.file)).ok()?;
+    kv.into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
+}
+
+/// The commands that re-run the missing jobs: the Slurm shards to re-submit (when the run was
+/// submitted by `slurm`) and a local run (resume skips the finished jobs).
+fn rerun_commands<E: Experiment>(
+    run_dir: &Path,
+    run_id: &str,
+    missing: &[(&Job, String)],
+) -> String {
+    let abs = run_dir
+        .canonicalize()
+        .unwrap_or_else(|_| run_dir.to_path_buf());
+    let dir = abs.display().to_string();
+    let mut s = String::new();
+    if let Ok(text) = std::fs::read_to_string(abs.join(PLAN_FILE))
+        && let Ok(plan) = toml::from_str::<SlurmPlan>(&text)
+        && plan.tasks > 0
+    {
+        let shards: BTreeSet<usize> = missing.iter().map(|(j, _)| j.index % plan.tasks).collect();
+        let list: Vec<String> = shards.iter().map(usize::to_string).collect();
+        s.push_str(&format!(
+            "re-run them on Slurm (array tasks = shards of {}):\n  sbatch --array={} {}\n",
+            plan.tasks,
+            list.join(","),
+            quote(&plan.array_script)
+        ));
+    }
+    let copied = abs.join("slurm").join(format!("exp-{}", E::NAME));
+    let bin = if copied.is_file() {
+        copied.display().to_string()
+    } else {
+        std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| format!("exp-{}", E::NAME))
+    };
+    s.push_str(&format!(
+        "re-run them here (finished jobs are skipped):\n  {} --config {} --out {} --run-id {}\n",
+        quote(&bin),
+        quote(&format!("{dir}/config.toml")),
+        quote(&dir),
+        quote(run_id)
+    ));
+    s
+}
+
+/// Merges the parts of every table into `<run dir>/<table>.parquet`.
+fn merge_tables(
+    run_dir: &Path,
+    complete: &[&Job],
+    run_id: &str,
+    config_text: &str,
+    missing: &[usize],
+) -> anyhow::Result<Vec<MergedTable>> {
+    // Table → parts in job order; the tables in order of first appearance.
+    let mut order: Vec<String> = Vec::new();
+    let mut parts: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+    let mut commits: BTreeSet<String> = BTreeSet::new();
+    let mut jobs_text = String::new();
+    let mut experiment = String::new();
+    for job in complete {
+        let record = resume::read_record(run_dir, job.index)?;
+        for part in &record.parts {
+            let path = run_dir.join(&part.table).join(&part.file);
+            if !parts.contains_key(&part.table) {
+                order.push(part.table.clone());
+                let kv = read_parquet_metadata(&path)?;
+                for (k, v) in kv {
+                    if k == "elise.experiment" {
+                        experiment = v;
+                    }
+                }
+            }
+            parts.entry(part.table.clone()).or_default().push(path);
+        }
+        jobs_text.push_str(format!("{} {} {}", job.index, job.seed, job.params_text()).trim_end());
+        jobs_text.push('\n');
+    }
+    // The code versions that wrote the parts (one, unless the run was resumed by other code).
+    for job in complete {
+        if let Some(c) = first_part_meta(run_dir, job.index, "elise.git_commit") {
+            commits.insert(c);
+        }
+    }
+    let missing_text: Vec<String> = missing.iter().map(usize::to_string).collect();
+    let metadata = vec![
+        ("elise.experiment".to_owned(), experiment),
+        ("elise.run_id".to_owned(), run_id.to_owned()),
+        (
+            "elise.git_commit".to_owned(),
+            commits.into_iter().collect::<Vec<_>>().join(" "),
+        ),
+        ("elise.config".to_owned(), config_text.to_owned()),
+        ("elise.jobs".to_owned(), jobs_text),
+        ("elise.missing_jobs".to_owned(), missing_text.join(" ")),
+    ];
+    let mut merged = Vec::new();
+    for table in order {
+        let list = &parts[&table];
+        let file = run_dir.join(format!("{table}.parquet"));
+        let rows = merge_parquet_atomic(&file, list, &metadata)
+            .with_context(|| format!("cannot merge table '{table}'"))?;
+        merged.push(MergedTable {
+            file: file.display().to_string(),
+            table,
+            parts: list.len(),
+            rows,
+        });
+    }
+    Ok(merged)
+}
