@@ -17,7 +17,8 @@ use std::path::Path;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PatternConfig {
-    /// Pattern file; empty for the built-in Für Elise.
+    /// Pattern file, or the name of a built-in pattern (`fuer_elise`, `ode_to_joy`); empty
+    /// for the built-in Für Elise.
     pub file: String,
     /// Duration of one pattern state in ms.
     pub state_ms: f64,
@@ -75,10 +76,10 @@ impl PatternConfig {
         } else if self.file.is_empty() {
             Pattern::fuer_elise()
         } else {
-            Pattern::load(Path::new(&self.file))?
+            Pattern::load_named(&self.file)?
         };
         if !self.second_file.is_empty() {
-            let second = Pattern::load(Path::new(&self.second_file))?;
+            let second = Pattern::load_named(&self.second_file)?;
             p = p.stacked(&second).map_err(|m| PatternError::whole("pattern.second_file", &m))?;
         }
         if self.silence_states > 0 {
@@ -115,6 +116,15 @@ impl PatternConfig {
 
 /// The Für Elise pattern of the paper (13 neurons x 25 states), as shipped in `data/patterns`.
 pub const FUER_ELISE_TEXT: &str = include_str!("../../../data/patterns/fuer_elise.txt");
+
+/// Patterns built into the binaries (`data/patterns/<name>.txt`), usable by name in configs.
+pub const BUILT_IN: [(&str, &str); 2] = [
+    ("fuer_elise", FUER_ELISE_TEXT),
+    (
+        "ode_to_joy",
+        include_str!("../../../data/patterns/ode_to_joy.txt"),
+    ),
+];
 
 /// A pattern, `V x S`, row-major (row = neuron): on/off states and, for graded patterns, the
 /// amplitude of every on-state (1 for binary patterns).
@@ -193,6 +203,14 @@ impl Pattern {
     pub fn fuer_elise() -> Self {
         Self::parse(FUER_ELISE_TEXT, "data/patterns/fuer_elise.txt")
             .expect("built-in pattern is valid")
+    }
+
+    /// A built-in pattern by name ([`BUILT_IN`], e.g. `ode_to_joy`) or else a pattern file.
+    pub fn load_named(name_or_path: &str) -> Result<Self, PatternError> {
+        match BUILT_IN.iter().find(|(n, _)| *n == name_or_path) {
+            Some((n, text)) => Self::parse(text, &format!("data/patterns/{n}.txt")),
+            None => Self::load(Path::new(name_or_path)),
+        }
     }
 
     /// Reads and parses a pattern file.
@@ -619,7 +637,7 @@ mod tests {
         // Graded patterns round-trip through the text format.
         assert_eq!(Pattern::parse(&g.to_text(), "g").unwrap().amplitude(5, 9), g.amplitude(5, 9));
 
-        let two = Pattern::parse(include_str!("../../../data/patterns/ode_to_joy.txt"), "o").unwrap();
+        let two = Pattern::load_named("ode_to_joy").unwrap();
         let st = p.stacked(&two).unwrap();
         assert_eq!((st.n_neurons(), st.n_states()), (18, 25));
         assert_eq!(st.row(13), two.row(0));

@@ -112,6 +112,116 @@ pub fn simulate_branches(
     branches: &[(String, Option<Disruption>)],
     on_cycle: &mut dyn FnMut(),
 ) -> anyhow::Result<Vec<JobResult>> {
+    let trained = train(cfg, seed, on_cycle)?;
+    let mut results = Vec::with_capacity(branches.len());
+    for (label, disruption) in branches {
+        let branch_start = Instant::now();
+        let mut branch = trained.net.clone();
+        let protocol = Protocol {
+            disruption: disruption.as_ref(),
+            ..trained.protocol(cfg)
+        };
+        let result = protocol
+            .replay(
+                &mut branch,
+                &trained.teacher,
+                cfg.neuron.e_leak_mv,
+                trained.result.clone(),
+                on_cycle,
+            )
+            .with_context(|| format!("seed {}, branch {label:?}", seed.0))?;
+        results.push(trained.job_result(label, result, branch_start));
+    }
+    Ok(results)
+}
+
+/// A network trained by [`train`], ready to be replayed (possibly several times from clones).
+pub struct Trained {
+    /// `elise`, `elise-reservoir` or `elise-soma-only`.
+    pub method: &'static str,
+    pub pattern: Pattern,
+    /// The clean teacher: the scoring target and the network's teacher after training.
+    pub teacher: Teacher,
+    pub net: Network,
+    pub n_latent: usize,
+    pub scaffold: elise_scaffold::Scaffold,
+    pub n_plastic: usize,
+    /// The training part of the protocol result (no replay yet).
+    pub result: protocol::ProtocolResult,
+    pub train_seconds: f64,
+}
+
+impl Trained {
+    /// The protocol of `cfg` without a disruption.
+    pub fn protocol<'a>(&self, cfg: &'a Config) -> Protocol<'a> {
+        Protocol {
+            train: &cfg.train,
+            replay: &cfg.replay,
+            disruption: None,
+            sample_every_steps: SAMPLE_EVERY_STEPS,
+        }
+    }
+
+    /// The job result of one replay branch that started at `branch_start`.
+    pub fn job_result(
+        &self,
+        label: &str,
+        result: protocol::ProtocolResult,
+        branch_start: Instant,
+    ) -> JobResult {
+        JobResult {
+            pattern: self.pattern.clone(),
+            method: self.method.to_owned(),
+            branch: label.to_owned(),
+            n_neurons: self.net.n_neurons(),
+            n_latent: self.n_latent,
+            scaffold: Some(self.scaffold.clone()),
+            n_plastic: self.n_plastic,
+            protocol: result,
+            wall_seconds: self.train_seconds + branch_start.elapsed().as_secs_f64(),
+        }
+    }
+}
+
+/// The noisy tutor (`pattern.tutor_noise_sigma_mv > 0`): before every training cycle the
+/// network gets the clean teacher plus the next cycle of one continuous Ornstein-Uhlenbeck
+/// process per visible neuron (stream "tutor-noise"), so every cycle sees a new realisation.
+struct TutorNoise {
+    ou: elise_core::OuProcess,
+    noise: Vec<f64>,
+    spare: Option<Teacher>,
+    params: NeuronParams,
+}
+
+impl TutorNoise {
+    fn new(cfg: &Config, teacher: &Teacher, seed: Seed) -> Option<Self> {
+        let p = &cfg.pattern;
+        p.noisy_tutor().then(|| Self {
+            ou: elise_core::OuProcess::new(
+                teacher.n_visible(),
+                p.tutor_noise_sigma_mv,
+                p.tutor_noise_tau_ms,
+                cfg.neuron.dt_ms,
+                seed.stream("tutor-noise"),
+            ),
+            noise: vec![0.0; teacher.n_visible() * teacher.cycle_len_steps()],
+            spare: Some(teacher.clone()),
+            params: cfg.neuron.clone(),
+        })
+    }
+
+    /// Gives `net` the next cycle's noisy teacher (no allocation after the first cycle).
+    fn next_cycle(&mut self, net: &mut Network, clean: &Teacher) {
+        self.ou.fill(&mut self.noise);
+        let mut t = self.spare.take().expect("spare teacher");
+        t.set_noisy_from(clean, &self.noise, &self.params);
+        self.spare = Some(net.set_teacher(t).expect("same shape"));
+    }
+}
+
+/// Builds the network of `seed` and trains it (the training part of the protocol, with the
+/// noisy tutor if configured); the trained network has the clean teacher.
+pub fn train(cfg: &Config, seed: Seed, on_cycle: &mut dyn FnMut()) -> anyhow::Result<Trained> {
     let start = Instant::now();
     let pattern = cfg.pattern.load()?;
     let steps_per_state = cfg
@@ -128,41 +238,40 @@ pub fn simulate_branches(
     )?;
     let mut net = Network::new(&spec, &cfg.neuron, &cfg.plasticity, teacher.clone())?;
     let n_plastic = net.n_plastic();
-    let e_leak_mv = cfg.neuron.e_leak_mv;
-    let train_protocol = Protocol {
+    let protocol = Protocol {
         train: &cfg.train,
         replay: &cfg.replay,
         disruption: None,
         sample_every_steps: SAMPLE_EVERY_STEPS,
     };
-    let trained = train_protocol
-        .train(&mut net, &teacher, e_leak_mv, on_cycle)
+    let mut noise = TutorNoise::new(cfg, &teacher, seed);
+    let result = protocol
+        .train_with(
+            &mut net,
+            &teacher,
+            cfg.neuron.e_leak_mv,
+            &mut |net, _| {
+                if let Some(n) = noise.as_mut() {
+                    n.next_cycle(net, &teacher);
+                }
+            },
+            on_cycle,
+        )
         .with_context(|| format!("seed {}", seed.0))?;
-    let train_seconds = start.elapsed().as_secs_f64();
-    let mut results = Vec::with_capacity(branches.len());
-    for (label, disruption) in branches {
-        let branch_start = Instant::now();
-        let mut branch = net.clone();
-        let protocol = Protocol {
-            disruption: disruption.as_ref(),
-            ..train_protocol
-        };
-        let result = protocol
-            .replay(&mut branch, &teacher, e_leak_mv, trained.clone(), on_cycle)
-            .with_context(|| format!("seed {}, branch {label:?}", seed.0))?;
-        results.push(JobResult {
-            pattern: pattern.clone(),
-            method: elise_method(cfg.network.mode).to_owned(),
-            branch: label.clone(),
-            n_neurons: spec.n_visible + spec.n_latent,
-            n_latent: spec.n_latent,
-            scaffold: Some(spec.scaffold.clone()),
-            n_plastic,
-            protocol: result,
-            wall_seconds: train_seconds + branch_start.elapsed().as_secs_f64(),
-        });
+    if noise.is_some() {
+        net.set_teacher(teacher.clone())?;
     }
-    Ok(results)
+    Ok(Trained {
+        method: elise_method(cfg.network.mode),
+        pattern,
+        teacher,
+        net,
+        n_latent: spec.n_latent,
+        scaffold: spec.scaffold,
+        n_plastic,
+        result,
+        train_seconds: start.elapsed().as_secs_f64(),
+    })
 }
 
 /// Work units (simulated cycles) of one job, for the progress bar.
@@ -188,10 +297,50 @@ pub fn load_disruption(cfg: &Config) -> anyhow::Result<Option<Disruption>> {
 /// Range and consistency checks of a [`Config`]; errors name the dotted key.
 pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
     check_range("run.seeds", cfg.run.seeds, 1, 100_000)?;
-    let pattern = cfg
-        .pattern
-        .load()
-        .map_err(|e| ConfigError::invalid("pattern.file", e.to_string()))?;
+    let pc = &cfg.pattern;
+    check_bounds(
+        "pattern.annotation_step_ms",
+        pc.annotation_step_ms,
+        Excluded(0.0),
+        Included(1e5),
+    )?;
+    check_range("pattern.silence_states", pc.silence_states, 0, 100_000)?;
+    check_bounds(
+        "pattern.amplitude_min",
+        pc.amplitude_min,
+        Excluded(0.0),
+        Included(1.0),
+    )?;
+    check_range(
+        "pattern.tutor_noise_sigma_mv",
+        pc.tutor_noise_sigma_mv,
+        0.0,
+        100.0,
+    )?;
+    check_bounds(
+        "pattern.tutor_noise_tau_ms",
+        pc.tutor_noise_tau_ms,
+        Excluded(0.0),
+        Included(1e6),
+    )?;
+    let pattern = cfg.pattern.load().map_err(|e| {
+        // Variant errors name their key (`pattern.silence_at: ...`); file errors the file.
+        let key = [
+            "pattern.annotation_file",
+            "pattern.second_file",
+            "pattern.silence_at",
+            "pattern.amplitude_min",
+            "pattern.annotation_step_ms",
+        ]
+        .into_iter()
+        .find(|k| e.source_name == *k)
+        .unwrap_or(if pc.annotation_file.is_empty() {
+            "pattern.file"
+        } else {
+            "pattern.annotation_file"
+        });
+        ConfigError::invalid(key, e.to_string())
+    })?;
     check_positive("pattern.state_ms", cfg.pattern.state_ms)?;
     let steps_per_state = cfg
         .pattern

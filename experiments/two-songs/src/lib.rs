@@ -1,0 +1,166 @@
+//! The paper's v3 two-pattern study: two visible populations, each with its own pattern, share one latent pool and are learned at once.
+//!
+//! `pattern.file` (default Für Elise) and `pattern.second_file` (default the built-in
+//! `ode_to_joy`, `data/patterns/ode_to_joy.txt`) are stacked: the first pattern's neurons are
+//! visible neurons 0..V1, the second's V1..V1+V2, both taught in the same cycle (so the two
+//! patterns need the same number of states) and both driving one latent pool. One job = one
+//! network (seed x `network.n_latent`), trained and replayed once; its `runs` and `curves`
+//! tables hold three branches: `both` (all visible neurons, the usual scores) and one per song
+//! (`branch` = the song's name), scored on that song's neurons only with its own best shift.
+//! A song branch's validation curve is its final validation cycle only (the protocol keeps the
+//! rates of the last validation cycle). `finish` draws `two_songs.png` (per-song replay
+//! quality vs latent size) and writes `summary.md`. Compare songs by `replay_corr_sum /
+//! n_visible` (perfect = 1): the songs have different numbers of neurons.
+
+use elise_core::{Pattern, ReplayScorer, Seed};
+use elise_dynamics::protocol::{CurvePoint, Phase, best_shift_curve};
+use elise_study::{Config, JobResult};
+use elise_sweep::{ConfigError, Experiment, Job, JobOutput, Progress, RunDir};
+use std::ops::Range;
+use std::sync::OnceLock;
+
+/// The experiment type for the harness.
+pub struct TwoSongs;
+
+/// The two songs: names and neuron ranges in the stacked pattern.
+pub fn songs(cfg: &Config) -> anyhow::Result<[(Pattern, Range<usize>); 2]> {
+    let first = elise_core::PatternConfig {
+        second_file: String::new(),
+        silence_states: 0,
+        amplitude_min: 1.0,
+        ..cfg.pattern.clone()
+    }
+    .load()?;
+    let second = Pattern::load_named(&cfg.pattern.second_file)?;
+    let (v1, v2) = (first.n_neurons(), second.n_neurons());
+    Ok([(first, 0..v1), (second, v1..v1 + v2)])
+}
+
+/// The result of `r` restricted to the visible neurons `rows` (a song), scored against that
+/// song's part of the target with its own best shift.
+pub fn song_result(cfg: &Config, r: &JobResult, name: &str, rows: Range<usize>) -> JobResult {
+    let p = &r.protocol;
+    let s_len = p.samples_per_cycle;
+    let n = rows.len();
+    let target = p.target[rows.start * s_len..rows.end * s_len].to_vec();
+    let scorer = ReplayScorer::new(&target, n, s_len);
+    let last_validation = p
+        .last_validation
+        .as_ref()
+        .map(|(c, rates)| (*c, rates[rows.start * s_len..rows.end * s_len].to_vec()));
+    let validation = last_validation
+        .iter()
+        .map(|(c, rates)| {
+            let s = scorer.score_aligned(rates);
+            CurvePoint {
+                phase: Phase::Validation,
+                cycle: *c,
+                mse: s.mse,
+                corr_sum: s.corr_sum,
+            }
+        })
+        .collect();
+    let total = p.replay_rates.len() / r.pattern.n_neurons();
+    let replay_rates = p.replay_rates[rows.start * total..rows.end * total].to_vec();
+    let n_cycles = total / s_len;
+    let replay = best_shift_curve(
+        &scorer,
+        &replay_rates,
+        n_cycles,
+        cfg.replay.nudged_cycles..n_cycles.saturating_sub(1),
+    );
+    let pattern = r.pattern.clone();
+    let song_pattern = Pattern::from_rows(
+        name,
+        &rows
+            .clone()
+            .map(|i| pattern.row(i).to_vec())
+            .collect::<Vec<_>>(),
+    );
+    JobResult {
+        pattern: song_pattern,
+        method: r.method.clone(),
+        branch: name.to_owned(),
+        n_neurons: r.n_neurons,
+        n_latent: r.n_latent,
+        scaffold: r.scaffold.clone(),
+        n_plastic: r.n_plastic,
+        protocol: elise_dynamics::ProtocolResult {
+            validation,
+            replay,
+            target,
+            last_validation,
+            replay_rates,
+            ..p.clone()
+        },
+        wall_seconds: r.wall_seconds,
+    }
+}
+
+impl Experiment for TwoSongs {
+    type Config = Config;
+    const NAME: &'static str = "two-songs";
+
+    fn default_config() -> &'static str {
+        static TEXT: OnceLock<String> = OnceLock::new();
+        TEXT.get_or_init(|| {
+            elise_study::default_config_with(include_str!("../configs/default.toml"))
+        })
+    }
+
+    fn quick_overrides() -> &'static [(&'static str, &'static str)] {
+        &[
+            ("run.seeds", "2"),
+            ("train.cycles", "1000"),
+            ("replay.cycles", "10"),
+        ]
+    }
+
+    fn validate(cfg: &Config) -> Result<(), ConfigError> {
+        elise_study::validate(cfg)?;
+        if cfg.pattern.second_file.is_empty() {
+            return Err(ConfigError::invalid(
+                "pattern.second_file",
+                "exp-two-songs needs a second pattern (a file or a built-in name like \"ode_to_joy\")",
+            ));
+        }
+        if cfg.pattern.silence_states > 0 {
+            return Err(ConfigError::invalid(
+                "pattern.silence_states",
+                "exp-two-songs scores each song on its own rows; insert silence into the pattern files instead",
+            ));
+        }
+        Ok(())
+    }
+
+    fn jobs(cfg: &Config) -> Vec<Job> {
+        elise_sweep::replicate_jobs(cfg.run.seeds, cfg.run.base_seed)
+    }
+
+    fn work_units(cfg: &Config, _job: &Job) -> u64 {
+        elise_study::work_units(cfg)
+    }
+
+    fn run_job(cfg: &Config, job: &Job, progress: &Progress) -> anyhow::Result<JobOutput> {
+        let mut joint = elise_study::simulate(cfg, Seed(job.seed), &mut || progress.inc(1))?;
+        joint.branch = "both".to_owned();
+        let mut out = elise_study::tables::job_output(cfg, cfg.output.traces, job, &joint)?;
+        for (song, rows) in songs(cfg)? {
+            let r = song_result(cfg, &joint, song.name(), rows);
+            out.push("runs", elise_study::tables::runs(cfg, job, &r)?);
+            out.push("curves", elise_study::tables::curves(job, &r)?);
+        }
+        Ok(out)
+    }
+
+    fn finish(_cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
+        elise_study::sweep_figure::finish_sweep(
+            run,
+            "n_latent",
+            "latent neurons",
+            "branch",
+            "exp-two-songs: per-song replay quality vs latent size (corr_sum: perfect = neurons of the song)",
+            "two_songs.png",
+        )
+    }
+}
