@@ -11,6 +11,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod dendrites;
+pub use dendrites::{CSR_MAX_DENSITY, Dendrites, Layout, LayoutChoice};
+
 /// Learning rates per step.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -214,7 +217,7 @@ unsafe fn update_and_drive_avx2(
 
 /// Dot product with the same eight-lane order as the fused kernel.
 #[inline(always)]
-fn dot8(a: &[f64], b: &[f64]) -> f64 {
+pub(crate) fn dot8(a: &[f64], b: &[f64]) -> f64 {
     let mut acc = [0.0f64; 8];
     let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
     let mut tail = 0.0;
@@ -230,7 +233,7 @@ fn dot8(a: &[f64], b: &[f64]) -> f64 {
 }
 
 #[inline(always)]
-fn reduce8(acc: &[f64; 8]) -> f64 {
+pub(crate) fn reduce8(acc: &[f64; 8]) -> f64 {
     let s = [
         acc[0] + acc[4],
         acc[1] + acc[5],

@@ -1,0 +1,788 @@
+//! Storage of the dendritic weights with the layout chosen for speed, and the fused
+//! update + drive kernels on it.
+//!
+//! Three layouts give the same bits as the reference (`update` then `drive` on the dense
+//! `[post * stride + pre]` matrices of [`crate::rate_matrix`]):
+//! - [`Layout::Structured`]: all-to-all without self-synapses and the block learning rates of
+//!   [`crate::rate_matrix`] (the paper's demo network). No rate matrix is stored: row `i` learns
+//!   with `eta_vv * err_i` on visible columns of visible rows and `eta_other * err_i` elsewhere;
+//!   only the 8-column block holding the diagonal (and, for visible rows, the block holding the
+//!   visible/latent boundary) needs per-column factors. Two rows share each load of the trace
+//!   and rates. Frozen rows (reservoir mode) only compute the drive.
+//! - [`Layout::Masked`]: any mask, dense W and rate matrix (the previous kernel).
+//! - [`Layout::Csr`]: compressed rows (column indices `u32`, weights, rates) for sparse masks.
+//!   The drive keeps one accumulator per column residue mod 8, in increasing column order, so the
+//!   sum is the dense kernel's sum without its exact-zero terms: the same bits (for finite rates).
+//!
+//! Every layout sums the drive of a row in eight accumulators (`acc[j mod 8]`, increasing `j`)
+//! combined as `((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7))`; the update of a synapse is
+//! `w += (eta * err) * tr`, no FMA. So the layout never changes results.
+
+use crate::{LearningRates, PlasticRows, rate_matrix};
+
+/// How [`Dendrites`] stores the weights.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// All-to-all with block learning rates (no stored rate matrix).
+    Structured,
+    /// Dense weights and rates with a mask (any connectivity).
+    Masked,
+    /// Compressed sparse rows.
+    Csr,
+}
+
+/// Layout requested at construction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum LayoutChoice {
+    /// Structured when the mask allows it, else CSR when the density is at most
+    /// [`CSR_MAX_DENSITY`], else masked.
+    #[default]
+    Auto,
+    /// A given layout; `Structured` falls back to `Masked` when the mask is not all-to-all.
+    Force(Layout),
+}
+
+/// Highest fraction of existing synapses (of n x n) at which [`LayoutChoice::Auto`] picks CSR.
+/// Measured with `cargo bench -p elise-dynamics --bench step` (sparse group): at N = 63 CSR and
+/// the masked dense kernel cost the same near density 0.3; at N >= 256 CSR is faster up to at
+/// least 0.3 (the dense kernel streams W and the rate matrix from L2/L3/memory).
+pub const CSR_MAX_DENSITY: f64 = 0.3;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct RowRates {
+    /// Learning rate on columns `< boundary` and on columns `>= boundary` (0 for frozen rows).
+    a: f64,
+    b: f64,
+    boundary: usize,
+    plastic: bool,
+}
+
+/// Dendritic weights of a network of `n` neurons, with their learning rates.
+#[derive(Clone, Debug)]
+pub struct Dendrites {
+    n: usize,
+    stride: usize,
+    layout: Layout,
+    /// Dense: `n * stride` (zero padding); CSR: one per stored synapse.
+    w: Vec<f64>,
+    /// Masked: `n * stride`; CSR: one per stored synapse; Structured: empty.
+    eta: Vec<f64>,
+    /// Per row (all layouts): whether any synapse of the row learns.
+    row_plastic: Vec<bool>,
+    /// Structured only: per row, and the rows grouped for the kernel.
+    row_rates: Vec<RowRates>,
+    groups: Vec<Group>,
+    /// CSR only.
+    row_ptr: Vec<usize>,
+    col: Vec<u32>,
+    n_plastic: usize,
+    n_synapses: usize,
+    avx2: bool,
+}
+
+impl Dendrites {
+    /// Weights `w_init` (row-major `[post * n + pre]`, 0 where `mask` is false) and the
+    /// rates of [`crate::rate_matrix`] for `mask`, `n_visible`, `rates`, `rows`.
+    pub fn new(
+        mask: &[bool],
+        w_init: &[f64],
+        n: usize,
+        n_visible: usize,
+        rates: &LearningRates,
+        rows: PlasticRows,
+        choice: LayoutChoice,
+    ) -> Self {
+        let eta = rate_matrix(mask, n, n_visible, rates, rows, n);
+        Self::from_dense(mask, w_init, &eta, n, n_visible, choice)
+    }
+
+    /// Weights and per-synapse learning rates given as `n x n` row-major matrices (e.g. a
+    /// checkpoint); `eta` must be 0 where `mask` is false. The structured layout is used when
+    /// the rates turn out to be block rates (checked entry by entry).
+    pub fn from_dense(
+        mask: &[bool],
+        w_init: &[f64],
+        eta_nn: &[f64],
+        n: usize,
+        n_visible: usize,
+        choice: LayoutChoice,
+    ) -> Self {
+        assert_eq!(mask.len(), n * n, "mask shape");
+        assert_eq!(w_init.len(), n * n, "weight shape");
+        assert_eq!(eta_nn.len(), n * n, "rate shape");
+        assert!(n < u32::MAX as usize, "too many neurons");
+        assert!(
+            (0..n * n).all(|k| mask[k] || eta_nn[k] == 0.0),
+            "learning rate on an absent synapse"
+        );
+        let stride = n.next_multiple_of(8);
+        let mut eta = vec![0.0; n * stride];
+        for (row, src) in eta.chunks_exact_mut(stride).zip(eta_nn.chunks_exact(n)) {
+            row[..n].copy_from_slice(src);
+        }
+        let n_plastic = eta.iter().filter(|&&e| e != 0.0).count();
+        let n_synapses = mask.iter().filter(|&&m| m).count();
+        let row_plastic: Vec<bool> = eta
+            .chunks_exact(stride.max(1))
+            .map(|r| r.iter().any(|&e| e != 0.0))
+            .collect();
+        // Structured: every row all-to-all off the diagonal, with one rate on the visible
+        // columns and one on the others (visible rows) or one rate (latent rows), or frozen.
+        let row_rates: Vec<RowRates> = (0..n)
+            .map(|i| {
+                let at = |j: usize| eta_nn[i * n + j];
+                let other = |lo: usize, hi: usize| (lo..hi).find(|&j| j != i).map_or(0.0, at);
+                let (a, boundary) = if i < n_visible {
+                    (other(0, n_visible), n_visible)
+                } else {
+                    (other(0, n), 0)
+                };
+                let b = other(n_visible, n);
+                let b = if i < n_visible { b } else { a };
+                RowRates {
+                    a,
+                    b,
+                    boundary,
+                    plastic: row_plastic[i],
+                }
+            })
+            .collect();
+        let structured_ok = (0..n).all(|i| {
+            (0..n).all(|j| {
+                let expect = structured_rate(&row_rates[i], i, j, n);
+                mask[i * n + j] == (i != j) && eta[i * stride + j].to_bits() == expect.to_bits()
+            })
+        });
+        let density = n_synapses as f64 / (n * n).max(1) as f64;
+        let layout = match choice {
+            LayoutChoice::Force(Layout::Structured) | LayoutChoice::Auto if structured_ok => {
+                Layout::Structured
+            }
+            LayoutChoice::Force(Layout::Csr) => Layout::Csr,
+            LayoutChoice::Auto if density <= CSR_MAX_DENSITY => Layout::Csr,
+            _ => Layout::Masked,
+        };
+        let mut me = Self {
+            n,
+            stride,
+            layout,
+            w: Vec::new(),
+            eta: Vec::new(),
+            row_plastic,
+            row_rates: Vec::new(),
+            groups: Vec::new(),
+            row_ptr: Vec::new(),
+            col: Vec::new(),
+            n_plastic,
+            n_synapses,
+            avx2: avx2_available(),
+        };
+        match layout {
+            Layout::Structured | Layout::Masked => {
+                me.w = vec![0.0; n * stride];
+                for (row, init) in me.w.chunks_exact_mut(stride).zip(w_init.chunks_exact(n)) {
+                    row[..n].copy_from_slice(init);
+                }
+                if layout == Layout::Structured {
+                    me.groups = Group::plan(&row_rates, n);
+                    me.row_rates = row_rates;
+                } else {
+                    me.eta = eta;
+                }
+            }
+            Layout::Csr => {
+                me.row_ptr.push(0);
+                for i in 0..n {
+                    for j in 0..n {
+                        if mask[i * n + j] {
+                            me.col.push(j as u32);
+                            me.w.push(w_init[i * n + j]);
+                            me.eta.push(eta[i * stride + j]);
+                        }
+                    }
+                    me.row_ptr.push(me.col.len());
+                }
+                me.w.shrink_to_fit();
+                me.eta.shrink_to_fit();
+                me.col.shrink_to_fit();
+            }
+        }
+        me
+    }
+
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+    pub fn n_neurons(&self) -> usize {
+        self.n
+    }
+    /// Length of the `trace` and `rates` vectors the kernels take: n rounded up to 8.
+    pub fn stride(&self) -> usize {
+        self.stride
+    }
+    /// Synapses with a non-zero learning rate.
+    pub fn n_plastic(&self) -> usize {
+        self.n_plastic
+    }
+    /// Existing synapses (mask entries).
+    pub fn n_synapses(&self) -> usize {
+        self.n_synapses
+    }
+    /// Heap bytes of the weights and their structure.
+    pub fn memory_bytes(&self) -> usize {
+        8 * (self.w.capacity() + self.eta.capacity() + self.row_ptr.capacity())
+            + 4 * self.col.capacity()
+            + self.row_plastic.capacity()
+            + std::mem::size_of::<RowRates>() * self.row_rates.capacity()
+    }
+
+    /// Learning rates, row-major `[post * n + pre]` (0 for absent or frozen synapses).
+    pub fn rates_dense(&self) -> Vec<f64> {
+        let n = self.n;
+        let mut out = vec![0.0; n * n];
+        for i in 0..n {
+            match self.layout {
+                Layout::Structured => {
+                    for j in 0..n {
+                        out[i * n + j] = structured_rate(&self.row_rates[i], i, j, n);
+                    }
+                }
+                Layout::Masked => out[i * n..(i + 1) * n]
+                    .copy_from_slice(&self.eta[i * self.stride..i * self.stride + n]),
+                Layout::Csr => {
+                    for k in self.row_ptr[i]..self.row_ptr[i + 1] {
+                        out[i * n + self.col[k] as usize] = self.eta[k];
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The first synapse (post, pre, weight) whose weight is not finite, if any.
+    pub fn first_non_finite(&self) -> Option<(usize, usize, f64)> {
+        let w = self.to_dense();
+        let k = w.iter().position(|x| !x.is_finite())?;
+        Some((k / self.n, k % self.n, w[k]))
+    }
+
+    /// Weights, row-major `[post * n + pre]` (0 for absent synapses).
+    pub fn to_dense(&self) -> Vec<f64> {
+        let n = self.n;
+        let mut out = vec![0.0; n * n];
+        match self.layout {
+            Layout::Structured | Layout::Masked => {
+                for (o, row) in out
+                    .chunks_exact_mut(n)
+                    .zip(self.w.chunks_exact(self.stride))
+                {
+                    o.copy_from_slice(&row[..n]);
+                }
+            }
+            Layout::Csr => {
+                for i in 0..n {
+                    for k in self.row_ptr[i]..self.row_ptr[i + 1] {
+                        out[i * n + self.col[k] as usize] = self.w[k];
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn check(&self, err: &[f64], trace: &[f64], rates: &[f64], out: &[f64]) {
+        assert!(err.len() == self.n && out.len() == self.n, "err/out length");
+        assert!(
+            trace.len() == self.stride && rates.len() == self.stride,
+            "padded length"
+        );
+        debug_assert!(
+            trace[self.n..]
+                .iter()
+                .chain(&rates[self.n..])
+                .all(|&x| x == 0.0)
+        );
+    }
+
+    /// The rule for one step: `w_ij += (eta_ij err_i) tr_j` on every synapse. `trace` has
+    /// [`Dendrites::stride`] entries with zero padding.
+    pub fn update(&mut self, err: &[f64], trace: &[f64]) {
+        assert!(err.len() == self.n && trace.len() == self.stride, "lengths");
+        let (n, stride) = (self.n, self.stride);
+        match self.layout {
+            Layout::Masked => crate::update(&mut self.w, &self.eta, err, trace),
+            Layout::Structured => {
+                for i in 0..n {
+                    let rr = self.row_rates[i];
+                    if !rr.plastic {
+                        continue;
+                    }
+                    let e = err[i];
+                    for (j, (w, &tr)) in self.w[i * stride..(i + 1) * stride]
+                        .iter_mut()
+                        .zip(trace)
+                        .enumerate()
+                    {
+                        *w += (structured_rate(&rr, i, j, n) * e) * tr;
+                    }
+                }
+            }
+            Layout::Csr => {
+                for i in 0..n {
+                    let e = err[i];
+                    for k in self.row_ptr[i]..self.row_ptr[i + 1] {
+                        self.w[k] += (self.eta[k] * e) * trace[self.col[k] as usize];
+                    }
+                }
+            }
+        }
+    }
+
+    /// Dendritic drive `out_i = sum_j w_ij rates_j` (no learning).
+    pub fn drive(&self, rates: &[f64], out: &mut [f64]) {
+        assert!(out.len() == self.n && rates.len() == self.stride, "lengths");
+        match self.layout {
+            Layout::Masked | Layout::Structured => crate::drive(&self.w, rates, out),
+            Layout::Csr => {
+                for (i, o) in out.iter_mut().enumerate() {
+                    let mut acc = [0.0f64; 8];
+                    for k in self.row_ptr[i]..self.row_ptr[i + 1] {
+                        let j = self.col[k] as usize;
+                        acc[j & 7] += self.w[k] * rates[j];
+                    }
+                    *o = crate::reduce8(&acc) + 0.0;
+                }
+            }
+        }
+    }
+
+    /// Fused: the pending update (`err`, `trace` of the previous step), then the drive from the
+    /// updated weights; the same bits as [`Dendrites::update`] then [`Dendrites::drive`].
+    pub fn update_and_drive(&mut self, err: &[f64], trace: &[f64], rates: &[f64], out: &mut [f64]) {
+        self.check(err, trace, rates, out);
+        match self.layout {
+            Layout::Masked => {
+                crate::update_and_drive(&mut self.w, &self.eta, err, trace, rates, out);
+            }
+            Layout::Structured => {
+                #[cfg(target_arch = "x86_64")]
+                if self.avx2 {
+                    // SAFETY: AVX2 was detected at construction.
+                    unsafe { self.structured_avx2(err, trace, rates, out) };
+                    return;
+                }
+                self.update(err, trace);
+                self.drive(rates, out);
+            }
+            Layout::Csr => self.csr_fused(err, trace, rates, out),
+        }
+    }
+
+    fn csr_fused(&mut self, err: &[f64], trace: &[f64], rates: &[f64], out: &mut [f64]) {
+        let (w, eta, col) = (&mut self.w[..], &self.eta[..], &self.col[..]);
+        for (i, o) in out.iter_mut().enumerate() {
+            let (lo, hi) = (self.row_ptr[i], self.row_ptr[i + 1]);
+            let mut acc = [0.0f64; 8];
+            let (w, col) = (&mut w[lo..hi], &col[lo..hi]);
+            if self.row_plastic[i] {
+                let e = err[i];
+                for ((w, &eta), &j) in w.iter_mut().zip(&eta[lo..hi]).zip(col) {
+                    let j = j as usize;
+                    *w += (eta * e) * trace[j];
+                    acc[j & 7] += *w * rates[j];
+                }
+            } else {
+                for (&w, &j) in w.iter().zip(col) {
+                    let j = j as usize;
+                    acc[j & 7] += w * rates[j];
+                }
+            }
+            *o = crate::reduce8(&acc) + 0.0;
+        }
+    }
+
+    /// Structured kernel: rows in pairs sharing the loads of `trace` and `rates`.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn structured_avx2(
+        &mut self,
+        err: &[f64],
+        trace: &[f64],
+        rates: &[f64],
+        out: &mut [f64],
+    ) {
+        let stride = self.stride;
+        for g in &self.groups {
+            let i = g.row;
+            let rows = &mut self.w[i * stride..(i + g.len) * stride];
+            if g.frozen {
+                out[i] = crate::dot8(rows, rates) + 0.0;
+            } else if g.len == 2 {
+                let (w0, w1) = rows.split_at_mut(stride);
+                // SAFETY: AVX2 is enabled here; both rows have `stride` entries.
+                let s = unsafe { structured_rows_avx2([w0, w1], g, &err[i..i + 2], trace, rates) };
+                out[i..i + 2].copy_from_slice(&s);
+            } else {
+                // SAFETY: as above.
+                out[i] =
+                    unsafe { structured_rows_avx2([rows], g, &err[i..i + 1], trace, rates)[0] };
+            }
+        }
+    }
+}
+
+/// The rate matrix entry of a structured row (0 on the diagonal and the padding).
+#[inline(always)]
+fn structured_rate(rr: &RowRates, i: usize, j: usize, n: usize) -> f64 {
+    if j == i || j >= n || !rr.plastic {
+        0.0
+    } else if j < rr.boundary {
+        rr.a
+    } else {
+        rr.b
+    }
+}
+
+fn avx2_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// One or two rows of the structured kernel (same class, diagonals in the same block of 8),
+/// or one frozen row. Blocks left of the class boundary learn with rate `a`, blocks right of it
+/// with `b`; the block holding the diagonal and the block holding the boundary (when it is not
+/// a multiple of 8) have per-column rates.
+#[derive(Clone, Debug)]
+struct Group {
+    row: usize,
+    len: usize,
+    frozen: bool,
+    a: f64,
+    b: f64,
+    /// First block right of the boundary.
+    first_b: usize,
+    /// Up to two special blocks in increasing order (`usize::MAX` = none) and their rates,
+    /// `[special][row][lane]`.
+    special: [usize; 2],
+    rates: [[[f64; 8]; 2]; 2],
+}
+
+impl Group {
+    fn plan(row_rates: &[RowRates], n: usize) -> Vec<Group> {
+        let mut groups = Vec::new();
+        let mut i = 0;
+        while i < n {
+            let rr = row_rates[i];
+            let len = if rr.plastic && i + 1 < n && i % 8 != 7 && row_rates[i + 1] == rr {
+                2
+            } else {
+                1
+            };
+            let bd = i / 8;
+            let bb = if rr.boundary % 8 != 0 {
+                rr.boundary / 8
+            } else {
+                usize::MAX
+            };
+            let special = if bd == bb {
+                [bd, usize::MAX]
+            } else {
+                [bd.min(bb), bd.max(bb)]
+            };
+            let mut rates = [[[0.0; 8]; 2]; 2];
+            for (rs, &b) in rates.iter_mut().zip(&special) {
+                if b != usize::MAX {
+                    for (r, lanes) in rs.iter_mut().enumerate().take(len) {
+                        for (l, x) in lanes.iter_mut().enumerate() {
+                            *x = structured_rate(&rr, i + r, b * 8 + l, n);
+                        }
+                    }
+                }
+            }
+            groups.push(Group {
+                row: i,
+                len,
+                frozen: !rr.plastic,
+                a: rr.a,
+                b: rr.b,
+                first_b: rr.boundary.div_ceil(8),
+                special,
+                rates,
+            });
+            i += len;
+        }
+        groups
+    }
+}
+
+/// The body of the structured kernel for blocks `lo..hi` with factors `f` (one per row).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+#[allow(clippy::too_many_arguments)]
+unsafe fn structured_blocks<const R: usize>(
+    lo: usize,
+    hi: usize,
+    f: [[std::arch::x86_64::__m256d; 2]; R],
+    wp: &[*mut f64; R],
+    tp: *const f64,
+    rp: *const f64,
+    acc0: &mut [std::arch::x86_64::__m256d; R],
+    acc1: &mut [std::arch::x86_64::__m256d; R],
+) {
+    use std::arch::x86_64::*;
+    for b in lo..hi {
+        let j = b * 8;
+        // SAFETY: the caller guarantees `hi * 8 <= stride`, the length of every row, trace
+        // and rates.
+        unsafe {
+            let (t0, t1) = (_mm256_loadu_pd(tp.add(j)), _mm256_loadu_pd(tp.add(j + 4)));
+            let (r0, r1) = (_mm256_loadu_pd(rp.add(j)), _mm256_loadu_pd(rp.add(j + 4)));
+            for r in 0..R {
+                let p = wp[r].add(j);
+                let w0 = _mm256_add_pd(_mm256_loadu_pd(p), _mm256_mul_pd(f[r][0], t0));
+                let w1 = _mm256_add_pd(_mm256_loadu_pd(p.add(4)), _mm256_mul_pd(f[r][1], t1));
+                _mm256_storeu_pd(p, w0);
+                _mm256_storeu_pd(p.add(4), w1);
+                acc0[r] = _mm256_add_pd(acc0[r], _mm256_mul_pd(w0, r0));
+                acc1[r] = _mm256_add_pd(acc1[r], _mm256_mul_pd(w1, r1));
+            }
+        }
+    }
+}
+
+/// `R` plastic structured rows: `w += (eta * err) * tr`, then the eight-lane drive, per row.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn structured_rows_avx2<const R: usize>(
+    w: [&mut [f64]; R],
+    g: &Group,
+    err: &[f64],
+    trace: &[f64],
+    rates: &[f64],
+) -> [f64; R] {
+    use std::arch::x86_64::*;
+    let stride = trace.len();
+    assert!(rates.len() == stride && stride % 8 == 0 && w.iter().all(|r| r.len() == stride));
+    let nb = stride / 8;
+    let wp: [*mut f64; R] = w.map(|r| r.as_mut_ptr());
+    let (tp, rp) = (trace.as_ptr(), rates.as_ptr());
+    let mut acc0 = [_mm256_setzero_pd(); R];
+    let mut acc1 = [_mm256_setzero_pd(); R];
+    assert!(err.len() == R && g.len == R);
+    let e: [__m256d; R] = std::array::from_fn(|r| _mm256_set1_pd(err[r]));
+    // Factors eta * err, as the rate-matrix kernel computes them.
+    let fa: [[__m256d; 2]; R] = std::array::from_fn(|r| [_mm256_set1_pd(g.a * err[r]); 2]);
+    let fb: [[__m256d; 2]; R] = std::array::from_fn(|r| [_mm256_set1_pd(g.b * err[r]); 2]);
+    let first_b = g.first_b.min(nb);
+    // Uniform blocks lo..hi, split at the boundary.
+    let uniform = |lo: usize, hi: usize, acc0: &mut [__m256d; R], acc1: &mut [__m256d; R]| {
+        let mid = first_b.clamp(lo, hi.max(lo));
+        // SAFETY: hi <= nb, so every block lies inside the rows, trace and rates.
+        unsafe {
+            structured_blocks(lo, mid, fa, &wp, tp, rp, acc0, acc1);
+            structured_blocks(mid, hi.max(mid), fb, &wp, tp, rp, acc0, acc1);
+        }
+    };
+    let mut lo = 0;
+    for (s, rs) in g.special.iter().zip(&g.rates) {
+        let s = *s;
+        if s >= nb {
+            break;
+        }
+        uniform(lo, s, &mut acc0, &mut acc1);
+        let f: [[__m256d; 2]; R] = std::array::from_fn(|r| {
+            let p = rs[r].as_ptr();
+            // SAFETY: rs[r] has 8 entries.
+            let (r0, r1) = unsafe { (_mm256_loadu_pd(p), _mm256_loadu_pd(p.add(4))) };
+            [_mm256_mul_pd(r0, e[r]), _mm256_mul_pd(r1, e[r])]
+        });
+        // SAFETY: s < nb.
+        unsafe { structured_blocks(s, s + 1, f, &wp, tp, rp, &mut acc0, &mut acc1) };
+        lo = s + 1;
+    }
+    uniform(lo, nb, &mut acc0, &mut acc1);
+    std::array::from_fn(|r| hsum8(acc0[r], acc1[r]))
+}
+
+/// `((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7))` of two 4-lane accumulators, as `reduce8`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn hsum8(acc0: std::arch::x86_64::__m256d, acc1: std::arch::x86_64::__m256d) -> f64 {
+    use std::arch::x86_64::*;
+    let s4 = _mm256_add_pd(acc0, acc1);
+    let s2 = _mm_add_pd(_mm256_castpd256_pd128(s4), _mm256_extractf128_pd(s4, 1));
+    _mm_cvtsd_f64(_mm_add_sd(s2, _mm_unpackhi_pd(s2, s2))) + 0.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic values in [-0.4, 0.6).
+    fn f(k: usize) -> f64 {
+        ((k.wrapping_mul(2_654_435_761) >> 7) % 1000) as f64 / 1000.0 - 0.4
+    }
+
+    /// Runs `steps` fused steps on every layout and on the reference (`update` then `drive` on
+    /// the dense matrices) and requires the same bits for drives and weights.
+    fn check_all_layouts(mask: &[bool], n: usize, nv: usize, rows: PlasticRows, want: Layout) {
+        let rates = LearningRates::default();
+        let stride = n.next_multiple_of(8);
+        let w0: Vec<f64> = (0..n * n)
+            .map(|k| if mask[k] { f(k) } else { 0.0 })
+            .collect();
+        let eta = rate_matrix(mask, n, nv, &rates, rows, stride);
+        let mut w_ref = vec![0.0; n * stride];
+        for i in 0..n {
+            w_ref[i * stride..i * stride + n].copy_from_slice(&w0[i * n..(i + 1) * n]);
+        }
+        let choices = [
+            LayoutChoice::Auto,
+            LayoutChoice::Force(Layout::Structured),
+            LayoutChoice::Force(Layout::Masked),
+            LayoutChoice::Force(Layout::Csr),
+        ];
+        let mut nets: Vec<Dendrites> = choices
+            .iter()
+            .map(|&c| Dendrites::new(mask, &w0, n, nv, &rates, rows, c))
+            .collect();
+        assert_eq!(nets[0].layout(), want, "auto layout");
+        assert_eq!(nets[2].layout(), Layout::Masked);
+        assert_eq!(nets[3].layout(), Layout::Csr);
+        let plastic = eta.iter().filter(|&&e| e != 0.0).count();
+        assert!(nets.iter().all(|d| d.n_plastic() == plastic));
+        for step in 0..5 {
+            let err: Vec<f64> = (0..n).map(|k| f(k + 31 * step) * 0.3).collect();
+            let mut tr: Vec<f64> = (0..n).map(|k| f(k + 7 * step + 5).abs()).collect();
+            let mut r: Vec<f64> = (0..n).map(|k| f(k + 11 * step + 17).abs()).collect();
+            tr.resize(stride, 0.0);
+            r.resize(stride, 0.0);
+            let mut out_ref = vec![0.0; n];
+            crate::update(&mut w_ref, &eta, &err, &tr);
+            crate::drive(&w_ref, &r, &mut out_ref);
+            for d in &mut nets {
+                let mut out = vec![0.0; n];
+                if step % 2 == 0 {
+                    d.update_and_drive(&err, &tr, &r, &mut out);
+                } else {
+                    d.update(&err, &tr);
+                    d.drive(&r, &mut out);
+                }
+                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(
+                    bits(&out),
+                    bits(&out_ref),
+                    "{:?} drive, step {step}",
+                    d.layout()
+                );
+                let dense = d.to_dense();
+                for i in 0..n {
+                    for j in 0..n {
+                        assert_eq!(
+                            dense[i * n + j],
+                            w_ref[i * stride + j],
+                            "{:?} w",
+                            d.layout()
+                        );
+                    }
+                }
+            }
+        }
+        // The weights moved (the test can fail) and absent synapses stayed 0.
+        let moved = (0..n * n).any(|k| mask[k] && w_ref[(k / n) * stride + k % n] != w0[k]);
+        assert_eq!(moved, plastic > 0);
+        assert!((0..n * n).all(|k| mask[k] || w_ref[(k / n) * stride + k % n] == 0.0));
+    }
+
+    fn all_to_all(n: usize) -> Vec<bool> {
+        (0..n * n).map(|k| k / n != k % n).collect()
+    }
+
+    #[test]
+    fn every_layout_gives_the_reference_bits() {
+        for (n, nv) in [
+            (2, 1),
+            (3, 2),
+            (13, 13),
+            (16, 8),
+            (20, 13),
+            (63, 13),
+            (70, 9),
+        ] {
+            let full = all_to_all(n);
+            check_all_layouts(&full, n, nv, PlasticRows::All, Layout::Structured);
+            check_all_layouts(&full, n, nv, PlasticRows::VisibleOnly, Layout::Structured);
+            // Soma-only: latent rows empty.
+            let soma: Vec<bool> = (0..n * n).map(|k| full[k] && k / n < nv).collect();
+            let want = if nv == n {
+                Layout::Structured
+            } else if nv * (n - 1) <= (CSR_MAX_DENSITY * (n * n) as f64) as usize {
+                Layout::Csr
+            } else {
+                Layout::Masked
+            };
+            check_all_layouts(&soma, n, nv, PlasticRows::All, want);
+            // Sparse masks.
+            for (keep, want) in [(0.1, Layout::Csr), (0.6, Layout::Masked)] {
+                let sparse: Vec<bool> = (0..n * n)
+                    .map(|k| full[k] && (f(k + 99) + 0.4) < keep)
+                    .collect();
+                let density = sparse.iter().filter(|&&m| m).count() as f64 / (n * n) as f64;
+                let want = if density <= CSR_MAX_DENSITY {
+                    Layout::Csr
+                } else {
+                    want
+                };
+                check_all_layouts(&sparse, n, nv, PlasticRows::All, want);
+            }
+        }
+    }
+
+    #[test]
+    fn structured_is_refused_for_other_masks_and_csr_saves_memory() {
+        let n = 64;
+        let mut mask = all_to_all(n);
+        mask[5] = false;
+        let w = vec![0.0; n * n];
+        let r = LearningRates::default();
+        let d = Dendrites::new(
+            &mask,
+            &w,
+            n,
+            10,
+            &r,
+            PlasticRows::All,
+            LayoutChoice::Force(Layout::Structured),
+        );
+        assert_eq!(d.layout(), Layout::Masked);
+        // Different rates per block are not structured either.
+        let odd = LearningRates {
+            eta_vv: 1e-3,
+            eta_other: 1e-3,
+        };
+        let full = all_to_all(n);
+        let d = Dendrites::new(&full, &w, n, 10, &odd, PlasticRows::All, LayoutChoice::Auto);
+        assert_eq!(d.layout(), Layout::Structured);
+        let sparse: Vec<bool> = (0..n * n).map(|k| full[k] && k % 10 == 0).collect();
+        let csr = Dendrites::new(&sparse, &w, n, 10, &r, PlasticRows::All, LayoutChoice::Auto);
+        let masked = Dendrites::new(
+            &sparse,
+            &w,
+            n,
+            10,
+            &r,
+            PlasticRows::All,
+            LayoutChoice::Force(Layout::Masked),
+        );
+        assert_eq!(csr.layout(), Layout::Csr);
+        assert!(csr.memory_bytes() * 4 < masked.memory_bytes());
+    }
+}
