@@ -80,7 +80,9 @@ impl PatternConfig {
         };
         if !self.second_file.is_empty() {
             let second = Pattern::load_named(&self.second_file)?;
-            p = p.stacked(&second).map_err(|m| PatternError::whole("pattern.second_file", &m))?;
+            p = p
+                .stacked(&second)
+                .map_err(|m| PatternError::whole("pattern.second_file", &m))?;
         }
         if self.silence_states > 0 {
             p = p
@@ -327,7 +329,7 @@ impl Pattern {
             let row: Vec<String> = (0..self.n_states)
                 .map(|s| match (self.row(i)[s], self.amplitude_at(i, s)) {
                     (0, _) => "0".to_owned(),
-                    (_, a) if a == 1.0 => "1".to_owned(),
+                    (_, 1.0) => "1".to_owned(),
                     (_, a) => format!("{a:?}"),
                 })
                 .collect();
@@ -424,7 +426,9 @@ impl Pattern {
         let s_new = self.n_states + n;
         let mut amp = Vec::with_capacity(self.n_neurons * s_new);
         for i in 0..self.n_neurons {
-            let row: Vec<f64> = (0..self.n_states).map(|s| self.amplitude_at(i, s)).collect();
+            let row: Vec<f64> = (0..self.n_states)
+                .map(|s| self.amplitude_at(i, s))
+                .collect();
             amp.extend_from_slice(&row[..at]);
             amp.extend(std::iter::repeat_n(0.0, n));
             amp.extend_from_slice(&row[at..]);
@@ -635,7 +639,10 @@ mod tests {
         assert!(p.graded(0.0).is_err());
         assert!(!p.graded(1.0).unwrap().is_graded());
         // Graded patterns round-trip through the text format.
-        assert_eq!(Pattern::parse(&g.to_text(), "g").unwrap().amplitude(5, 9), g.amplitude(5, 9));
+        assert_eq!(
+            Pattern::parse(&g.to_text(), "g").unwrap().amplitude(5, 9),
+            g.amplitude(5, 9)
+        );
 
         let two = Pattern::load_named("ode_to_joy").unwrap();
         let st = p.stacked(&two).unwrap();

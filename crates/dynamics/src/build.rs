@@ -209,11 +209,19 @@ mod tests {
             uniform_delays: true,
             ..cfg.clone()
         };
-        let u = NetworkSpec::generate(13, &uniform, &ScaffoldParams::default(), &p, Seed(5))
-            .unwrap();
-        assert!(u.delay_den_steps.iter().chain(&u.delay_exc_steps).all(|&d| d == 100));
+        let u =
+            NetworkSpec::generate(13, &uniform, &ScaffoldParams::default(), &p, Seed(5)).unwrap();
+        assert!(
+            u.delay_den_steps
+                .iter()
+                .chain(&u.delay_exc_steps)
+                .all(|&d| d == 100)
+        );
         assert!(u.delay_inh_steps.iter().all(|&d| d == 350));
-        assert_eq!((&u.w_init, &u.mask, &u.scaffold), (&a.w_init, &a.mask, &a.scaffold));
+        assert_eq!(
+            (&u.w_init, &u.mask, &u.scaffold),
+            (&a.w_init, &a.mask, &a.scaffold)
+        );
         // Soma-only: latent rows empty.
         let so = NetworkConfig {
             mode: Mode::SomaOnly,

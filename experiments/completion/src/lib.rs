@@ -111,13 +111,12 @@ impl RecallScore {
     }
 }
 
-/// Scores the cue cycle (the first S samples of each neuron in `rates`, neuron-major with
-/// `total` samples per neuron) against `target` (neuron-major, S per neuron), split into cued
-/// and uncued entries; `rest_rate` is the output of a network at rest.
+/// Scores the cue cycle (the first S samples of each neuron in `rates`, neuron-major, the
+/// same number of samples per neuron) against `target` (neuron-major, S per neuron), split
+/// into cued and uncued entries; `rest_rate` is the output of a network at rest.
 pub fn score_cue_cycle(
     cue: Cue,
     rates: &[f64],
-    total: usize,
     target: &[f64],
     s_len: usize,
     sample_every_steps: usize,
@@ -125,6 +124,7 @@ pub fn score_cue_cycle(
     rest_rate: f64,
 ) -> RecallScore {
     let n_vis = target.len() / s_len;
+    let total = rates.len() / n_vis;
     // [cued, uncued] x (squared error, squared error at rest, count)
     let mut acc = [[0.0f64; 3]; 2];
     for i in 0..n_vis {
@@ -138,11 +138,7 @@ pub fn score_cue_cycle(
         }
     }
     let mean = |a: [f64; 3], m: usize| {
-        if a[2] > 0.0 {
-            a[m] / a[2]
-        } else {
-            f64::NAN
-        }
+        if a[2] > 0.0 { a[m] / a[2] } else { f64::NAN }
     };
     RecallScore {
         uncued_mse: mean(acc[1], 0),
@@ -194,8 +190,14 @@ impl Experiment for Completion {
         for &n in &c.cue_neurons {
             check_range("completion.cue_neurons", n, 0, pattern.n_neurons() - 1)?;
         }
-        check_range("completion.free_cycles", c.free_cycles, 2, 1_000_000)
-            .map_err(|err| ConfigError::invalid("completion.free_cycles", format!("{err}; at least 2 so that one free cycle with a following cycle is scored")))?;
+        check_range("completion.free_cycles", c.free_cycles, 2, 1_000_000).map_err(|err| {
+            ConfigError::invalid(
+                "completion.free_cycles",
+                format!(
+                    "{err}; at least 2 so that one free cycle with a following cycle is scored"
+                ),
+            )
+        })?;
         if !e.replay.disruption_file.is_empty() {
             return Err(ConfigError::invalid(
                 "replay.disruption_file",
@@ -253,14 +255,13 @@ fn run_job(cfg: &Config, job: &Job, progress: &Progress) -> anyhow::Result<JobOu
         let start = Instant::now();
         let mut net = trained.net.clone();
         let cue_teacher = teacher.cue_only(|t, i| cue.cued(t, i, steps_per_state));
-        let recall = protocol.cued_recall(&mut net, teacher, cue_teacher, cfg.completion.free_cycles)?;
+        let recall =
+            protocol.cued_recall(&mut net, teacher, cue_teacher, cfg.completion.free_cycles)?;
         progress.inc((cfg.completion.free_cycles + 1) as u64);
         let s_len = recall.samples_per_cycle;
-        let total = recall.rates.len() / n_vis;
         let score = score_cue_cycle(
             cue,
             &recall.rates,
-            total,
             &trained.result.target,
             s_len,
             protocol.sample_every_steps,
@@ -289,7 +290,9 @@ fn run_job(cfg: &Config, job: &Job, progress: &Progress) -> anyhow::Result<JobOu
             [
                 free_mean(|c| c.mse),
                 free_mean(|c| c.corr_sum),
-                free.iter().map(|c| c.corr_sum).fold(f64::INFINITY, f64::min),
+                free.iter()
+                    .map(|c| c.corr_sum)
+                    .fold(f64::INFINITY, f64::min),
             ],
         );
     }
@@ -354,13 +357,19 @@ impl RecallRows {
         self.f64s
             .insert("reference_replay_corr_sum", vec![reference_cs; n]);
         let mut cols: Vec<(&str, ArrayRef)> = vec![
-            ("job", Arc::new(UInt64Array::from(vec![job.index as u64; n]))),
+            (
+                "job",
+                Arc::new(UInt64Array::from(vec![job.index as u64; n])),
+            ),
             ("seed", Arc::new(UInt64Array::from(vec![job.seed; n]))),
             (
                 "replicate",
                 Arc::new(UInt64Array::from(vec![job.replicate as u64; n])),
             ),
-            ("n_latent", Arc::new(UInt64Array::from(vec![n_latent as u64; n]))),
+            (
+                "n_latent",
+                Arc::new(UInt64Array::from(vec![n_latent as u64; n])),
+            ),
             ("cue", Arc::new(StringArray::from(self.cue))),
             ("cue_kind", Arc::new(StringArray::from(self.kind))),
             ("cue_size", Arc::new(UInt64Array::from(self.size))),
@@ -455,12 +464,7 @@ fn finish(run: &RunDir) -> anyhow::Result<()> {
                 1,
                 vec![("perfect".into(), 1.0), ("rest".into(), 0.0)],
             ),
-            panel(
-                "Uncued part of the cue cycle",
-                "MSE",
-                2,
-                vec![],
-            ),
+            panel("Uncued part of the cue cycle", "MSE", 2, vec![]),
             panel(
                 "Free cycles after the cue (best shift)",
                 "replay corr_sum",

@@ -52,7 +52,12 @@ fn smoke_run_recall_table_and_cue_behaviour() {
     // A cue is followed: the cued part is much closer to the target than rest is.
     for cue in ["states:5", "neurons:6"] {
         let v = &m[cue];
-        assert!(v[3] < 0.5 * v[4], "{cue}: cued MSE {} vs rest {}", v[3], v[4]);
+        assert!(
+            v[3] < 0.5 * v[4],
+            "{cue}: cued MSE {} vs rest {}",
+            v[3],
+            v[4]
+        );
         assert!(v[1].is_finite() && v[2] > 0.0);
     }
     assert!(tmp.path().join("completion.png").exists() && tmp.path().join("summary.md").exists());

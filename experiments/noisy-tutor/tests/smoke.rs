@@ -45,5 +45,8 @@ fn smoke_grid_noise_acts_and_target_stays_clean() {
         }
     }
     assert!(!targets[&0].is_empty());
-    assert_eq!(targets[&0], targets[&1], "replay is scored against the clean target");
+    assert_eq!(
+        targets[&0], targets[&1],
+        "replay is scored against the clean target"
+    );
 }

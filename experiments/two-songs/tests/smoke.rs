@@ -40,7 +40,11 @@ fn smoke_grid_per_song_scores() {
         assert_eq!((both.0, a.0, b.0), (18, 13, 5));
         assert_eq!(both.3, [10, 20][job as usize]);
         let weighted = (13.0 * a.1 + 5.0 * b.1) / 18.0;
-        assert!((weighted - both.1).abs() < 1e-12, "{weighted} vs {}", both.1);
+        assert!(
+            (weighted - both.1).abs() < 1e-12,
+            "{weighted} vs {}",
+            both.1
+        );
         assert!((13.0 * a.2 + 5.0 * b.2) / 18.0 <= both.2 + 1e-12);
     }
     assert!(tmp.path().join("two_songs.png").exists() && tmp.path().join("summary.md").exists());
