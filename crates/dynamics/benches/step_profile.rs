@@ -16,7 +16,10 @@ use elise_scaffold::ScaffoldParams;
 
 fn main() {
     // `cargo bench` passes `--bench`; ignore flags.
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     let n: usize = args.first().map_or(63, |s| s.parse().expect("n"));
     let steps: usize = args.get(1).map_or(10_000, |s| s.parse().expect("steps"));
     let density: f64 = args.get(2).map_or(1.0, |s| s.parse().expect("density"));

@@ -234,83 +234,55 @@ impl Network {
             *r = history[((k + hl - (d - 1)) & mask) * n + j];
         }
         if self.pending_update {
-            self.dendrites.update_and_drive(
-                &self.err,
-                &self.trace,
-                &self.delayed,
-                &mut self.drive,
-            );
+            self.dendrites
+                .update_and_drive(&self.err, &self.trace, &self.delayed, &mut self.drive);
             self.pending_update = false;
         } else {
             self.dendrites.drive(&self.delayed, &mut self.drive);
         }
-        // Scaffold output conductances of every neuron, as the students see them in this step.
+        // Scaffold conductances of each latent soma: the sum over its teachers (a multiset) of
+        // their delayed rates floored at rest, scaled; kept at the student's index.
         let (g_exc0, g_inh0, phi_rest) = (p.g_exc0, p.g_inh0, self.phi_rest);
-        for (c, ((ge, gi), (&de, &di))) in self
-            .g_exc_out
-            .iter_mut()
-            .zip(self.g_inh_out.iter_mut())
-            .zip(self.delay_exc.iter().zip(&self.delay_inh))
-            .enumerate()
-        {
-            *ge = g_exc0 * history[((k + hl - de) & mask) * n + c].max(phi_rest);
-            *gi = g_inh0 * history[((k + hl - di) & mask) * n + c].max(phi_rest);
+        for s in nv..n {
+            let (mut g_e, mut g_i) = (0.0, 0.0);
+            for &c in &self.teacher_idx[self.teacher_ptr[s]..self.teacher_ptr[s + 1]] {
+                let (de, di) = (self.delay_exc[c], self.delay_inh[c]);
+                g_e += g_exc0 * history[((k + hl - de) & mask) * n + c].max(phi_rest);
+                g_i += g_inh0 * history[((k + hl - di) & mask) * n + c].max(phi_rest);
+            }
+            self.g_exc_out[s] = g_e;
+            self.g_inh_out[s] = g_i;
         }
-        // Sub-step 2: soma (visible: teacher, latent: scaffold), from V before its update.
-        let dt = p.dt_ms;
-        let (g_l, g_den, e_l, e_i) = (p.g_leak, p.g_den, p.e_leak_mv, p.e_inh_mv);
-        let (u, v) = (&mut self.u[..n], &self.v[..n]);
-        let (u_vis, u_lat) = u.split_at_mut(nv);
-        let m = lambda;
-        for (((u, &v_old), &g_e), &g_i) in u_vis
-            .iter_mut()
-            .zip(v)
-            .zip(self.teacher.g_exc(t))
-            .zip(self.teacher.g_inh(t))
-        {
-            *u = (1.0 - dt * (g_den + g_l + m * (g_e + g_i))) * *u
-                + dt * g_l * e_l
-                + dt * e_i * m * g_i
-                + dt * g_den * v_old;
-        }
-        let g_d = if self.mode == Mode::SomaOnly {
+        // Sub-step 2: soma (visible: teacher, latent: scaffold), dendritic prediction (both from
+        // V before its update), dendrite, trace.
+        let g_d_latent = if self.mode == Mode::SomaOnly {
             0.0
         } else {
-            g_den
+            p.g_den
         };
-        let m = 1.0;
-        for ((u, &v_old), span) in u_lat
-            .iter_mut()
-            .zip(&v[nv..])
-            .zip(self.teacher_ptr[nv..].windows(2))
-        {
-            let (mut g_e, mut g_i) = (0.0, 0.0);
-            for &c in &self.teacher_idx[span[0]..span[1]] {
-                g_e += self.g_exc_out[c];
-                g_i += self.g_inh_out[c];
-            }
-            *u = (1.0 - dt * (g_d + g_l + m * (g_e + g_i))) * *u
-                + dt * g_l * e_l
-                + dt * e_i * m * g_i
-                + dt * g_d * v_old;
-        }
-        // Dendritic prediction (from V before its update), dendrite, trace.
-        let g_sum = g_l + g_den;
-        let decay = 1.0 - g_l * dt;
-        let trace_coef = self.trace_coef;
-        for ((((v_star, v), tr), &drive), &r_del) in self
-            .v_star
-            .iter_mut()
-            .zip(self.v.iter_mut())
-            .zip(self.trace[..n].iter_mut())
-            .zip(&self.drive)
-            .zip(&self.delayed[..n])
-        {
-            let v_old = *v;
-            *v_star = (g_l * e_l + g_den * v_old) / g_sum;
-            *v = decay * v_old + g_l * dt * (e_l + drive);
-            *tr = decay * *tr + trace_coef * r_del;
-        }
+        let consts = Integration::new(p, self.trace_coef);
+        let st = NeuronSlices {
+            u: &mut self.u[..nv],
+            v: &mut self.v[..nv],
+            v_star: &mut self.v_star[..nv],
+            trace: &mut self.trace[..nv],
+            g_e: self.teacher.g_exc(t),
+            g_i: self.teacher.g_inh(t),
+            drive: &self.drive[..nv],
+            delayed: &self.delayed[..nv],
+        };
+        integrate(st, lambda, p.g_den, &consts);
+        let st = NeuronSlices {
+            u: &mut self.u[nv..n],
+            v: &mut self.v[nv..n],
+            v_star: &mut self.v_star[nv..n],
+            trace: &mut self.trace[nv..n],
+            g_e: &self.g_exc_out[nv..n],
+            g_i: &self.g_inh_out[nv..n],
+            drive: &self.drive[nv..n],
+            delayed: &self.delayed[nv..n],
+        };
+        integrate(st, 1.0, g_d_latent, &consts);
         if self.any_clamp {
             for (u, c) in self.u.iter_mut().zip(&self.clamp_mv) {
                 if let Some(c) = c {
@@ -319,11 +291,14 @@ impl Network {
             }
         }
         // Sub-step 3: rates; the new rate enters the delay line.
-        p.phi_into(&self.u, &mut self.rate);
-        p.phi_into(&self.v_star, &mut self.rate_star);
-        for ((e, &r), &rs) in self.err.iter_mut().zip(&self.rate).zip(&self.rate_star) {
-            *e = r - rs;
-        }
+        rates_and_errors(
+            p,
+            &self.u,
+            &self.v_star,
+            &mut self.rate,
+            &mut self.rate_star,
+            &mut self.err,
+        );
         let slot = k & mask;
         self.history[slot * n..(slot + 1) * n].copy_from_slice(&self.rate);
         // Sub-step 4: the weight update, applied with the next step's mat-vec.
@@ -641,6 +616,153 @@ impl Network {
             }
         }
         Ok(())
+    }
+}
+
+/// Constants of the Euler step (MODEL.md (a)), computed as the step writes them.
+struct Integration {
+    dt: f64,
+    g_l: f64,
+    g_den: f64,
+    e_l: f64,
+    e_i: f64,
+    g_sum: f64,
+    decay: f64,
+    trace_coef: f64,
+}
+
+impl Integration {
+    fn new(p: &NeuronParams, trace_coef: f64) -> Self {
+        Self {
+            dt: p.dt_ms,
+            g_l: p.g_leak,
+            g_den: p.g_den,
+            e_l: p.e_leak_mv,
+            e_i: p.e_inh_mv,
+            g_sum: p.g_leak + p.g_den,
+            decay: 1.0 - p.g_leak * p.dt_ms,
+            trace_coef,
+        }
+    }
+}
+
+/// The per-neuron vectors of one population (visible or latent) for [`integrate`].
+struct NeuronSlices<'a> {
+    u: &'a mut [f64],
+    v: &'a mut [f64],
+    v_star: &'a mut [f64],
+    trace: &'a mut [f64],
+    g_e: &'a [f64],
+    g_i: &'a [f64],
+    drive: &'a [f64],
+    delayed: &'a [f64],
+}
+
+/// Sub-step 2 for one population with nudging factor `m` and soma coupling `g_d`: U, V*, V and
+/// the trace (U and V* from V before its update). Vectorized with AVX2 where available (no
+/// FMA: the same bits as the scalar loop).
+fn integrate(st: NeuronSlices, m: f64, g_d: f64, c: &Integration) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        unsafe { integrate_avx2(st, m, g_d, c) };
+        return;
+    }
+    integrate_body(st, m, g_d, c);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn integrate_avx2(st: NeuronSlices, m: f64, g_d: f64, c: &Integration) {
+    integrate_body(st, m, g_d, c);
+}
+
+#[inline(always)]
+fn integrate_body(st: NeuronSlices, m: f64, g_d: f64, c: &Integration) {
+    let len = st.u.len();
+    let (v, v_star, trace) = (
+        &mut st.v[..len],
+        &mut st.v_star[..len],
+        &mut st.trace[..len],
+    );
+    let (g_e, g_i) = (&st.g_e[..len], &st.g_i[..len]);
+    let (drive, delayed) = (&st.drive[..len], &st.delayed[..len]);
+    let Integration {
+        dt,
+        g_l,
+        g_den,
+        e_l,
+        e_i,
+        g_sum,
+        decay,
+        trace_coef,
+    } = *c;
+    for i in 0..len {
+        let (u, v_old) = (st.u[i], v[i]);
+        let (g_e, g_i) = (g_e[i], g_i[i]);
+        st.u[i] = (1.0 - dt * (g_d + g_l + m * (g_e + g_i))) * u
+            + dt * g_l * e_l
+            + dt * e_i * m * g_i
+            + dt * g_d * v_old;
+        v_star[i] = (g_l * e_l + g_den * v_old) / g_sum;
+        v[i] = decay * v_old + g_l * dt * (e_l + drive[i]);
+        trace[i] = decay * trace[i] + trace_coef * delayed[i];
+    }
+}
+
+/// Sub-step 3: `rate = phi(U)`, `rate_star = phi(V*)` and the rule's error `rate - rate_star`
+/// (the same bits as [`NeuronParams::phi`]).
+fn rates_and_errors(
+    p: &NeuronParams,
+    u: &[f64],
+    v_star: &[f64],
+    rate: &mut [f64],
+    rate_star: &mut [f64],
+    err: &mut [f64],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        unsafe { rates_and_errors_avx2(p, u, v_star, rate, rate_star, err) };
+        return;
+    }
+    rates_and_errors_body(p, u, v_star, rate, rate_star, err);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn rates_and_errors_avx2(
+    p: &NeuronParams,
+    u: &[f64],
+    v_star: &[f64],
+    rate: &mut [f64],
+    rate_star: &mut [f64],
+    err: &mut [f64],
+) {
+    rates_and_errors_body(p, u, v_star, rate, rate_star, err);
+}
+
+#[inline(always)]
+fn rates_and_errors_body(
+    p: &NeuronParams,
+    u: &[f64],
+    v_star: &[f64],
+    rate: &mut [f64],
+    rate_star: &mut [f64],
+    err: &mut [f64],
+) {
+    let len = u.len();
+    let (v_star, rate, rate_star, err) = (
+        &v_star[..len],
+        &mut rate[..len],
+        &mut rate_star[..len],
+        &mut err[..len],
+    );
+    for i in 0..len {
+        let (r, rs) = (p.phi(u[i]), p.phi(v_star[i]));
+        rate[i] = r;
+        rate_star[i] = rs;
+        err[i] = r - rs;
     }
 }
 

@@ -306,6 +306,7 @@ impl Dendrites {
 
     /// The rule for one step: `w_ij += (eta_ij err_i) tr_j` on every synapse. `trace` has
     /// [`Dendrites::stride`] entries with zero padding.
+    #[allow(clippy::needless_range_loop)]
     pub fn update(&mut self, err: &[f64], trace: &[f64]) {
         assert!(err.len() == self.n && trace.len() == self.stride, "lengths");
         let (n, stride) = (self.n, self.stride);
@@ -485,7 +486,7 @@ impl Group {
                 1
             };
             let bd = i / 8;
-            let bb = if rr.boundary % 8 != 0 {
+            let bb = if !rr.boundary.is_multiple_of(8) {
                 rr.boundary / 8
             } else {
                 usize::MAX
@@ -569,7 +570,9 @@ unsafe fn structured_rows_avx2<const R: usize>(
 ) -> [f64; R] {
     use std::arch::x86_64::*;
     let stride = trace.len();
-    assert!(rates.len() == stride && stride % 8 == 0 && w.iter().all(|r| r.len() == stride));
+    assert!(
+        rates.len() == stride && stride.is_multiple_of(8) && w.iter().all(|r| r.len() == stride)
+    );
     let nb = stride / 8;
     let wp: [*mut f64; R] = w.map(|r| r.as_mut_ptr());
     let (tp, rp) = (trace.as_ptr(), rates.as_ptr());
