@@ -114,6 +114,15 @@ fn resume_equals_uninterrupted(s: &Setup, stop: i64, clamp_during_training: bool
     let full = p
         .replay(&mut a, &s.teacher, e_l, trained, &mut || {})
         .unwrap();
+    if !clamp_during_training {
+        // train_from from the start is the plain Protocol::train, bit for bit.
+        let mut plain = s.network();
+        let trained = p.train(&mut plain, &s.teacher, e_l, &mut || {}).unwrap();
+        let r = p
+            .replay(&mut plain, &s.teacher, e_l, trained, &mut || {})
+            .unwrap();
+        assert_eq!(bits(&r), bits(&full));
+    }
 
     let mut b = s.network();
     let mut saved = None;

@@ -8,13 +8,15 @@
 //! (`exp-birdsong`, `exp-reservoir`, ...) are thin: a name, a default config (the keys of
 //! [`Config`]) and a figure.
 
+pub mod checkpointing;
 pub mod figure;
+pub mod limits;
 pub mod sweep_figure;
 pub mod tables;
 
 use anyhow::Context;
 use elise_core::{NeuronParams, Pattern, PatternConfig, Seed, Teacher};
-use elise_dynamics::protocol::{self, Disruption, Protocol, SAMPLE_EVERY_STEPS};
+use elise_dynamics::protocol::{self, Disruption, Protocol, SAMPLE_EVERY_STEPS, TrainProgress};
 use elise_dynamics::{
     ConnectivityKind, Mode, Network, NetworkConfig, NetworkSpec, ReplayConfig, TrainConfig,
 };
@@ -35,6 +37,17 @@ use std::time::Instant;
 pub struct RunConfig {
     pub seeds: usize,
     pub base_seed: u64,
+    /// Save each job's training state every this many training cycles (0 = never); a killed
+    /// job resumes from it ([`checkpointing`]).
+    #[serde(default)]
+    pub checkpoint_every: u64,
+    /// A checkpoint file to load a trained network from and replay, instead of training ("" =
+    /// train).
+    #[serde(default)]
+    pub from_checkpoint: String,
+    /// Save every trained network to `<run dir>/networks/job-<index>.ckpt`.
+    #[serde(default)]
+    pub save_trained: bool,
 }
 
 /// The `[output]` table.
@@ -92,13 +105,23 @@ pub fn elise_method(mode: Mode) -> &'static str {
 /// Builds the network of `seed`, trains it and replays (the pure core of a job), with the
 /// config's disruption file if any.
 pub fn simulate(cfg: &Config, seed: Seed, on_cycle: &mut dyn FnMut()) -> anyhow::Result<JobResult> {
+    simulate_with(cfg, seed, &checkpointing::JobFiles::default(), on_cycle)
+}
+
+/// [`simulate`] with the job's checkpoint files ([`train_job`]).
+pub fn simulate_with(
+    cfg: &Config,
+    seed: Seed,
+    files: &checkpointing::JobFiles,
+    on_cycle: &mut dyn FnMut(),
+) -> anyhow::Result<JobResult> {
     let disruption = load_disruption(cfg)?;
     let label = if disruption.is_some() {
         cfg.replay.disruption_file.clone()
     } else {
         String::new()
     };
-    let mut results = simulate_branches(cfg, seed, &[(label, disruption)], on_cycle)?;
+    let mut results = simulate_branches_with(cfg, seed, &[(label, disruption)], files, on_cycle)?;
     Ok(results.remove(0))
 }
 
@@ -112,7 +135,25 @@ pub fn simulate_branches(
     branches: &[(String, Option<Disruption>)],
     on_cycle: &mut dyn FnMut(),
 ) -> anyhow::Result<Vec<JobResult>> {
-    let trained = train(cfg, seed, on_cycle)?;
+    simulate_branches_with(
+        cfg,
+        seed,
+        branches,
+        &checkpointing::JobFiles::default(),
+        on_cycle,
+    )
+}
+
+/// [`simulate_branches`] with the job's checkpoint files ([`train_job`]); each replay's final
+/// state is checked for a numerical blow-up.
+pub fn simulate_branches_with(
+    cfg: &Config,
+    seed: Seed,
+    branches: &[(String, Option<Disruption>)],
+    files: &checkpointing::JobFiles,
+    on_cycle: &mut dyn FnMut(),
+) -> anyhow::Result<Vec<JobResult>> {
+    let trained = train_job(cfg, seed, files, on_cycle)?;
     let mut results = Vec::with_capacity(branches.len());
     for (label, disruption) in branches {
         let branch_start = Instant::now();
@@ -130,6 +171,17 @@ pub fn simulate_branches(
                 on_cycle,
             )
             .with_context(|| format!("seed {}, branch {label:?}", seed.0))?;
+        branch
+            .health(checkpointing::RUNAWAY_MV)
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "numerical blow-up at the end of replay cycle {}: {e}",
+                    cfg.replay.cycles.saturating_sub(1)
+                )
+            })
+            .with_context(|| {
+                format!("seed {}, branch {label:?}; {}", seed.0, param_summary(cfg))
+            })?;
         results.push(trained.job_result(label, result, branch_start));
     }
     Ok(results)
@@ -222,6 +274,33 @@ impl TutorNoise {
 /// Builds the network of `seed` and trains it (the training part of the protocol, with the
 /// noisy tutor if configured); the trained network has the clean teacher.
 pub fn train(cfg: &Config, seed: Seed, on_cycle: &mut dyn FnMut()) -> anyhow::Result<Trained> {
+    train_job(cfg, seed, &checkpointing::JobFiles::default(), on_cycle)
+}
+
+/// The main config values of a job, for error messages.
+fn param_summary(cfg: &Config) -> String {
+    format!(
+        "network.n_latent={} network.mode={} network.weight_init_std={} plasticity.eta_vv={} plasticity.eta_other={} scaffold.p={} scaffold.q={} neuron.dt_ms={}",
+        cfg.network.n_latent,
+        elise_method(cfg.network.mode),
+        cfg.network.weight_init_std,
+        cfg.plasticity.eta_vv,
+        cfg.plasticity.eta_other,
+        cfg.scaffold.p,
+        cfg.scaffold.q,
+        cfg.neuron.dt_ms
+    )
+}
+
+/// [`train`] with checkpoints ([`checkpointing`]): resumes from the job's checkpoint file or
+/// `run.from_checkpoint` if present, saves every `files.every` cycles, and stops with an error
+/// naming the cycle and the parameters when the network blows up (checked once per cycle).
+pub fn train_job(
+    cfg: &Config,
+    seed: Seed,
+    files: &checkpointing::JobFiles,
+    on_cycle: &mut dyn FnMut(),
+) -> anyhow::Result<Trained> {
     let start = Instant::now();
     let pattern = cfg.pattern.load()?;
     let steps_per_state = cfg
@@ -236,30 +315,95 @@ pub fn train(cfg: &Config, seed: Seed, on_cycle: &mut dyn FnMut()) -> anyhow::Re
         &cfg.neuron,
         seed,
     )?;
-    let mut net = Network::new(&spec, &cfg.neuron, &cfg.plasticity, teacher.clone())?;
+    let mut noise = TutorNoise::new(cfg, &teacher, seed);
+    let own = match &files.checkpoint {
+        Some(path) => checkpointing::load_own(path, cfg, seed)?,
+        None => None,
+    };
+    let foreign = !cfg.run.from_checkpoint.is_empty();
+    let ckpt = match own {
+        Some(c) => Some(c),
+        None if foreign => Some(checkpointing::load_foreign(cfg).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    let (mut net, progress) = match &ckpt {
+        Some(c) => checkpointing::restore(c, &spec, cfg, &teacher, noise.as_mut())?,
+        None => (
+            Network::new(&spec, &cfg.neuron, &cfg.plasticity, teacher.clone())?,
+            TrainProgress::start(),
+        ),
+    };
+    if ckpt.is_some() {
+        tracing::info!(
+            "seed {}: resuming from a checkpoint after training cycle {} of {}",
+            seed.0,
+            progress.next_cycle - 1,
+            cfg.train.cycles
+        );
+    }
+    drop(ckpt);
     let n_plastic = net.n_plastic();
+    for _ in 0..progress.cycles_done() {
+        on_cycle();
+    }
+    // A loaded network is only replayed: its training ends where it was saved.
+    let train_cfg = if foreign {
+        TrainConfig {
+            cycles: progress.next_cycle.max(0) as usize,
+            ..cfg.train.clone()
+        }
+    } else {
+        cfg.train.clone()
+    };
     let protocol = Protocol {
-        train: &cfg.train,
+        train: &train_cfg,
         replay: &cfg.replay,
         disruption: None,
         sample_every_steps: SAMPLE_EVERY_STEPS,
     };
-    let mut noise = TutorNoise::new(cfg, &teacher, seed);
+    let total = train_cfg.cycles as i64;
     let result = protocol
-        .train_with(
+        .train_from(
             &mut net,
             &teacher,
             cfg.neuron.e_leak_mv,
+            progress,
             &mut |net, _| {
                 if let Some(n) = noise.as_mut() {
                     n.next_cycle(net, &teacher);
                 }
             },
+            &mut |net, p| {
+                net.health(checkpointing::RUNAWAY_MV)
+                    .map_err(|e| format!("numerical blow-up: {e}"))?;
+                if let Some(path) = &files.checkpoint
+                    && files.every > 0
+                    && p.cycles_done() % files.every == 0
+                    && p.next_cycle < total
+                {
+                    checkpointing::make(cfg, seed, net, p)
+                        .and_then(|c| checkpointing::write(path, &c))
+                        .map_err(|e| format!("cannot write the checkpoint: {e:#}"))?;
+                }
+                Ok(())
+            },
             on_cycle,
         )
-        .with_context(|| format!("seed {}", seed.0))?;
+        .with_context(|| format!("seed {}; {}", seed.0, param_summary(cfg)))?;
     if noise.is_some() {
         net.set_teacher(teacher.clone())?;
+    }
+    if !foreign && (files.checkpoint.is_some() || files.save_trained.is_some()) {
+        let done = TrainProgress {
+            next_cycle: total,
+            validation: result.validation.clone(),
+            last_validation: result.last_validation.clone(),
+            n_steps: result.n_steps,
+        };
+        let ckpt = checkpointing::make(cfg, seed, &net, &done)?;
+        for path in files.checkpoint.iter().chain(&files.save_trained) {
+            checkpointing::write(path, &ckpt)?;
+        }
     }
     Ok(Trained {
         method: elise_method(cfg.network.mode),
@@ -281,7 +425,8 @@ pub fn work_units(cfg: &Config) -> u64 {
 
 /// One ELiSe job: simulate and tabulate.
 pub fn run_job(cfg: &Config, job: &Job, progress: &Progress) -> anyhow::Result<JobOutput> {
-    let result = simulate(cfg, Seed(job.seed), &mut || progress.inc(1))?;
+    let files = checkpointing::JobFiles::of(cfg, job.index, progress);
+    let result = simulate_with(cfg, Seed(job.seed), &files, &mut || progress.inc(1))?;
     tables::job_output(cfg, cfg.output.traces, job, &result)
 }
 
@@ -452,6 +597,8 @@ pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
                 )
             })?;
     }
+    checkpointing::validate(cfg)?;
+    limits::check_memory(cfg, &pattern, steps_per_state)?;
     Ok(())
 }
 
@@ -543,7 +690,17 @@ impl<S: StudySpec> elise_sweep::Experiment for Study<S> {
         validate(cfg)
     }
     fn jobs(cfg: &Config) -> Vec<Job> {
-        elise_sweep::replicate_jobs(cfg.run.seeds, cfg.run.base_seed)
+        if cfg.run.from_checkpoint.is_empty() {
+            return elise_sweep::replicate_jobs(cfg.run.seeds, cfg.run.base_seed);
+        }
+        // One job: the saved network, with the seed it was built from (an unreadable file is
+        // reported by `validate`).
+        let seed =
+            elise_dynamics::checkpoint::Checkpoint::load(Path::new(&cfg.run.from_checkpoint))
+                .ok()
+                .and_then(|c| checkpointing::seed_of(&c))
+                .unwrap_or(cfg.run.base_seed);
+        elise_sweep::replicate_jobs(1, seed)
     }
     fn work_units(cfg: &Config, _job: &Job) -> u64 {
         work_units(cfg)

@@ -171,7 +171,13 @@ fn flattened_params(cfg: &impl Serialize) -> anyhow::Result<Vec<(String, ArrayRe
             continue;
         };
         for (key, v) in values {
-            if section == "run" && key == "seeds" {
+            // Not properties of the job's results: how many seeds, and checkpoint handling.
+            if section == "run"
+                && matches!(
+                    key.as_str(),
+                    "seeds" | "checkpoint_every" | "from_checkpoint" | "save_trained"
+                )
+            {
                 continue;
             }
             let name = format!("{section}_{key}");
