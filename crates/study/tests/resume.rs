@@ -1,0 +1,80 @@
+//! A job interrupted mid-training (here: a panic after some cycles, as a kill would leave it)
+//! resumes from its checkpoint to the result of the uninterrupted job — also with the noisy
+//! tutor, whose noise process is regenerated and advanced on resume.
+
+use elise_core::Seed;
+use elise_study::checkpointing::JobFiles;
+use elise_study::{Config, simulate_with};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+fn config(noise_mv: f64) -> Config {
+    let text = elise_study::default_config_with(&format!(
+        "[network]\nn_latent = 8\n[train]\ncycles = 30\nvalidate_every = 4\n[replay]\ncycles = 5\n[pattern]\nstate_ms = 2.0\ntutor_noise_sigma_mv = {noise_mv:?}\n[run]\ncheckpoint_every = 6\n"
+    ));
+    let mut table: toml::Table = text.parse().unwrap();
+    table.remove("axes");
+    table.try_into().unwrap()
+}
+
+fn bits(r: &elise_study::JobResult) -> Vec<u64> {
+    let p = &r.protocol;
+    p.validation
+        .iter()
+        .chain(&p.replay)
+        .flat_map(|c| [c.cycle as u64, c.mse.to_bits(), c.corr_sum.to_bits()])
+        .chain(p.replay_rates.iter().map(|x| x.to_bits()))
+        .chain([p.n_steps])
+        .collect()
+}
+
+fn check(noise_mv: f64) {
+    let cfg = config(noise_mv);
+    let dir = std::env::temp_dir().join(format!(
+        "elise-study-resume-{noise_mv}-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let files = JobFiles {
+        checkpoint: Some(dir.join("job.ckpt")),
+        every: 6,
+        save_trained: None,
+    };
+    let seed = Seed(99);
+    let reference = simulate_with(&cfg, seed, &JobFiles::default(), &mut || {}).unwrap();
+    // Killed after 17 cycles: the checkpoint of cycle 12 (cycles_done 12) is on disk.
+    let mut n = 0;
+    let killed = catch_unwind(AssertUnwindSafe(|| {
+        simulate_with(&cfg, seed, &files, &mut || {
+            n += 1;
+            assert!(n < 17, "killed");
+        })
+    }));
+    assert!(killed.is_err());
+    let ckpt =
+        elise_dynamics::checkpoint::Checkpoint::load(files.checkpoint.as_ref().unwrap()).unwrap();
+    assert_eq!(ckpt.train.unwrap().next_cycle, 11);
+    let mut resumed_cycles = 0;
+    let resumed = simulate_with(&cfg, seed, &files, &mut || resumed_cycles += 1).unwrap();
+    assert_eq!(bits(&reference), bits(&resumed), "noise {noise_mv} mV");
+    assert_eq!(
+        resumed_cycles,
+        31 + 5,
+        "progress counts the cycles already done"
+    );
+    // The finished job left its end-of-training checkpoint; another job's is refused.
+    let e = simulate_with(&cfg, Seed(100), &files, &mut || {})
+        .err()
+        .unwrap();
+    assert!(format!("{e:#}").contains("belongs to another job"), "{e:#}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn interrupted_job_resumes_to_the_uninterrupted_result() {
+    check(0.0);
+}
+
+#[test]
+fn interrupted_noisy_tutor_job_resumes_to_the_uninterrupted_result() {
+    check(2.0);
+}
