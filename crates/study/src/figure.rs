@@ -79,35 +79,46 @@ fn median_seed(run: &RunDir) -> anyhow::Result<Option<(u64, u64, f64)>> {
         .map(|&(cs, seed, rep)| (seed, rep, cs)))
 }
 
-/// Target and replay rasters over the last two replay cycles of one job's traces.
-fn rasters(
-    cfg: &Config,
+/// Rates and target rates of one job's replay traces over a window of replay cycles, as
+/// neuron-major rasters (`n_rows` neurons x `n_cols` samples).
+pub struct TraceWindow {
+    pub n_rows: usize,
+    pub n_cols: usize,
+    pub rate: Vec<f64>,
+    pub target: Vec<f64>,
+}
+
+/// The replay traces of job `job` (and `branch`, if given) in replay cycles `cycles`; `None`
+/// when the run has no traces for it.
+pub fn read_trace_window(
     run: &RunDir,
-    seed: u64,
     job: u64,
-    corr: f64,
-) -> anyhow::Result<Vec<Panel>> {
+    branch: Option<&str>,
+    cycles: std::ops::RangeInclusive<i64>,
+) -> anyhow::Result<Option<TraceWindow>> {
     let path = run
         .table_dir("traces")
         .join(format!("job-{job:06}.parquet"));
     if !path.exists() {
-        return Ok(vec![]);
+        return Ok(None);
     }
     let batches = elise_sweep::read_parquet(&path)?;
-    let last = cfg.replay.cycles as i64 - 1;
-    let first = (last - 1).max(cfg.replay.nudged_cycles as i64);
-    let mut n_vis = 0usize;
+    let mut n_rows = 0usize;
     let mut cells: Vec<(i64, u32, u32, f32, f32)> = Vec::new();
     for b in &batches {
         let ph = column::<StringArray>(b, "phase")?;
+        let br = column::<StringArray>(b, "branch")?;
         let cy = column::<Int64Array>(b, "cycle")?;
         let st = column::<UInt32Array>(b, "step")?;
         let ne = column::<UInt32Array>(b, "neuron")?;
         let ra = column::<Float32Array>(b, "rate")?;
         let ta = column::<Float32Array>(b, "target")?;
         for k in 0..b.num_rows() {
-            if ph.value(k) == "replay" && (first..=last).contains(&cy.value(k)) {
-                n_vis = n_vis.max(ne.value(k) as usize + 1);
+            if ph.value(k) == "replay"
+                && cycles.contains(&cy.value(k))
+                && branch.is_none_or(|want| br.value(k) == want)
+            {
+                n_rows = n_rows.max(ne.value(k) as usize + 1);
                 cells.push((
                     cy.value(k),
                     st.value(k),
@@ -119,37 +130,61 @@ fn rasters(
         }
     }
     if cells.is_empty() {
-        return Ok(vec![]);
+        return Ok(None);
     }
     cells.sort_by_key(|c| (c.2, c.0, c.1));
-    let n_cols = cells.len() / n_vis;
-    let rate: Vec<f64> = cells.iter().map(|c| f64::from(c.3)).collect();
-    let target: Vec<f64> = cells.iter().map(|c| f64::from(c.4)).collect();
+    Ok(Some(TraceWindow {
+        n_rows,
+        n_cols: cells.len() / n_rows,
+        rate: cells.iter().map(|c| f64::from(c.3)).collect(),
+        target: cells.iter().map(|c| f64::from(c.4)).collect(),
+    }))
+}
+
+/// A raster panel of rates in [0, 1] over `x_range` ms.
+pub fn rate_raster(title: String, n_rows: usize, values: Vec<f64>, x_range: (f64, f64)) -> Panel {
+    Panel::Raster(Raster {
+        title,
+        n_rows,
+        n_cols: values.len() / n_rows.max(1),
+        values,
+        vmin: 0.0,
+        vmax: 1.0,
+        x_label: "time (ms)".into(),
+        x_range,
+        y_label: "visible neuron".into(),
+    })
+}
+
+/// Target and replay rasters over the last two replay cycles of one job's traces.
+fn rasters(
+    cfg: &Config,
+    run: &RunDir,
+    seed: u64,
+    job: u64,
+    corr: f64,
+) -> anyhow::Result<Vec<Panel>> {
+    let last = cfg.replay.cycles as i64 - 1;
+    let first = (last - 1).max(cfg.replay.nudged_cycles as i64);
+    let Some(w) = read_trace_window(run, job, None, first..=last)? else {
+        return Ok(vec![]);
+    };
     let cycle_ms = cfg.pattern.state_ms * cfg.pattern.load()?.n_states() as f64;
     let x_range = (0.0, cycle_ms * (last - first + 1) as f64);
-    let raster = |title: String, values: Vec<f64>| {
-        Panel::Raster(Raster {
-            title,
-            n_rows: n_vis,
-            n_cols,
-            values,
-            vmin: 0.0,
-            vmax: 1.0,
-            x_label: "time (ms)".into(),
-            x_range,
-            y_label: "visible neuron".into(),
-        })
-    };
     Ok(vec![
-        raster(
+        rate_raster(
             format!("Target rates (teacher), {} cycles", last - first + 1),
-            target,
+            w.n_rows,
+            w.target,
+            x_range,
         ),
-        raster(
+        rate_raster(
             format!(
                 "Free replay, seed {seed}, replay cycles {first}-{last} (mean corr_sum {corr:.2})"
             ),
-            rate,
+            w.n_rows,
+            w.rate,
+            x_range,
         ),
     ])
 }

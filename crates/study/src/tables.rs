@@ -242,6 +242,24 @@ pub fn curves(job: &Job, r: &JobResult) -> anyhow::Result<RecordBatch> {
 /// Long format: one row per (phase, cycle, step, neuron). Rates as f32 (ample for plotting,
 /// half the size); the scores are computed from the f64 values.
 pub fn traces(job: &Job, r: &JobResult) -> anyhow::Result<RecordBatch> {
+    traces_where(job, r, |_, _| true)
+}
+
+/// [`traces`] of the replay cycles in `cycles` only (e.g. a window around a disruption).
+pub fn replay_traces(
+    job: &Job,
+    r: &JobResult,
+    cycles: std::ops::RangeInclusive<i64>,
+) -> anyhow::Result<RecordBatch> {
+    traces_where(job, r, |phase, c| phase == "replay" && cycles.contains(&c))
+}
+
+/// The rows of [`traces`] whose (phase, cycle) pass `keep`.
+fn traces_where(
+    job: &Job,
+    r: &JobResult,
+    keep: impl Fn(&str, i64) -> bool,
+) -> anyhow::Result<RecordBatch> {
     let p = &r.protocol;
     let s_len = p.samples_per_cycle;
     let n_vis = r.pattern.n_neurons();
@@ -252,6 +270,9 @@ pub fn traces(job: &Job, r: &JobResult) -> anyhow::Result<RecordBatch> {
     let mut rate = Vec::new();
     let mut target = Vec::new();
     let mut push = |ph: &'static str, c: i64, rates: &[f64], len: usize, first: usize| {
+        if !keep(ph, c) {
+            return;
+        }
         for k in 0..s_len {
             for i in 0..n_vis {
                 phase.push(ph);

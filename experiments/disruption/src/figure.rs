@@ -2,6 +2,7 @@
 
 use crate::Config;
 use elise_plot::{Figure, Lines, Panel, Series};
+use elise_study::figure::{rate_raster, read_trace_window};
 use elise_study::sweep_figure::median;
 use elise_sweep::arrow_array::{Float64Array, Int64Array, StringArray, UInt64Array};
 use elise_sweep::{RunDir, column};
@@ -139,5 +140,72 @@ pub fn finish(cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
         panel_size: (1000, 360),
     };
     elise_plot::draw_png(&fig, &run.path().join("disruption.png"))?;
+    draw_rasters(cfg, run)
+}
+
+/// `disruption_raster.png`: the target and each branch's replay around the disruption, for the
+/// first job with traces (replicate 0 unless `disruption.raster_replicates = 0`).
+fn draw_rasters(cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
+    let Some(&job) = first_job_with_traces(run)?.as_ref() else {
+        return Ok(());
+    };
+    let cycles = cfg.raster_cycles();
+    let n_cycles = (cycles.end() - cycles.start() + 1) as f64;
+    let cycle_ms = cfg.pattern.state_ms * cfg.pattern.load()?.n_states() as f64;
+    let x_range = (0.0, cycle_ms * n_cycles);
+    let d = cfg.replay.disruption_cycle;
+    let mut panels = Vec::new();
+    let mut seed_target = None;
+    for name in &cfg.disruption.branches {
+        let Some(w) = read_trace_window(run, job.0, Some(name), cycles.clone())? else {
+            continue;
+        };
+        if seed_target.is_none() {
+            seed_target = Some((w.n_rows, w.target.clone()));
+        }
+        panels.push(rate_raster(
+            format!("{name}: free replay, seed {}", job.1),
+            w.n_rows,
+            w.rate,
+            x_range,
+        ));
+    }
+    let Some((n_rows, target)) = seed_target else {
+        return Ok(());
+    };
+    panels.insert(
+        0,
+        rate_raster("Target rates".into(), n_rows, target, x_range),
+    );
+    let fig = Figure {
+        title: format!(
+            "exp-disruption: replay cycles {}-{} (disruption in cycle {d}, i.e. {:.0}-{:.0} ms)",
+            cycles.start(),
+            cycles.end(),
+            (d as i64 - cycles.start()) as f64 * cycle_ms,
+            (d as i64 - cycles.start() + 1) as f64 * cycle_ms,
+        ),
+        n_cols: 1,
+        panel_size: (1000, 190),
+        panels,
+    };
+    elise_plot::draw_png(&fig, &run.path().join("disruption_raster.png"))?;
     Ok(())
+}
+
+/// (job, seed) of the lowest job index with a `traces` part (parts are sorted by job).
+fn first_job_with_traces(run: &RunDir) -> anyhow::Result<Option<(u64, u64)>> {
+    if !run.table_dir("traces").is_dir() {
+        return Ok(None);
+    }
+    for part in run.table_parts("traces")? {
+        for b in elise_sweep::read_parquet(&part)? {
+            if b.num_rows() > 0 {
+                let job = column::<UInt64Array>(&b, "job")?.value(0);
+                let seed = column::<UInt64Array>(&b, "seed")?.value(0);
+                return Ok(Some((job, seed)));
+            }
+        }
+    }
+    Ok(None)
 }

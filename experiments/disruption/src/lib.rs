@@ -20,6 +20,19 @@ mod figure;
 pub struct DisruptionConfig {
     pub branches: Vec<String>,
     pub recovered_corr_sum: f64,
+    /// Replicates (first seeds) whose replay traces around the disruption are stored (table
+    /// `traces`, replay cycles disruption_cycle - 1 ..= disruption_cycle + 2) and drawn in
+    /// `disruption_raster.png`.
+    pub raster_replicates: usize,
+}
+
+impl Config {
+    /// Replay cycles whose traces are kept for the rasters: one before the disruption to two
+    /// after it, within the replay.
+    pub fn raster_cycles(&self) -> std::ops::RangeInclusive<i64> {
+        let d = self.replay.disruption_cycle as i64;
+        (d - 1).max(0)..=(d + 2).min(self.replay.cycles as i64 - 1)
+    }
 }
 
 /// The config: the ELiSe tables plus `[disruption]`.
@@ -91,9 +104,7 @@ impl Experiment for DisruptionExperiment {
 
     fn default_config() -> &'static str {
         static TEXT: OnceLock<String> = OnceLock::new();
-        TEXT.get_or_init(|| {
-            elise_study::default_config_with(include_str!("../configs/paper.toml"))
-        })
+        TEXT.get_or_init(|| elise_study::default_config_with(include_str!("../configs/paper.toml")))
     }
 
     fn quick_overrides() -> &'static [(&'static str, &'static str)] {
@@ -169,9 +180,24 @@ impl Experiment for DisruptionExperiment {
             &mut || progress.inc(1),
         )?;
         let mut out = JobOutput::new();
+        let with_raster = job.replicate < cfg.disruption.raster_replicates;
         for r in &results {
             out.push("runs", elise_study::tables::runs(cfg, job, r)?);
             out.push("curves", elise_study::tables::curves(job, r)?);
+            if with_raster {
+                out.push(
+                    "traces",
+                    elise_study::tables::replay_traces(job, r, cfg.raster_cycles())?,
+                );
+            }
+        }
+        if let Some(degrees) = results
+            .first()
+            .map(|r| elise_study::tables::degrees(job, r))
+            .transpose()?
+            .flatten()
+        {
+            out.push("degrees", degrees);
         }
         Ok(out)
     }

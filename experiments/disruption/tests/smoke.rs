@@ -54,4 +54,30 @@ fn smoke_run_branches_replays_from_one_training() {
         );
     }
     assert!(tmp.path().join("disruption.png").exists() && tmp.path().join("summary.md").exists());
+
+    // Traces only for replicate 0 (raster_replicates = 1), replay cycles 3..=6 around the
+    // disruption in cycle 4, every branch; the raster figure is drawn from them.
+    let mut seen: BTreeMap<(String, u64, i64), usize> = BTreeMap::new();
+    for b in tmp.dir().read_table("traces").unwrap() {
+        let br = column::<StringArray>(&b, "branch").unwrap();
+        let seed = column::<UInt64Array>(&b, "seed").unwrap();
+        let ph = column::<StringArray>(&b, "phase").unwrap();
+        let cy = column::<Int64Array>(&b, "cycle").unwrap();
+        for k in 0..b.num_rows() {
+            assert_eq!(ph.value(k), "replay");
+            *seen
+                .entry((br.value(k).into(), seed.value(k), cy.value(k)))
+                .or_default() += 1;
+        }
+    }
+    let keys: Vec<_> = seen.keys().cloned().collect();
+    let mut want = Vec::new();
+    for br in ["full", "full_offset", "none", "small", "small_offset"] {
+        for c in 3..=6 {
+            want.push((br.to_owned(), 12345, c));
+        }
+    }
+    assert_eq!(keys, want);
+    assert!(seen.values().all(|&n| n == seen[&want[0]]), "{seen:?}");
+    assert!(tmp.path().join("disruption_raster.png").exists());
 }
