@@ -324,7 +324,6 @@ fn merge_tables(
     // Table → parts in job order; the tables in order of first appearance.
     let mut order: Vec<String> = Vec::new();
     let mut parts: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
-    let mut commits: BTreeSet<String> = BTreeSet::new();
     let mut jobs_text = String::new();
     let mut experiment = String::new();
     for job in complete {
@@ -345,20 +344,10 @@ fn merge_tables(
         jobs_text.push_str(format!("{} {} {}", job.index, job.seed, job.params_text()).trim_end());
         jobs_text.push('\n');
     }
-    // The code versions that wrote the parts (one, unless the run was resumed by other code).
-    for job in complete {
-        if let Some(c) = first_part_meta(run_dir, job.index, "elise.git_commit") {
-            commits.insert(c);
-        }
-    }
     let missing_text: Vec<String> = missing.iter().map(usize::to_string).collect();
     let metadata = vec![
         ("elise.experiment".to_owned(), experiment),
         ("elise.run_id".to_owned(), run_id.to_owned()),
-        (
-            "elise.git_commit".to_owned(),
-            commits.into_iter().collect::<Vec<_>>().join(" "),
-        ),
         ("elise.config".to_owned(), config_text.to_owned()),
         ("elise.jobs".to_owned(), jobs_text),
         ("elise.missing_jobs".to_owned(), missing_text.join(" ")),
@@ -367,7 +356,9 @@ fn merge_tables(
     for table in order {
         let list = &parts[&table];
         let file = run_dir.join(format!("{table}.parquet"));
-        let rows = merge_parquet_atomic(&file, list, &metadata)
+        // elise.git_commit: the code versions that wrote the parts (one, unless the run was
+        // resumed by other code).
+        let rows = merge_parquet_atomic(&file, list, &metadata, "elise.git_commit")
             .with_context(|| format!("cannot merge table '{table}'"))?;
         merged.push(MergedTable {
             file: file.display().to_string(),

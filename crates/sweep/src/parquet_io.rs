@@ -130,11 +130,13 @@ const MERGE_FLUSH_BYTES: usize = 64 << 20;
 
 /// Concatenates the Parquet files `parts` (one schema) into one file at `path`, atomically,
 /// reading one part at a time so that memory does not grow with the number of parts.
-/// `metadata` becomes the file's key-value metadata. Returns the number of rows.
+/// `metadata` becomes the file's key-value metadata, plus `collect_key` with the distinct values
+/// (space-separated) that key has in the parts' metadata. Returns the number of rows.
 pub(crate) fn merge_parquet_atomic(
     path: &Path,
     parts: &[PathBuf],
     metadata: &[(String, String)],
+    collect_key: &str,
 ) -> anyhow::Result<u64> {
     let first = parts
         .first()
@@ -160,8 +162,17 @@ pub(crate) fn merge_parquet_atomic(
     write_via_tmp(path, |file| {
         let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
             .with_context(|| format!("cannot start Parquet file {}", path.display()))?;
+        let mut values = std::collections::BTreeSet::new();
         for part in parts {
-            let reader = open(part)?
+            let builder = open(part)?;
+            if let Some(kvs) = builder.metadata().file_metadata().key_value_metadata() {
+                values.extend(
+                    kvs.iter()
+                        .filter(|kv| kv.key == collect_key)
+                        .filter_map(|kv| kv.value.clone()),
+                );
+            }
+            let reader = builder
                 .build()
                 .with_context(|| format!("cannot read Parquet file {}", part.display()))?;
             for batch in reader {
@@ -186,6 +197,10 @@ pub(crate) fn merge_parquet_atomic(
                 }
             }
         }
+        writer.append_key_value_metadata(KeyValue::new(
+            collect_key.to_owned(),
+            values.into_iter().collect::<Vec<_>>().join(" "),
+        ));
         writer
             .into_inner()
             .with_context(|| format!("cannot finish Parquet file {}", path.display()))

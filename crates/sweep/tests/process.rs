@@ -249,3 +249,67 @@ fn sigterm_stops_cleanly_with_exit_code_143_and_the_sweep_resumes() {
 fn sigint_stops_cleanly_with_exit_code_130_and_the_sweep_resumes() {
     interrupt_and_resume("INT", 130);
 }
+
+#[test]
+fn the_sbatch_templates_run_their_shards_and_collect() {
+    let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/slurm");
+    let dir = temp_dir("template");
+    std::fs::create_dir_all(&dir).unwrap();
+    let listing = Command::new(TOY)
+        .args(["--seeds", "8", "--list"])
+        .output()
+        .unwrap();
+    assert!(listing.status.success());
+    let config = dir.join("config.toml");
+    std::fs::write(&config, &listing.stdout).unwrap();
+    let out = dir.join("run");
+    let task = |id: usize| {
+        // As if submitted with --array=4-7 and each task re-submitted on its own
+        // (SLURM_ARRAY_TASK_MIN = its own id): the base written in the script decides.
+        let status = Command::new("bash")
+            .arg(templates.join("sweep-array.sbatch"))
+            .env("SLURM_ARRAY_TASK_ID", id.to_string())
+            .env("SLURM_ARRAY_TASK_MIN", id.to_string())
+            .env("SLURM_CPUS_PER_TASK", "1")
+            .env("SHARDS", "4")
+            .env("ARRAY_BASE", "4")
+            .env("BIN", TOY)
+            .env("CONFIG", &config)
+            .env("OUT", &out)
+            .env("RUN_ID", "template-test")
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "task {id}: {status}");
+    };
+    let collect_template = || {
+        Command::new("bash")
+            .arg(templates.join("collect.sbatch"))
+            .env("BIN", TOY)
+            .env("OUT", &out)
+            .env("RUN_ID", "template-test")
+            .output()
+            .unwrap()
+    };
+    task(5);
+    task(6);
+    for k in [1, 2] {
+        let m = manifest(&out.join(format!("manifest-shard-{k}-of-4.toml")));
+        assert_eq!(m["n_jobs"].as_integer(), Some(2), "{m}");
+        assert_eq!(m["threads"].as_integer(), Some(1), "{m}");
+        assert_eq!(m["run_id"].as_str(), Some("template-test"));
+    }
+    let c = collect_template();
+    let report = String::from_utf8_lossy(&c.stdout);
+    assert_eq!(c.status.code(), Some(1), "{report}");
+    assert!(report.contains("4 of 8 jobs complete"), "{report}");
+    task(4);
+    task(7);
+    let c = collect_template();
+    assert!(c.status.success(), "{}", String::from_utf8_lossy(&c.stdout));
+    assert_eq!(
+        jobs_of(&merged(&out, "summary")),
+        (0..8).collect::<Vec<u64>>()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
