@@ -116,6 +116,9 @@ impl PatternConfig {
     }
 }
 
+/// Largest pattern file [`Pattern::load`] reads (64 MiB).
+pub const MAX_PATTERN_FILE_BYTES: u64 = 64 << 20;
+
 /// The Für Elise pattern of the paper (13 neurons x 25 states), as shipped in `data/patterns`.
 pub const FUER_ELISE_TEXT: &str = include_str!("../../../data/patterns/fuer_elise.txt");
 
@@ -215,14 +218,30 @@ impl Pattern {
         }
     }
 
-    /// Reads and parses a pattern file.
+    /// Reads and parses a pattern file (at most [`MAX_PATTERN_FILE_BYTES`]; reading stops
+    /// there, so a device or a huge file cannot exhaust memory).
     pub fn load(path: &Path) -> Result<Self, PatternError> {
+        use std::io::Read as _;
         let source_name = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| PatternError {
+        let read_err = |e: std::io::Error| PatternError {
             source_name: source_name.clone(),
             line: 0,
             problem: format!("cannot read pattern file: {e}"),
-        })?;
+        };
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_PATTERN_FILE_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(read_err)?;
+        if bytes.len() as u64 > MAX_PATTERN_FILE_BYTES {
+            return Err(PatternError {
+                source_name,
+                line: 0,
+                problem: format!(
+                    "larger than {} MiB: not a pattern file (a pattern has one short line per neuron)",
+                    MAX_PATTERN_FILE_BYTES >> 20
+                ),
+            });
+        }
         let text = String::from_utf8(bytes).map_err(|e| PatternError {
             source_name: source_name.clone(),
             line: 0,
@@ -252,8 +271,22 @@ impl Pattern {
             )
         })?;
         let (name, n_neurons, n_states) = parse_header(header).map_err(|p| err(1, p))?;
-        let mut states = Vec::with_capacity(n_neurons * n_states);
-        let mut amplitude = Vec::with_capacity(n_neurons * n_states);
+        // Every value takes at least one byte: a header announcing more values than the text
+        // has bytes is wrong (and must not reserve memory for them).
+        let n_values = n_neurons
+            .checked_mul(n_states)
+            .filter(|&v| v <= text.len())
+            .ok_or_else(|| {
+                err(
+                    1,
+                    format!(
+                        "the header announces nNeurons x nSteps = {n_neurons} x {n_states} values, more than the text's {} bytes can hold",
+                        text.len()
+                    ),
+                )
+            })?;
+        let mut states = Vec::with_capacity(n_values);
+        let mut amplitude = Vec::with_capacity(n_values);
         let mut graded = false;
         let mut n_rows = 0;
         let mut last_line = 1;

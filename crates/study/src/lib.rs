@@ -442,6 +442,13 @@ pub fn load_disruption(cfg: &Config) -> anyhow::Result<Option<Disruption>> {
 /// Range and consistency checks of a [`Config`]; errors name the dotted key.
 pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
     check_range("run.seeds", cfg.run.seeds, 1, 100_000)?;
+    // dt first: the pattern's steps per state divide by it.
+    check_bounds(
+        "neuron.dt_ms",
+        cfg.neuron.dt_ms,
+        Excluded(0.0),
+        Included(1.0),
+    )?;
     let pc = &cfg.pattern;
     check_bounds(
         "pattern.annotation_step_ms",
