@@ -835,13 +835,19 @@ fn prepare_run_dir(run_dir: &Path, config_text: &str, sharded: bool) -> anyhow::
             run_dir.display()
         ))
         .into()),
-        Err(_) if sharded => Ok(()),
         Err(_) => {
-            let non_empty = std::fs::read_dir(run_dir)
+            // Another shard may be setting the directory up: then it holds only run files.
+            let foreign = std::fs::read_dir(run_dir)
                 .with_context(|| format!("cannot list {}", run_dir.display()))?
-                .next()
-                .is_some();
-            if non_empty {
+                .filter_map(Result::ok)
+                .any(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    let run_file = e.file_type().is_ok_and(|t| t.is_dir())
+                        || name.starts_with("manifest")
+                        || name.starts_with("config.toml.");
+                    !(sharded && run_file)
+                });
+            if foreign {
                 return Err(ConfigError::Usage(format!(
                     "run directory {} exists, is not empty and holds no config.toml; choose another --out",
                     run_dir.display()

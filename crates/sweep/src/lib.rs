@@ -10,7 +10,9 @@
 //! The harness then provides, identically for every experiment:
 //!
 //! * the command line `exp-<name> [--config FILE] [--set key=value]... [--axis key=v1,v2,...]...
-//!   [--pattern FILE] [--seeds N] [--threads N] [--out DIR] [--quick] [--list]` ([`run_cli`]);
+//!   [--pattern FILE] [--seeds N] [--threads N] [--out DIR] [--run-id ID] [--shard K/N]
+//!   [--quick] [--list] [--restart] [--redraw]`, and the subcommands `slurm` and `collect`
+//!   ([`run_cli`]);
 //! * config resolution against the embedded default, with unknown keys and type mismatches
 //!   reported by dotted key ([`resolve_config`], [`ConfigError`], [`check_range`] and friends);
 //! * jobs with explicit seeds ([`Job`], [`replicate_jobs`], [`grid_jobs`]) run in parallel on a
@@ -20,9 +22,51 @@
 //!   (`<run dir>/<table>/job-<index:06>.parquet`, see [`write_parquet_atomic`], [`RunDir`]);
 //! * `config.toml` and `manifest.toml` (git commit, times, failures) in the run directory;
 //! * progress reporting ([`Progress`]) as a progress bar on a terminal, log lines otherwise;
-//! * parameter grids over any config values (`[axes]`, below).
+//! * parameter grids over any config values (`[axes]`, below);
+//! * resume, sharding, Slurm job arrays, `collect`, and a clean stop on SIGINT/SIGTERM (below).
 //!
 //! The crate knows nothing about what the experiments compute.
+//!
+//! # Resume, shards, Slurm and `collect`
+//!
+//! * **Resume** ([`resume`]): running the same sweep into the same directory skips the jobs whose
+//!   completion record `_done/job-<index:06>.toml` matches their parts (size and FNV-1a hash);
+//!   missing, truncated or corrupt parts are redone; `--restart` discards.
+//! * **Run id:** `run-<FNV-1a of the resolved config and the code version (git commit)>` unless
+//!   `--run-id ID`; the default run directory is `results/<experiment>/<run id>`; with `--out`
+//!   and no `--run-id` the id is the directory's name. It is in every part (`elise.run_id`) and
+//!   manifest.
+//! * **Shards** ([`Shard`]): `--shard K/N` runs the jobs with `index % N == K`. Shards share one
+//!   run directory and never touch each other's files (resume and `--restart` act on the
+//!   shard's own jobs); each writes `manifest-shard-K-of-N.toml`; figures (`finish`) are drawn
+//!   by `collect`, not by a shard. `--shard slurm/N` takes `K = SLURM_ARRAY_TASK_ID - base`
+//!   (`--array-base`, else `SLURM_ARRAY_TASK_MIN`). Threads: `--threads`, else
+//!   `SLURM_CPUS_PER_TASK`, else all cores. Seeds and rows depend on neither.
+//! * **`exp-<name> slurm [run flags] [--tasks N] [--cpus-per-task C] [--time T] [--mem M]
+//!   [--partition P] [--account A] [--max-running M] [--collect] [--dry-run]`** writes
+//!   `<run dir>/slurm/array.sh` (task `i` = shard `i`, array base 0 written in the script),
+//!   `collect.sh`, a copy of the binary and `plan.toml`, then submits with `sbatch --parsable`
+//!   (and with `--collect` the collect step with `--dependency=afterok:<id>
+//!   --kill-on-invalid-dep=yes`). Default: one task per job, at most 1000.
+//! * **`exp-<name> collect --out DIR [--run-id ID] [--allow-missing]`** checks every job of the
+//!   run's `config.toml` with [`resume::check_job`], lists the missing ones (with the errors the
+//!   manifests recorded) and prints the commands that re-run them (`sbatch --array=<shards>
+//!   .../array.sh` and a local one; exit code 1), else merges each table's parts in job order
+//!   into `DIR/<table>.parquet` (streamed; metadata `elise.experiment`, `elise.run_id`,
+//!   `elise.git_commit`, `elise.config`, `elise.jobs`, `elise.missing_jobs`), runs `finish` and
+//!   writes `collect.toml`.
+//!
+//! # Crash safety
+//!
+//! Every file the harness writes (parts, completion records, `config.toml`, manifests,
+//! `collect.toml`, merged tables, Slurm scripts, the copied binary) is written to a temporary
+//! name in the same directory and renamed; figures (elise-plot) and `summary.md`
+//! ([`write_file_atomic`]) likewise. A process killed with SIGKILL at any moment leaves at most
+//! `*.tmp` files and parts without a completion record, which resume and `collect` never
+//! trust. SIGINT and SIGTERM stop a sweep cleanly: no new job starts, jobs still running are
+//! abandoned (not waited for: a job can outlast Slurm's grace period before SIGKILL), the
+//! manifest gets `status = "interrupted"`, `signal`, `not_run` and `abandoned`, and the process
+//! exits with 128 + signal (130, 143). Running the same command again resumes.
 //!
 //! # Parameter grids: `[axes]`
 //!

@@ -1,5 +1,6 @@
 //! Helpers for experiments' integration tests: run the CLI into a fresh temporary directory
-//! that is removed when the handle is dropped (also when the test panics).
+//! that is removed when the handle is dropped (also when the test panics); and [`Toy`], a tiny
+//! experiment without simulation (binary `elise-sweep-toy`) for the harness's own tests.
 
 use crate::{Experiment, RunDir, RunSummary, run_cli};
 use std::path::{Path, PathBuf};
