@@ -28,7 +28,8 @@
 //!   elements): w (n x n, row-major `[post * n + pre]`), u, v, v_star, trace, rate, rate_star, err (n each),
 //!   delay_den, delay_exc, delay_inh (n each, in steps), history (`history_steps x n`, newest
 //!   step first), scaffold_ptr (n + 1), scaffold_idx, and the clamp (n_visible pairs of a `u8`
-//!   flag and an `f64` potential).
+//!   flag and an `f64` potential, 0 when the flag is 0). The encoding is canonical: a file that
+//!   decodes re-encodes to the same bytes.
 //! - `TRAN` (optional): [`TrainProgress`]: `i64` next cycle, `u64` steps simulated, `u64`
 //!   validation points, each `u8` phase + `i64` cycle + `f64` mse + `f64` corr_sum, then `u8`
 //!   has-last-validation and, if 1, `i64` cycle + a vector of rates.
@@ -666,6 +667,9 @@ fn decode_network(r: &mut Reader<'_>) -> Result<NetworkState, String> {
     for _ in 0..n_clamp {
         let on = r.bool()?;
         let x = r.f64()?;
+        if !on && x.to_bits() != 0 {
+            return Err("a clamp entry that is off has a potential (must be 0)".into());
+        }
         clamp_mv.push(on.then_some(x));
     }
     let state = NetworkState {
