@@ -5,13 +5,13 @@
 //! ```sh
 //! cargo bench -p elise-dynamics --bench step_profile --no-run   # prints the binary path
 //! valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*Network::step*' \
-//!     <binary> [n=63] [steps=10000] [density=1.0]
+//!     <binary> [n=63] [steps=10000] [density=1.0] [auto|masked]
 //! ```
 //! Instructions per step = callgrind's total / steps. Run without valgrind it prints wall time.
 
 use elise_core::{NeuronParams, Pattern, Seed, Teacher};
 use elise_dynamics::{ConnectivityKind, Network, NetworkConfig, NetworkSpec};
-use elise_plasticity::LearningRates;
+use elise_plasticity::{Layout, LayoutChoice, LearningRates};
 use elise_scaffold::ScaffoldParams;
 
 fn main() {
@@ -43,8 +43,15 @@ fn main() {
         Seed(1),
     )
     .expect("network");
+    let synapses = spec.mask.iter().filter(|&&m| m).count();
     let teacher = Teacher::new(&pattern, &params, 100);
-    let mut net = Network::new(&spec, &params, &LearningRates::default(), teacher).expect("net");
+    // Optional 4th argument `masked` forces the dense masked layout (for comparison).
+    let layout = match args.get(3).map(String::as_str) {
+        Some("masked") => LayoutChoice::Force(Layout::Masked),
+        _ => LayoutChoice::Auto,
+    };
+    let mut net = Network::with_layout(&spec, &params, &LearningRates::default(), teacher, layout)
+        .expect("net");
     for k in 0..2500 {
         net.step(k, 1.0);
     }
@@ -54,8 +61,12 @@ fn main() {
     }
     let secs = start.elapsed().as_secs_f64();
     eprintln!(
-        "n {n} density {density}: {:.3} us/step over {steps} steps (u[0] = {})",
+        "n {n} density {density}: {:.3} us/step over {steps} steps (u[0] = {}), layout {:?}, {} synapses, {:.2} ns/synapse, state {} bytes",
         secs * 1e6 / steps as f64,
-        net.u()[0]
+        net.u()[0],
+        net.layout(),
+        synapses,
+        secs * 1e9 / steps as f64 / synapses as f64,
+        net.memory_bytes()
     );
 }

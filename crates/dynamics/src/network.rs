@@ -872,6 +872,67 @@ mod tests {
         assert_eq!(k, 9);
     }
 
+    /// Every storage layout of the dendritic weights (structured, CSR, masked dense) gives the
+    /// same trajectory bit for bit, in every mode and for sparse connectivity.
+    #[test]
+    fn layouts_give_identical_trajectories() {
+        use crate::build::{ConnectivityKind, NetworkConfig};
+        use elise_scaffold::ScaffoldParams;
+        let params = NeuronParams::default();
+        let pattern = Pattern::from_rows("p", &[vec![0, 1], vec![1, 0], vec![1, 1]]);
+        let cases = [
+            (
+                Mode::Elise,
+                ConnectivityKind::AllToAll,
+                1.0,
+                Layout::Structured,
+            ),
+            (
+                Mode::Reservoir,
+                ConnectivityKind::AllToAll,
+                1.0,
+                Layout::Structured,
+            ),
+            (Mode::SomaOnly, ConnectivityKind::AllToAll, 1.0, Layout::Csr),
+            (Mode::Elise, ConnectivityKind::Sparse, 0.2, Layout::Csr),
+        ];
+        for (mode, connectivity, density, want) in cases {
+            let cfg = NetworkConfig {
+                n_latent: 20,
+                mode,
+                connectivity,
+                density,
+                ..NetworkConfig::default()
+            };
+            let sp = ScaffoldParams::default();
+            let spec = NetworkSpec::generate(3, &cfg, &sp, &params, elise_core::Seed(3)).unwrap();
+            let teacher = Teacher::new(&pattern, &params, 100);
+            let rates = LearningRates::default();
+            let mk = |l| Network::with_layout(&spec, &params, &rates, teacher.clone(), l).unwrap();
+            let mut auto = mk(LayoutChoice::Auto);
+            assert_eq!(auto.layout(), want, "{mode:?} {connectivity:?}");
+            let mut others = [
+                mk(LayoutChoice::Force(Layout::Masked)),
+                mk(LayoutChoice::Force(Layout::Csr)),
+            ];
+            let w0 = auto.weights();
+            let cycle = teacher.cycle_len_steps();
+            for k in 0..1500 {
+                let lambda = if k < 1000 { 1.0 } else { 0.0 };
+                auto.step(k % cycle, lambda);
+                for o in &mut others {
+                    o.step(k % cycle, lambda);
+                }
+            }
+            for o in &mut others {
+                assert_eq!(o.u(), auto.u(), "{:?} vs {:?}", o.layout(), auto.layout());
+                assert_eq!(o.rate_star(), auto.rate_star());
+                assert_eq!(o.weights(), auto.weights());
+            }
+            assert_ne!(auto.weights(), w0, "the weights learn");
+        }
+    }
+
     #[test]
     fn spec_errors_are_reported() {
         let params = NeuronParams::default();
