@@ -170,7 +170,9 @@ fn finish(run: &RunDir) -> anyhow::Result<()> {
     let table = markdown_table(run, "n_latent", "latent neurons", "branch", 12.0)?;
     elise_sweep::write_file_atomic(&run.path().join("summary.md"), table.as_bytes())?;
     let rows = read_sweep(run, "n_latent", "branch")?;
-    let mut groups: BTreeMap<&str, BTreeMap<u64, Vec<(f64, f64)>>> = BTreeMap::new();
+    /// Per latent size: (replay corr_sum, replay MSE) of every seed.
+    type ByLatent = BTreeMap<u64, Vec<(f64, f64)>>;
+    let mut groups: BTreeMap<&str, ByLatent> = BTreeMap::new();
     for r in &rows {
         groups
             .entry(&r.group)
