@@ -598,7 +598,7 @@ impl Network {
             if let Some((i, x)) = xs
                 .iter()
                 .enumerate()
-                .find(|(_, x)| !(x.abs() <= max_abs_mv))
+                .find(|(_, x)| x.is_nan() || x.abs() > max_abs_mv)
             {
                 return Err(format!(
                     "{name} of neuron {i} is {x:e} mV (the limit is +-{max_abs_mv:e} mV)"

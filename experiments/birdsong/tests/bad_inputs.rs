@@ -402,9 +402,9 @@ fn every_bad_input_gives_one_clear_error_and_no_output() {
             failures.push(format!("{}: {problems:?}\n  stderr: {stderr}", case.what));
         }
     }
-    println!("bad inputs tried: {}", cases.len());
+    eprintln!("bad inputs tried: {}", cases.len());
     for row in &table {
-        println!("{row}");
+        eprintln!("{row}");
     }
     let _ = std::fs::remove_dir_all(&dir);
     assert!(failures.is_empty(), "{}", failures.join("\n"));

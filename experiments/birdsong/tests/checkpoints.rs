@@ -159,12 +159,12 @@ fn saved_network_replays_without_training_and_can_be_disrupted() {
     assert!(summary.success() && summary.n_jobs == 1, "{summary:?}");
     let replay_seconds = t0.elapsed().as_secs_f64();
     let job1 = |dir: &Path, name: &str| -> Vec<RecordBatch> {
-        use elise_sweep::arrow_array::{Array, UInt64Array};
+        use elise_sweep::arrow_array::UInt64Array;
         table(dir, name)
             .into_iter()
             .filter(|t| {
                 let seed = elise_sweep::column::<UInt64Array>(t, "seed").unwrap();
-                seed.len() > 0 && seed.value(0) == 12346
+                !seed.is_empty() && seed.value(0) == 12346
             })
             .map(|t| {
                 // Job index and replicate differ (1 there, 0 here).
