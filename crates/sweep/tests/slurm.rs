@@ -1,7 +1,8 @@
 //! The Slurm path for real: `slurm` submits a 4-task job array to a running cluster, `collect`
 //! merges it, and the merged rows equal those of the same sweep run locally; then one array
 //! task is cancelled mid-run, `collect` names the missing shard and prints the re-submission
-//! command, which is run as printed, and nothing is lost or duplicated.
+//! command, which is run as printed, and nothing is lost or duplicated (the chained collect step
+//! of that array is cancelled by Slurm, `--kill-on-invalid-dep=yes`).
 //!
 //! Needs a cluster: `./ci/test` starts a single-node one with `ci/slurm-local.sh` (root + apt)
 //! and runs this test with `ELISE_SLURM_TEST=1`. Without that variable the test only prints why
@@ -196,8 +197,13 @@ fn slurm_job_array_equals_a_local_run_and_survives_a_killed_task() {
         .arg("--out")
         .arg(&dir)
         .args(sweep)
-        .args(["--tasks", "4"]));
+        .args(["--tasks", "4", "--collect"]));
     let array = line_with(&out, "submitted job array ").to_owned();
+    let collect = line_with(&out, "submitted collect job ")
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
     // Shard 2 = jobs 2, 6, 10, 14; cancel it once its first job is done.
     let t0 = Instant::now();
     while !dir.join("_done/job-000002.toml").exists() {
@@ -209,6 +215,10 @@ fn slurm_job_array_equals_a_local_run_and_survives_a_killed_task() {
     let mut st = states(&array);
     st.sort();
     assert_eq!(st, ["CANCELLED", "COMPLETED", "COMPLETED", "COMPLETED"]);
+    // afterok can no longer be satisfied: --kill-on-invalid-dep=yes cancelled the collect step
+    // instead of leaving it pending for ever.
+    wait_for(&collect);
+    assert_eq!(states(&collect), vec!["CANCELLED"], "collect job {collect}");
     // The task stopped cleanly on SIGTERM and said so.
     let m = manifest(&dir.join("manifest-shard-2-of-4.toml"));
     assert_eq!(m["status"].as_str(), Some("interrupted"), "{m}");
