@@ -30,7 +30,8 @@ import sys, time
 import numpy as np
 import reservoirpy as rpy
 from reservoirpy.nodes import Reservoir
-rpy.verbosity(0)
+if hasattr(rpy, "__version__") and rpy.__version__.startswith("0.3"):
+    rpy.verbosity(0)  # removed in 0.4
 n, density, steps = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
 k = np.arange(steps)[:, None] * 0.05 + np.arange(13)[None, :]
 u = np.sin(k)
