@@ -365,53 +365,16 @@ impl Protocol<'_> {
         before_cycle: &mut dyn FnMut(&mut M, i64),
         on_cycle: &mut dyn FnMut(),
     ) -> Result<ProtocolResult, ProtocolError> {
-        let train = self.train;
-        assert!(
-            train.validate_every > 0 && self.sample_every_steps > 0,
-            "validate_every and sample_every_steps must be positive"
-        );
-        let n_vis = model.n_outputs();
-        assert_eq!(n_vis, teacher.n_visible(), "model outputs vs teacher units");
-        let cycle_len = teacher.cycle_len_steps();
-        let (target, scorer, s_len) = self.scorer(teacher);
-        let mut rec = Recorder {
-            n_visible: n_vis,
-            samples: Vec::with_capacity(n_vis * s_len),
-        };
-        let mut validation = Vec::new();
-        let mut last_validation = None;
-        let mut n_steps = 0u64;
-        for c in -1..train.cycles as i64 {
-            before_cycle(model, c);
-            if c >= 0 && c % train.validate_every as i64 == 0 {
-                rec.samples.clear();
-                self.cycle(model, teacher, e_leak_mv, 0.0, Some(&mut rec), None);
-                let rates = rec.neuron_major();
-                let CycleScore { mse, corr_sum } = scorer.score_aligned(&rates);
-                validation.push(CurvePoint {
-                    phase: Phase::Validation,
-                    cycle: c,
-                    mse,
-                    corr_sum,
-                });
-                last_validation = Some((c, rates));
-            } else {
-                self.cycle(model, teacher, e_leak_mv, 1.0, None, None);
-            }
-            n_steps += cycle_len as u64;
-            Self::check(model, Phase::Validation, c)?;
-            on_cycle();
-        }
-        Ok(ProtocolResult {
-            validation,
-            replay: Vec::new(),
-            samples_per_cycle: s_len,
-            sample_every_steps: self.sample_every_steps,
-            target,
-            last_validation,
-            replay_rates: Vec::new(),
-            n_steps,
-        })
+        // One loop for every entry point: train_from from the start.
+        self.train_from(
+            model,
+            teacher,
+            e_leak_mv,
+            TrainProgress::start(),
+            before_cycle,
+            &mut |_, _| Ok(()),
+            on_cycle,
+        )
     }
 
     /// The replay phase after [`Protocol::train`]: `replay.nudged_cycles` nudged cycles, then
