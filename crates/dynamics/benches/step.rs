@@ -5,44 +5,12 @@
 //! `--bench step -- step_dense/63` for one case. Throughput is reported per synapse.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use elise_core::{NeuronParams, Pattern, Seed, Teacher};
-use elise_dynamics::{ConnectivityKind, Network, NetworkConfig, NetworkSpec};
 use elise_plasticity::{Dendrites, Layout, LayoutChoice, LearningRates, PlasticRows};
-use elise_scaffold::ScaffoldParams;
 use std::hint::black_box;
 use std::time::Duration;
 
-/// The demo network with `n` neurons (13 visible), after the initial transient.
-fn network(n: usize, density: f64, layout: LayoutChoice) -> (Network, usize) {
-    let params = NeuronParams::default();
-    let pattern = Pattern::fuer_elise();
-    let cfg = NetworkConfig {
-        n_latent: n - pattern.n_neurons(),
-        connectivity: if density < 1.0 {
-            ConnectivityKind::Sparse
-        } else {
-            ConnectivityKind::AllToAll
-        },
-        density,
-        ..NetworkConfig::default()
-    };
-    let spec = NetworkSpec::generate(
-        pattern.n_neurons(),
-        &cfg,
-        &ScaffoldParams::default(),
-        &params,
-        Seed(1),
-    )
-    .expect("network");
-    let synapses = spec.mask.iter().filter(|&&m| m).count();
-    let teacher = Teacher::new(&pattern, &params, 100);
-    let mut net = Network::with_layout(&spec, &params, &LearningRates::default(), teacher, layout)
-        .expect("network");
-    for k in 0..2500 {
-        net.step(k, 1.0);
-    }
-    (net, synapses)
-}
+mod common;
+use common::demo_network as network;
 
 fn bench_net(c: &mut Criterion, group: &str, id: String, n: usize, density: f64, l: LayoutChoice) {
     let (mut net, synapses) = network(n, density, l);

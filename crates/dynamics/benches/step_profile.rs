@@ -9,10 +9,9 @@
 //! ```
 //! Instructions per step = callgrind's total / steps. Run without valgrind it prints wall time.
 
-use elise_core::{NeuronParams, Pattern, Seed, Teacher};
-use elise_dynamics::{ConnectivityKind, Network, NetworkConfig, NetworkSpec};
-use elise_plasticity::{Layout, LayoutChoice, LearningRates};
-use elise_scaffold::ScaffoldParams;
+mod common;
+
+use elise_plasticity::{Layout, LayoutChoice};
 
 fn main() {
     // `cargo bench` passes `--bench`; ignore flags.
@@ -23,38 +22,12 @@ fn main() {
     let n: usize = args.first().map_or(63, |s| s.parse().expect("n"));
     let steps: usize = args.get(1).map_or(10_000, |s| s.parse().expect("steps"));
     let density: f64 = args.get(2).map_or(1.0, |s| s.parse().expect("density"));
-    let params = NeuronParams::default();
-    let pattern = Pattern::fuer_elise();
-    let cfg = NetworkConfig {
-        n_latent: n - pattern.n_neurons(),
-        connectivity: if density < 1.0 {
-            ConnectivityKind::Sparse
-        } else {
-            ConnectivityKind::AllToAll
-        },
-        density,
-        ..NetworkConfig::default()
-    };
-    let spec = NetworkSpec::generate(
-        pattern.n_neurons(),
-        &cfg,
-        &ScaffoldParams::default(),
-        &params,
-        Seed(1),
-    )
-    .expect("network");
-    let synapses = spec.mask.iter().filter(|&&m| m).count();
-    let teacher = Teacher::new(&pattern, &params, 100);
     // Optional 4th argument `masked` forces the dense masked layout (for comparison).
     let layout = match args.get(3).map(String::as_str) {
         Some("masked") => LayoutChoice::Force(Layout::Masked),
         _ => LayoutChoice::Auto,
     };
-    let mut net = Network::with_layout(&spec, &params, &LearningRates::default(), teacher, layout)
-        .expect("net");
-    for k in 0..2500 {
-        net.step(k, 1.0);
-    }
+    let (mut net, synapses) = common::demo_network(n, density, layout);
     let start = std::time::Instant::now();
     for k in 0..steps {
         net.step(k % 2500, 1.0);
