@@ -18,6 +18,17 @@ use elise_sweep::{column, read_parquet};
 const TOY: &str = env!("CARGO_BIN_EXE_elise-sweep-toy");
 const TIMEOUT: Duration = Duration::from_secs(90);
 
+/// Removes the directories (each array's holds a copy of the binary) also when the test fails.
+struct Cleanup(Vec<PathBuf>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for d in &self.0 {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
+
 fn temp_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("elise-slurm-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -131,6 +142,7 @@ fn slurm_job_array_equals_a_local_run_and_survives_a_killed_task() {
         return;
     }
     let t_all = Instant::now();
+    let mut cleanup = Cleanup(Vec::new());
 
     // 1. A 4-task array with the collect step chained (afterok), against a local run.
     let sweep = [
@@ -143,6 +155,7 @@ fn slurm_job_array_equals_a_local_run_and_survives_a_killed_task() {
     ];
     let local = local_reference("local-a", &sweep);
     let dir = temp_dir("array-a");
+    cleanup.0.extend([local.clone(), dir.clone()]);
     let t0 = Instant::now();
     let out = run(Command::new(TOY)
         .arg("slurm")
@@ -192,6 +205,7 @@ fn slurm_job_array_equals_a_local_run_and_survives_a_killed_task() {
     ];
     let local = local_reference("local-b", &sweep);
     let dir = temp_dir("array-b");
+    cleanup.0.extend([local.clone(), dir.clone()]);
     let out = run(Command::new(TOY)
         .arg("slurm")
         .arg("--out")
@@ -258,7 +272,4 @@ fn slurm_job_array_equals_a_local_run_and_survives_a_killed_task() {
     assert_same_rows(&dir, &local, 16);
 
     eprintln!("Slurm test: {:.1} s", t_all.elapsed().as_secs_f64());
-    for d in [dir, local] {
-        let _ = std::fs::remove_dir_all(d);
-    }
 }
