@@ -207,11 +207,16 @@ impl Experiment for Compare {
             .parse()?;
         let seed = Seed(job.seed);
         let on_cycle = &mut || progress.inc(1);
+        // ELiSe jobs checkpoint like every ELiSe study (run.checkpoint_every); the baselines
+        // train in a few hundred cycles and simply rerun.
+        let elise = |mode: Mode, on_cycle: &mut dyn FnMut()| {
+            let ecfg = cfg.elise(mode, size);
+            let files = elise_study::checkpointing::JobFiles::of(&ecfg, job.index, progress);
+            elise_study::simulate_with(&ecfg, seed, &files, on_cycle)
+        };
         let result = match method {
-            "elise" => elise_study::simulate(&cfg.elise(Mode::Elise, size), seed, on_cycle)?,
-            "elise-reservoir" => {
-                elise_study::simulate(&cfg.elise(Mode::Reservoir, size), seed, on_cycle)?
-            }
+            "elise" => elise(Mode::Elise, on_cycle)?,
+            "elise-reservoir" => elise(Mode::Reservoir, on_cycle)?,
             "esn" => {
                 let teacher = baseline_teacher(cfg, cfg.compare.esn_dt_ms)?;
                 let model = Esn::new(

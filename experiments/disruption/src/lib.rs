@@ -173,10 +173,12 @@ impl Experiment for DisruptionExperiment {
             .iter()
             .map(|n| Ok((n.clone(), branch_disruption(n)?)))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let results = elise_study::simulate_branches(
-            &cfg.elise(),
+        let elise = cfg.elise();
+        let results = elise_study::simulate_branches_with(
+            &elise,
             elise_core::Seed(job.seed),
             &branches,
+            &elise_study::checkpointing::JobFiles::of(&elise, job.index, progress),
             &mut || progress.inc(1),
         )?;
         let mut out = JobOutput::new();
