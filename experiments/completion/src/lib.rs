@@ -228,7 +228,8 @@ impl Experiment for Completion {
 fn run_job(cfg: &Config, job: &Job, progress: &Progress) -> anyhow::Result<JobOutput> {
     let e = &cfg.elise;
     let seed = Seed(job.seed);
-    let trained = elise_study::train(e, seed, &mut || progress.inc(1))?;
+    let files = elise_study::checkpointing::JobFiles::of(e, job.index, progress);
+    let trained = elise_study::train_job(e, seed, &files, &mut || progress.inc(1))?;
     let protocol = trained.protocol(e);
     let e_leak_mv = e.neuron.e_leak_mv;
 

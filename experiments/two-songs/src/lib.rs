@@ -142,7 +142,9 @@ impl Experiment for TwoSongs {
     }
 
     fn run_job(cfg: &Config, job: &Job, progress: &Progress) -> anyhow::Result<JobOutput> {
-        let mut joint = elise_study::simulate(cfg, Seed(job.seed), &mut || progress.inc(1))?;
+        let files = elise_study::checkpointing::JobFiles::of(cfg, job.index, progress);
+        let mut joint =
+            elise_study::simulate_with(cfg, Seed(job.seed), &files, &mut || progress.inc(1))?;
         joint.branch = "both".to_owned();
         let mut out = elise_study::tables::job_output(cfg, cfg.output.traces, job, &joint)?;
         for (song, rows) in songs(cfg)? {
