@@ -162,14 +162,11 @@ impl Network {
             layout,
         );
         let stride = dendrites.stride();
-        let max_delay = spec
-            .delay_den_steps
-            .iter()
-            .chain(&spec.delay_exc_steps)
-            .chain(&spec.delay_inh_steps)
-            .copied()
-            .max()
-            .unwrap_or(2);
+        let max_delay = longest_delay(
+            &spec.delay_den_steps,
+            &spec.delay_exc_steps,
+            &spec.delay_inh_steps,
+        );
         // A power of two, so that slots are a mask instead of a division.
         let history_len = (max_delay + 1).next_power_of_two();
         let phi_rest = params.phi_rest();
@@ -463,14 +460,7 @@ impl Network {
     /// of the last `history_steps` steps (newest first), the scaffold and the clamp.
     pub fn state(&self) -> crate::checkpoint::NetworkState {
         let n = self.n;
-        let max_delay = self
-            .delay_den
-            .iter()
-            .chain(&self.delay_exc)
-            .chain(&self.delay_inh)
-            .copied()
-            .max()
-            .unwrap_or(2);
+        let max_delay = longest_delay(&self.delay_den, &self.delay_exc, &self.delay_inh);
         let mask = self.history_len - 1;
         let k = self.n_steps as usize;
         let mut history = Vec::with_capacity(max_delay * n);
@@ -792,6 +782,11 @@ impl elise_core::Model for Network {
     fn n_plastic(&self) -> usize {
         Network::n_plastic(self)
     }
+}
+
+/// The longest of all delays in steps (2 without neurons): the delay lines' depth.
+fn longest_delay(den: &[usize], exc: &[usize], inh: &[usize]) -> usize {
+    den.iter().chain(exc).chain(inh).copied().max().unwrap_or(2)
 }
 
 #[cfg(test)]
