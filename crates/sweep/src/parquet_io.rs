@@ -102,14 +102,7 @@ pub fn write_parquet_batches_atomic(
             path.display()
         );
     }
-    let kv = metadata
-        .iter()
-        .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
-        .collect();
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .set_key_value_metadata(Some(kv))
-        .build();
+    let props = writer_properties(metadata);
     write_via_tmp(path, |file| {
         let mut writer = ArrowWriter::try_new(file, first.schema(), Some(props))
             .with_context(|| format!("cannot start Parquet file {}", path.display()))?;
@@ -123,6 +116,19 @@ pub fn write_parquet_batches_atomic(
             .into_inner()
             .with_context(|| format!("cannot finish Parquet file {}", path.display()))
     })
+}
+
+/// Snappy compression and `metadata` as the file's key-value metadata: how every Parquet file
+/// of a run is written.
+fn writer_properties(metadata: &[(String, String)]) -> WriterProperties {
+    let kv = metadata
+        .iter()
+        .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
+        .collect();
+    WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_key_value_metadata(Some(kv))
+        .build()
 }
 
 /// Buffered rows above this size are flushed as a row group while merging.
@@ -150,14 +156,7 @@ pub(crate) fn merge_parquet_atomic(
     let schema = std::sync::Arc::new(arrow_schema::Schema::new(
         open(first)?.schema().fields().clone(),
     ));
-    let kv = metadata
-        .iter()
-        .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
-        .collect();
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .set_key_value_metadata(Some(kv))
-        .build();
+    let props = writer_properties(metadata);
     let mut rows = 0_u64;
     write_via_tmp(path, |file| {
         let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
