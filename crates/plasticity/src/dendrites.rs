@@ -180,8 +180,10 @@ impl Dendrites {
         match layout {
             Layout::Structured | Layout::Masked => {
                 me.w = vec![0.0; n * stride];
-                for (row, init) in me.w.chunks_exact_mut(stride).zip(w_init.chunks_exact(n)) {
-                    row[..n].copy_from_slice(init);
+                // Absent synapses hold +0 (never -0): the structured kernel resets the
+                // diagonal to +0 after each update instead of adding (0 * err) * tr to it.
+                for (k, (&m, &w)) in mask.iter().zip(w_init).enumerate() {
+                    me.w[(k / n) * stride + k % n] = if m { w } else { 0.0 };
                 }
                 if layout == Layout::Structured {
                     me.groups = Group::plan(&row_rates, n);
@@ -402,7 +404,8 @@ impl Dendrites {
         }
     }
 
-    /// Structured kernel: rows in pairs sharing the loads of `trace` and `rates`.
+    /// Structured kernel: groups of up to four rows (same block of 8, same rates) sharing the
+    /// loads of `trace` and `rates`; each group runs a few precomputed segments of blocks.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn structured_avx2(
@@ -412,21 +415,30 @@ impl Dendrites {
         rates: &[f64],
         out: &mut [f64],
     ) {
-        let stride = self.stride;
+        let (n, stride) = (self.n, self.stride);
+        // `check` ran: every slice has its full length, and `Group::plan` keeps every group's
+        // rows inside 0..n and its segments inside 0..stride / 8.
+        assert!(self.w.len() == n * stride && err.len() == n && out.len() == n);
+        assert!(trace.len() == stride && rates.len() == stride);
+        let (tp, rp) = (trace.as_ptr(), rates.as_ptr());
+        let wp = self.w.as_mut_ptr();
         for g in &self.groups {
             let i = g.row;
-            let rows = &mut self.w[i * stride..(i + g.len) * stride];
-            if g.frozen {
-                out[i] = crate::dot8(rows, rates) + 0.0;
-            } else if g.len == 2 {
-                let (w0, w1) = rows.split_at_mut(stride);
-                // SAFETY: AVX2 is enabled here; both rows have `stride` entries.
-                let s = unsafe { structured_rows_avx2([w0, w1], g, &err[i..i + 2], trace, rates) };
-                out[i..i + 2].copy_from_slice(&s);
-            } else {
-                // SAFETY: as above.
-                out[i] =
-                    unsafe { structured_rows_avx2([rows], g, &err[i..i + 1], trace, rates)[0] };
+            // SAFETY: rows i..i + g.len lie inside W (see above), and AVX2 is enabled here.
+            unsafe {
+                let w = wp.add(i * stride);
+                let e = err.as_ptr().add(i);
+                let o = out.as_mut_ptr().add(i);
+                if g.frozen {
+                    *o = crate::dot8(std::slice::from_raw_parts(w, stride), rates) + 0.0;
+                    continue;
+                }
+                match g.len {
+                    4 => store_out(o, group_avx2::<4>(g, w, stride, e, tp, rp)),
+                    3 => store_out(o, group_avx2::<3>(g, w, stride, e, tp, rp)),
+                    2 => store_out(o, group_avx2::<2>(g, w, stride, e, tp, rp)),
+                    _ => store_out(o, group_avx2::<1>(g, w, stride, e, tp, rp)),
+                }
             }
         }
     }
@@ -455,10 +467,52 @@ fn avx2_available() -> bool {
     }
 }
 
-/// One or two rows of the structured kernel (same class, diagonals in the same block of 8),
+/// Writes `R` drives.
+///
+/// # Safety
+/// `o` points to `R` writable entries.
+#[inline(always)]
+unsafe fn store_out<const R: usize>(o: *mut f64, s: [f64; R]) {
+    for (r, x) in s.into_iter().enumerate() {
+        // SAFETY: by the caller.
+        unsafe { *o.add(r) = x };
+    }
+}
+
+/// Most rows a group of the structured kernel holds (their accumulators, factors, trace and
+/// rates fill the 16 AVX2 registers).
+const GROUP_ROWS: usize = 4;
+
+/// No block (a `Segment::diag` that is not inside the segment).
+const NO_BLOCK: u32 = u32::MAX;
+
+/// A run of blocks `lo..hi` of a group with one factor per row.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Segment {
+    lo: u32,
+    hi: u32,
+    /// 0: rate `a` on every lane; 1: rate `b`; 2: the per-lane rates of the boundary block
+    /// (`lo + 1 == hi`).
+    kind: u8,
+    /// The block holding the group's diagonal if it lies in `lo..hi` and the segment is
+    /// uniform: the diagonal lanes are reset to +0 after the update (their rate is 0 and
+    /// their weight is +0, see `Dendrites::from_dense`), else `NO_BLOCK`.
+    diag: u32,
+}
+
+const EMPTY_SEGMENT: Segment = Segment {
+    lo: 0,
+    hi: 0,
+    kind: 0,
+    diag: NO_BLOCK,
+};
+
+/// Up to four rows of the structured kernel (same class, diagonals in the same block of 8),
 /// or one frozen row. Blocks left of the class boundary learn with rate `a`, blocks right of it
-/// with `b`; the block holding the diagonal and the block holding the boundary (when it is not
-/// a multiple of 8) have per-column rates.
+/// with `b`; the block holding the boundary (when it is not a multiple of 8) has per-column
+/// rates, and in the block holding the diagonal the diagonal lanes keep their weight +0. The
+/// blocks are planned as segments in increasing order, so the kernel picks a factor per
+/// segment only.
 #[derive(Clone, Debug)]
 struct Group {
     row: usize,
@@ -466,45 +520,81 @@ struct Group {
     frozen: bool,
     a: f64,
     b: f64,
-    /// First block right of the boundary.
-    first_b: usize,
-    /// Up to two special blocks in increasing order (`usize::MAX` = none) and their rates,
-    /// `[special][row][lane]`.
-    special: [usize; 2],
-    rates: [[[f64; 8]; 2]; 2],
+    segments: [Segment; 3],
+    n_segments: usize,
+    /// The per-lane rates of the boundary block, `[row][lane]`.
+    rates: [[f64; 8]; GROUP_ROWS],
 }
+
+/// `DIAG_KEEP[l]`: all bits set except on lane `l` (zero), as two 4-lane halves.
+static DIAG_KEEP: [[u64; 8]; 8] = {
+    let mut m = [[u64::MAX; 8]; 8];
+    let mut l = 0;
+    while l < 8 {
+        m[l][l] = 0;
+        l += 1;
+    }
+    m
+};
 
 impl Group {
     fn plan(row_rates: &[RowRates], n: usize) -> Vec<Group> {
+        let nb = n.div_ceil(8);
         let mut groups = Vec::new();
         let mut i = 0;
         while i < n {
             let rr = row_rates[i];
-            let len = if rr.plastic && i + 1 < n && i % 8 != 7 && row_rates[i + 1] == rr {
-                2
-            } else {
-                1
-            };
-            let bd = i / 8;
-            let bb = if !rr.boundary.is_multiple_of(8) {
-                rr.boundary / 8
-            } else {
+            let mut len = 1;
+            while rr.plastic
+                && len < GROUP_ROWS
+                && i + len < n
+                && (i + len) / 8 == i / 8
+                && row_rates[i + len] == rr
+            {
+                len += 1;
+            }
+            let diag = i / 8;
+            // The boundary block (per-lane rates), if the boundary is not a block edge.
+            let bb = if rr.boundary.is_multiple_of(8) {
                 usize::MAX
-            };
-            let special = if bd == bb {
-                [bd, usize::MAX]
             } else {
-                [bd.min(bb), bd.max(bb)]
+                rr.boundary / 8
             };
-            let mut rates = [[[0.0; 8]; 2]; 2];
-            for (rs, &b) in rates.iter_mut().zip(&special) {
-                if b != usize::MAX {
-                    for (r, lanes) in rs.iter_mut().enumerate().take(len) {
-                        for (l, x) in lanes.iter_mut().enumerate() {
-                            *x = structured_rate(&rr, i + r, b * 8 + l, n);
-                        }
+            let mut rates = [[0.0; 8]; GROUP_ROWS];
+            if bb != usize::MAX {
+                for (r, lanes) in rates.iter_mut().enumerate().take(len) {
+                    for (l, x) in lanes.iter_mut().enumerate() {
+                        *x = structured_rate(&rr, i + r, bb * 8 + l, n);
                     }
                 }
+            }
+            // Uniform runs split where rate a gives way to b, around the boundary block.
+            let first_b = rr.boundary.div_ceil(8).min(nb);
+            let mut segments = [EMPTY_SEGMENT; 3];
+            let mut n_segments = 0;
+            let mut push = |lo: usize, hi: usize, kind: u8| {
+                if lo < hi {
+                    let d = if kind < 2 && (lo..hi).contains(&diag) {
+                        diag as u32
+                    } else {
+                        NO_BLOCK
+                    };
+                    segments[n_segments] = Segment {
+                        lo: lo as u32,
+                        hi: hi as u32,
+                        kind,
+                        diag: d,
+                    };
+                    n_segments += 1;
+                }
+            };
+            if bb < nb {
+                push(0, bb, 0);
+                push(bb, bb + 1, 2);
+                push(bb + 1, nb, 1);
+            } else {
+                push(0, first_b, 0);
+                push(first_b, nb, 1);
             }
             groups.push(Group {
                 row: i,
@@ -512,8 +602,8 @@ impl Group {
                 frozen: !rr.plastic,
                 a: rr.a,
                 b: rr.b,
-                first_b: rr.boundary.div_ceil(8),
-                special,
+                segments,
+                n_segments,
                 rates,
             });
             i += len;
@@ -522,96 +612,194 @@ impl Group {
     }
 }
 
-/// The body of the structured kernel for blocks `lo..hi` with factors `f` (one per row).
+/// `R` plastic rows of a group: `w += (eta * err) * tr`, then the eight-lane drive, per row.
+///
+/// # Safety
+/// AVX2 is available; `w` points to `R` rows of `stride` entries, `err` to `R` entries, `tp` and
+/// `rp` to `stride` entries, and every segment of `g` lies inside `0..stride / 8`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn group_avx2<const R: usize>(
+    g: &Group,
+    w: *mut f64,
+    stride: usize,
+    err: *const f64,
+    tp: *const f64,
+    rp: *const f64,
+) -> [f64; R] {
+    use std::arch::x86_64::*;
+    let mut acc0 = [_mm256_setzero_pd(); R];
+    let mut acc1 = [_mm256_setzero_pd(); R];
+    // SAFETY: `err` has R entries, `w` R rows.
+    let e: [f64; R] = std::array::from_fn(|r| unsafe { *err.add(r) });
+    let rows: [*mut f64; R] = std::array::from_fn(|r| unsafe { w.add(r * stride) });
+    let lane0 = g.row % 8;
+    for seg in &g.segments[..g.n_segments] {
+        let (lo, hi) = (seg.lo as usize, seg.hi as usize);
+        if seg.kind < 2 {
+            // Factors eta * err, as the rate-matrix kernel computes them.
+            let eta = if seg.kind == 0 { g.a } else { g.b };
+            let f: [__m256d; R] = std::array::from_fn(|r| _mm256_set1_pd(eta * e[r]));
+            let d = seg.diag as usize;
+            // SAFETY: by the caller; blocks lo..d, d and d + 1..hi lie inside lo..hi.
+            unsafe {
+                if seg.diag == NO_BLOCK {
+                    uniform_blocks(lo, hi, f, &rows, tp, rp, &mut acc0, &mut acc1);
+                } else {
+                    uniform_blocks(lo, d, f, &rows, tp, rp, &mut acc0, &mut acc1);
+                    diagonal_block(d, lane0, f, &rows, tp, rp, &mut acc0, &mut acc1);
+                    uniform_blocks(d + 1, hi, f, &rows, tp, rp, &mut acc0, &mut acc1);
+                }
+            }
+        } else {
+            let f: [[__m256d; 2]; R] = std::array::from_fn(|r| {
+                let p = g.rates[r].as_ptr();
+                let er = _mm256_set1_pd(e[r]);
+                // SAFETY: g.rates[r] has 8 entries.
+                unsafe {
+                    [
+                        _mm256_mul_pd(_mm256_loadu_pd(p), er),
+                        _mm256_mul_pd(_mm256_loadu_pd(p.add(4)), er),
+                    ]
+                }
+            });
+            // SAFETY: by the caller.
+            unsafe { special_block(lo, f, &rows, tp, rp, &mut acc0, &mut acc1) };
+        }
+    }
+    std::array::from_fn(|r| hsum8(acc0[r], acc1[r]))
+}
+
+/// Blocks `lo..hi` of `R` rows with one factor per row. Lanes 0-3 of a block for every row,
+/// then lanes 4-7, so that 8 accumulators, 4 factors, the trace and the rates fit in registers.
+///
+/// # Safety
+/// AVX2 is available; blocks `lo..hi` lie inside every row, the trace and the rates.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline]
 #[allow(clippy::too_many_arguments)]
-unsafe fn structured_blocks<const R: usize>(
+unsafe fn uniform_blocks<const R: usize>(
     lo: usize,
     hi: usize,
-    f: [[std::arch::x86_64::__m256d; 2]; R],
-    wp: &[*mut f64; R],
+    f: [std::arch::x86_64::__m256d; R],
+    rows: &[*mut f64; R],
     tp: *const f64,
     rp: *const f64,
     acc0: &mut [std::arch::x86_64::__m256d; R],
     acc1: &mut [std::arch::x86_64::__m256d; R],
 ) {
     use std::arch::x86_64::*;
-    for b in lo..hi {
-        let j = b * 8;
-        // SAFETY: the caller guarantees `hi * 8 <= stride`, the length of every row, trace
-        // and rates.
+    if lo >= hi {
+        return;
+    }
+    // Pointers to the end of the run and a negative offset counting up to 0 (one induction
+    // variable for all rows).
+    // SAFETY: by the caller.
+    let (tp, rp) = unsafe { (tp.add(hi * 8), rp.add(hi * 8)) };
+    let ends: [*mut f64; R] = std::array::from_fn(|r| unsafe { rows[r].add(hi * 8) });
+    let mut off = -(((hi - lo) * 8) as isize);
+    while off != 0 {
+        // SAFETY: by the caller, `off` stays within the run.
         unsafe {
-            let (t0, t1) = (_mm256_loadu_pd(tp.add(j)), _mm256_loadu_pd(tp.add(j + 4)));
-            let (r0, r1) = (_mm256_loadu_pd(rp.add(j)), _mm256_loadu_pd(rp.add(j + 4)));
+            let (t, x) = (
+                _mm256_loadu_pd(tp.offset(off)),
+                _mm256_loadu_pd(rp.offset(off)),
+            );
             for r in 0..R {
-                let p = wp[r].add(j);
-                let w0 = _mm256_add_pd(_mm256_loadu_pd(p), _mm256_mul_pd(f[r][0], t0));
-                let w1 = _mm256_add_pd(_mm256_loadu_pd(p.add(4)), _mm256_mul_pd(f[r][1], t1));
-                _mm256_storeu_pd(p, w0);
-                _mm256_storeu_pd(p.add(4), w1);
-                acc0[r] = _mm256_add_pd(acc0[r], _mm256_mul_pd(w0, r0));
-                acc1[r] = _mm256_add_pd(acc1[r], _mm256_mul_pd(w1, r1));
+                let p = ends[r].offset(off);
+                let w = _mm256_add_pd(_mm256_loadu_pd(p), _mm256_mul_pd(f[r], t));
+                _mm256_storeu_pd(p, w);
+                acc0[r] = _mm256_add_pd(acc0[r], _mm256_mul_pd(w, x));
+            }
+            let (t, x) = (
+                _mm256_loadu_pd(tp.offset(off + 4)),
+                _mm256_loadu_pd(rp.offset(off + 4)),
+            );
+            for r in 0..R {
+                let p = ends[r].offset(off + 4);
+                let w = _mm256_add_pd(_mm256_loadu_pd(p), _mm256_mul_pd(f[r], t));
+                _mm256_storeu_pd(p, w);
+                acc1[r] = _mm256_add_pd(acc1[r], _mm256_mul_pd(w, x));
+            }
+        }
+        off += 8;
+    }
+}
+
+/// The block `b` holding the diagonal of rows `lane0..lane0 + R` (lanes within the block):
+/// a uniform block whose diagonal weights are set back to +0 before they enter the drive.
+///
+/// # Safety
+/// As [`uniform_blocks`] for the block `b`; `lane0 + R <= 8`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+#[allow(clippy::too_many_arguments)]
+unsafe fn diagonal_block<const R: usize>(
+    b: usize,
+    lane0: usize,
+    f: [std::arch::x86_64::__m256d; R],
+    rows: &[*mut f64; R],
+    tp: *const f64,
+    rp: *const f64,
+    acc0: &mut [std::arch::x86_64::__m256d; R],
+    acc1: &mut [std::arch::x86_64::__m256d; R],
+) {
+    use std::arch::x86_64::*;
+    let j = b * 8;
+    // SAFETY: by the caller.
+    unsafe {
+        for (half, acc) in [(0, acc0), (4, acc1)] {
+            let (t, x) = (
+                _mm256_loadu_pd(tp.add(j + half)),
+                _mm256_loadu_pd(rp.add(j + half)),
+            );
+            for r in 0..R {
+                let keep = _mm256_loadu_pd(DIAG_KEEP[lane0 + r].as_ptr().add(half).cast());
+                let p = rows[r].add(j + half);
+                let w = _mm256_add_pd(_mm256_loadu_pd(p), _mm256_mul_pd(f[r], t));
+                let w = _mm256_and_pd(w, keep);
+                _mm256_storeu_pd(p, w);
+                acc[r] = _mm256_add_pd(acc[r], _mm256_mul_pd(w, x));
             }
         }
     }
 }
 
-/// `R` plastic structured rows: `w += (eta * err) * tr`, then the eight-lane drive, per row.
+/// Block `b` of `R` rows with per-lane factors.
+///
+/// # Safety
+/// As [`uniform_blocks`] for the block `b`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn structured_rows_avx2<const R: usize>(
-    w: [&mut [f64]; R],
-    g: &Group,
-    err: &[f64],
-    trace: &[f64],
-    rates: &[f64],
-) -> [f64; R] {
+#[inline]
+unsafe fn special_block<const R: usize>(
+    b: usize,
+    f: [[std::arch::x86_64::__m256d; 2]; R],
+    rows: &[*mut f64; R],
+    tp: *const f64,
+    rp: *const f64,
+    acc0: &mut [std::arch::x86_64::__m256d; R],
+    acc1: &mut [std::arch::x86_64::__m256d; R],
+) {
     use std::arch::x86_64::*;
-    let stride = trace.len();
-    assert!(
-        rates.len() == stride && stride.is_multiple_of(8) && w.iter().all(|r| r.len() == stride)
-    );
-    let nb = stride / 8;
-    let wp: [*mut f64; R] = w.map(|r| r.as_mut_ptr());
-    let (tp, rp) = (trace.as_ptr(), rates.as_ptr());
-    let mut acc0 = [_mm256_setzero_pd(); R];
-    let mut acc1 = [_mm256_setzero_pd(); R];
-    assert!(err.len() == R && g.len == R);
-    let e: [__m256d; R] = std::array::from_fn(|r| _mm256_set1_pd(err[r]));
-    // Factors eta * err, as the rate-matrix kernel computes them.
-    let fa: [[__m256d; 2]; R] = std::array::from_fn(|r| [_mm256_set1_pd(g.a * err[r]); 2]);
-    let fb: [[__m256d; 2]; R] = std::array::from_fn(|r| [_mm256_set1_pd(g.b * err[r]); 2]);
-    let first_b = g.first_b.min(nb);
-    // Uniform blocks lo..hi, split at the boundary.
-    let uniform = |lo: usize, hi: usize, acc0: &mut [__m256d; R], acc1: &mut [__m256d; R]| {
-        let mid = first_b.clamp(lo, hi.max(lo));
-        // SAFETY: hi <= nb, so every block lies inside the rows, trace and rates.
-        unsafe {
-            structured_blocks(lo, mid, fa, &wp, tp, rp, acc0, acc1);
-            structured_blocks(mid, hi.max(mid), fb, &wp, tp, rp, acc0, acc1);
+    let j = b * 8;
+    // SAFETY: by the caller.
+    unsafe {
+        let (t0, t1) = (_mm256_loadu_pd(tp.add(j)), _mm256_loadu_pd(tp.add(j + 4)));
+        let (x0, x1) = (_mm256_loadu_pd(rp.add(j)), _mm256_loadu_pd(rp.add(j + 4)));
+        for r in 0..R {
+            let p = rows[r].add(j);
+            let w0 = _mm256_add_pd(_mm256_loadu_pd(p), _mm256_mul_pd(f[r][0], t0));
+            let w1 = _mm256_add_pd(_mm256_loadu_pd(p.add(4)), _mm256_mul_pd(f[r][1], t1));
+            _mm256_storeu_pd(p, w0);
+            _mm256_storeu_pd(p.add(4), w1);
+            acc0[r] = _mm256_add_pd(acc0[r], _mm256_mul_pd(w0, x0));
+            acc1[r] = _mm256_add_pd(acc1[r], _mm256_mul_pd(w1, x1));
         }
-    };
-    let mut lo = 0;
-    for (s, rs) in g.special.iter().zip(&g.rates) {
-        let s = *s;
-        if s >= nb {
-            break;
-        }
-        uniform(lo, s, &mut acc0, &mut acc1);
-        let f: [[__m256d; 2]; R] = std::array::from_fn(|r| {
-            let p = rs[r].as_ptr();
-            // SAFETY: rs[r] has 8 entries.
-            let (r0, r1) = unsafe { (_mm256_loadu_pd(p), _mm256_loadu_pd(p.add(4))) };
-            [_mm256_mul_pd(r0, e[r]), _mm256_mul_pd(r1, e[r])]
-        });
-        // SAFETY: s < nb.
-        unsafe { structured_blocks(s, s + 1, f, &wp, tp, rp, &mut acc0, &mut acc1) };
-        lo = s + 1;
     }
-    uniform(lo, nb, &mut acc0, &mut acc1);
-    std::array::from_fn(|r| hsum8(acc0[r], acc1[r]))
 }
 
 /// `((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7))` of two 4-lane accumulators, as `reduce8`.
