@@ -44,9 +44,89 @@ pub fn exp(x: f64) -> f64 {
     p * scale
 }
 
+/// [`exp`] on four lanes with AVX2 intrinsics: the same operations in the same order (no FMA),
+/// so every lane has the bits of the scalar function. Constants are full vectors, so they
+/// enter the arithmetic as memory operands.
+///
+/// # Safety
+/// The CPU supports AVX2 (callers compiled with AVX2 enabled may call it without `unsafe`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+pub fn exp4(x: std::arch::x86_64::__m256d) -> std::arch::x86_64::__m256d {
+    use std::arch::x86_64::*;
+    let c = _mm256_set1_pd;
+    // clamp: NaN passes through (maxpd/minpd return the second operand on NaN).
+    let x = _mm256_min_pd(c(709.0), _mm256_max_pd(c(-708.0), x));
+    let shifted = _mm256_add_pd(_mm256_mul_pd(x, c(LOG2E)), c(SHIFTER));
+    let k = _mm256_sub_pd(shifted, c(SHIFTER));
+    let r = _mm256_sub_pd(
+        _mm256_sub_pd(x, _mm256_mul_pd(k, c(LN2_HI))),
+        _mm256_mul_pd(k, c(LN2_LO)),
+    );
+    let mut p = c(1.0 / 6_227_020_800.0);
+    for coef in [
+        1.0 / 479_001_600.0,
+        1.0 / 39_916_800.0,
+        1.0 / 3_628_800.0,
+        1.0 / 362_880.0,
+        1.0 / 40_320.0,
+        1.0 / 5_040.0,
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+        1.0,
+        1.0,
+    ] {
+        p = _mm256_add_pd(_mm256_mul_pd(p, r), c(coef));
+    }
+    // ((bits - SHIFTER_bits) + 1023) << 52, in wrapping 64-bit integer arithmetic.
+    let bias = 1023i64.wrapping_sub(SHIFTER.to_bits() as i64);
+    let scale = _mm256_slli_epi64::<52>(_mm256_add_epi64(
+        _mm256_castpd_si256(shifted),
+        _mm256_set1_epi64x(bias),
+    ));
+    _mm256_mul_pd(p, _mm256_castsi256_pd(scale))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn exp4_has_the_bits_of_exp() {
+        use std::arch::x86_64::*;
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            return;
+        }
+        let mut xs: Vec<f64> = (0..20_000).map(|k| -760.0 + 0.0761 * k as f64).collect();
+        xs.extend([
+            0.0,
+            -0.0,
+            1e-300,
+            -1e-300,
+            709.0,
+            -708.0,
+            1e6,
+            -1e6,
+            f64::NAN,
+        ]);
+        xs.extend([f64::INFINITY, f64::NEG_INFINITY, 3.6, -3.6, 0.5]);
+        while !xs.len().is_multiple_of(4) {
+            xs.push(1.0);
+        }
+        for q in xs.chunks_exact(4) {
+            let mut out = [0.0; 4];
+            // SAFETY: AVX2 was detected above; `q` and `out` have 4 entries.
+            unsafe { _mm256_storeu_pd(out.as_mut_ptr(), exp4(_mm256_loadu_pd(q.as_ptr()))) };
+            for (&x, &y) in q.iter().zip(&out) {
+                assert_eq!(y.to_bits(), exp(x).to_bits(), "exp4({x})");
+            }
+        }
+    }
 
     fn ulps(a: f64, b: f64) -> f64 {
         (a - b).abs() / (b.abs() * f64::EPSILON)

@@ -81,6 +81,23 @@ impl NeuronParams {
         }
     }
 
+    /// [`NeuronParams::phi`] on four lanes with AVX2 (the same bits in every lane).
+    ///
+    /// # Safety
+    /// The CPU supports AVX2 (callers compiled with AVX2 enabled may call it without `unsafe`).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub fn phi4(&self, u_mv: std::arch::x86_64::__m256d) -> std::arch::x86_64::__m256d {
+        use std::arch::x86_64::*;
+        let arg = _mm256_mul_pd(
+            _mm256_set1_pd(self.phi_slope_per_mv),
+            _mm256_sub_pd(_mm256_set1_pd(self.phi_mid_mv), u_mv),
+        );
+        let one = _mm256_set1_pd(1.0);
+        _mm256_div_pd(one, _mm256_add_pd(one, crate::math::exp4(arg)))
+    }
+
     /// Resting rate phi(E_L).
     pub fn phi_rest(&self) -> f64 {
         self.phi(self.e_leak_mv)
@@ -124,6 +141,25 @@ mod tests {
         let mut out = vec![0.0; u.len()];
         p.phi_into(&u, &mut out);
         assert!(u.iter().zip(&out).all(|(&u, &r)| r == p.phi(u)));
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn phi4_equals_phi() {
+        use std::arch::x86_64::*;
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            return;
+        }
+        let p = NeuronParams::default();
+        for k in 0..2_000 {
+            let u: [f64; 4] = std::array::from_fn(|l| -120.0 + 0.031 * (4 * k + l) as f64);
+            let mut out = [0.0; 4];
+            // SAFETY: AVX2 was detected above; `u` and `out` have 4 entries.
+            unsafe { _mm256_storeu_pd(out.as_mut_ptr(), p.phi4(_mm256_loadu_pd(u.as_ptr()))) };
+            for (&u, &r) in u.iter().zip(&out) {
+                assert_eq!(r.to_bits(), p.phi(u).to_bits(), "phi4({u})");
+            }
+        }
     }
 
     #[test]

@@ -33,10 +33,20 @@ fn main() {
         net.step(k % 2500, 1.0);
     }
     let secs = start.elapsed().as_secs_f64();
+    // FNV-1a of the state's bits, to compare versions that must give the same results.
+    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    for x in net
+        .weights()
+        .iter()
+        .chain(net.u())
+        .chain(net.v())
+        .chain(net.rate_star())
+    {
+        hash = (hash ^ x.to_bits()).wrapping_mul(0x0100_0000_01b3);
+    }
     eprintln!(
-        "n {n} density {density}: {:.3} us/step over {steps} steps (u[0] = {}), layout {:?}, {} synapses, {:.2} ns/synapse, state {} bytes",
+        "n {n} density {density}: {:.3} us/step over {steps} steps (state hash {hash:016x}), layout {:?}, {} synapses, {:.2} ns/synapse, state {} bytes",
         secs * 1e6 / steps as f64,
-        net.u()[0],
         net.layout(),
         synapses,
         secs * 1e9 / steps as f64 / synapses as f64,

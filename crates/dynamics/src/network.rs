@@ -46,10 +46,12 @@ pub struct Network {
     teacher: Teacher,
     /// Dendritic weights and learning rates (dense or sparse layout, same results).
     dendrites: Dendrites,
+    // Per-neuron state, `stride` entries each (n rounded up to 8): the padding lanes are
+    // integrated like neurons at rest without input (finite, never read as neurons; the trace
+    // padding stays exactly 0, which the weight kernels need).
     u: Vec<f64>,
     v: Vec<f64>,
     v_star: Vec<f64>,
-    /// Presynaptic traces (length `stride`, zero padding).
     trace: Vec<f64>,
     rate: Vec<f64>,
     rate_star: Vec<f64>,
@@ -58,6 +60,11 @@ pub struct Network {
     delay_den: Vec<usize>,
     delay_exc: Vec<usize>,
     delay_inh: Vec<usize>,
+    /// Delay-line read offsets: neuron j reads slot `(k + off[j]) & (history_len - 1)` in step
+    /// k (`off = history_len - lag`); `stride` entries, padding 0.
+    off_den: Vec<u32>,
+    off_exc: Vec<u32>,
+    off_inh: Vec<u32>,
     history: Vec<f64>,
     history_len: usize,
     /// Scaffold teachers per student, compressed rows: teachers of i are
@@ -71,12 +78,23 @@ pub struct Network {
     /// Per visible neuron: Some(U in mV) while it is clamped by a disruption.
     clamp_mv: Vec<Option<f64>>,
     any_clamp: bool,
-    // Scratch, reused every step.
-    /// Delayed presynaptic rates (length `stride`, zero padding).
+    // Scratch, reused every step (`stride` entries).
+    /// Delayed presynaptic rates (zero padding).
     delayed: Vec<f64>,
     drive: Vec<f64>,
+    /// Somatic conductances: the teacher's for visible neurons, the scaffold's for latent ones.
     g_exc_out: Vec<f64>,
     g_inh_out: Vec<f64>,
+    /// Each neuron's scaffold output, `g_exc0 * max(r_c(k - D_exc_c), phi_rest)` and the same
+    /// for inhibition.
+    scaffold_exc: Vec<f64>,
+    scaffold_inh: Vec<f64>,
+    /// Per neuron: nudging factor (lambda for visible neurons, 1 for latent ones) and
+    /// dendrite-to-soma coupling.
+    nudge: Vec<f64>,
+    g_couple: Vec<f64>,
+    /// Whether the CPU has AVX2 (the fused neuron pass).
+    avx2: bool,
     // Constants.
     phi_rest: f64,
     trace_coef: f64,
@@ -176,7 +194,40 @@ impl Network {
             teacher_idx.extend(teachers);
             teacher_ptr.push(teacher_idx.len());
         }
+        // The step reads the scaffold sums without bounds checks.
+        assert!(
+            teacher_idx.iter().all(|&c| c < n),
+            "scaffold teacher out of range"
+        );
         let e_l = params.e_leak_mv;
+        // The gathers index the history with i32.
+        assert!(
+            history_len
+                .checked_mul(n)
+                .is_some_and(|x| x <= i32::MAX as usize),
+            "delay lines too long"
+        );
+        let offsets = |delays: &[usize], minus: usize| {
+            let mut off: Vec<u32> = delays
+                .iter()
+                .map(|&d| (history_len - (d - minus)) as u32)
+                .collect();
+            off.resize(stride, 0);
+            off
+        };
+        let (off_den, off_exc, off_inh) = (
+            offsets(&spec.delay_den_steps, 1),
+            offsets(&spec.delay_exc_steps, 0),
+            offsets(&spec.delay_inh_steps, 0),
+        );
+        let g_d_latent = if spec.mode == Mode::SomaOnly {
+            0.0
+        } else {
+            params.g_den
+        };
+        let mut g_couple = vec![0.0; stride];
+        g_couple[..spec.n_visible].fill(params.g_den);
+        g_couple[spec.n_visible..n].fill(g_d_latent);
         Ok(Self {
             n,
             n_visible: spec.n_visible,
@@ -184,16 +235,19 @@ impl Network {
             params: params.clone(),
             teacher,
             dendrites,
-            u: vec![e_l; n],
-            v: vec![e_l; n],
-            v_star: vec![e_l; n],
+            u: vec![e_l; stride],
+            v: vec![e_l; stride],
+            v_star: vec![e_l; stride],
             trace: vec![0.0; stride],
-            rate: vec![phi_rest; n],
-            rate_star: vec![phi_rest; n],
-            err: vec![0.0; n],
+            rate: vec![phi_rest; stride],
+            rate_star: vec![phi_rest; stride],
+            err: vec![0.0; stride],
             delay_den: spec.delay_den_steps.clone(),
             delay_exc: spec.delay_exc_steps.clone(),
             delay_inh: spec.delay_inh_steps.clone(),
+            off_den,
+            off_exc,
+            off_inh,
             history: vec![phi_rest; history_len * n],
             history_len,
             teacher_ptr,
@@ -204,9 +258,14 @@ impl Network {
             clamp_mv: vec![None; spec.n_visible],
             any_clamp: false,
             delayed: vec![0.0; stride],
-            drive: vec![0.0; n],
-            g_exc_out: vec![0.0; n],
-            g_inh_out: vec![0.0; n],
+            drive: vec![0.0; stride],
+            g_exc_out: vec![0.0; stride],
+            g_inh_out: vec![0.0; stride],
+            scaffold_exc: vec![0.0; stride],
+            scaffold_inh: vec![0.0; stride],
+            nudge: vec![1.0; stride],
+            g_couple,
+            avx2: avx2_available(),
             phi_rest,
             trace_coef: params.trace_coefficient(),
         })
@@ -217,87 +276,108 @@ impl Network {
     pub fn step(&mut self, t: usize, lambda: f64) {
         let n = self.n;
         let nv = self.n_visible;
-        let k = self.n_steps as usize;
         let hl = self.history_len;
         let mask = hl - 1;
+        let km = self.n_steps as usize & mask;
         let p = &self.params;
         let history = &self.history[..hl * n];
         // Sub-step 1: delayed rates and dendritic input (fused with the previous step's update).
-        for (j, (r, &d)) in self.delayed[..n]
-            .iter_mut()
-            .zip(&self.delay_den)
-            .enumerate()
-        {
-            *r = history[((k + hl - (d - 1)) & mask) * n + j];
-        }
+        gather(history, n, km, mask, &self.off_den, &mut self.delayed, None);
         if self.pending_update {
-            self.dendrites
-                .update_and_drive(&self.err, &self.trace, &self.delayed, &mut self.drive);
+            self.dendrites.update_and_drive(
+                &self.err[..n],
+                &self.trace,
+                &self.delayed,
+                &mut self.drive[..n],
+            );
             self.pending_update = false;
         } else {
-            self.dendrites.drive(&self.delayed, &mut self.drive);
+            self.dendrites.drive(&self.delayed, &mut self.drive[..n]);
         }
         // Scaffold conductances of each latent soma: the sum over its teachers (a multiset) of
         // their delayed rates floored at rest, scaled; kept at the student's index.
         let (g_exc0, g_inh0, phi_rest) = (p.g_exc0, p.g_inh0, self.phi_rest);
-        for s in nv..n {
-            let (mut g_e, mut g_i) = (0.0, 0.0);
-            for &c in &self.teacher_idx[self.teacher_ptr[s]..self.teacher_ptr[s + 1]] {
-                let (de, di) = (self.delay_exc[c], self.delay_inh[c]);
-                g_e += g_exc0 * history[((k + hl - de) & mask) * n + c].max(phi_rest);
-                g_i += g_inh0 * history[((k + hl - di) & mask) * n + c].max(phi_rest);
-            }
-            self.g_exc_out[s] = g_e;
-            self.g_inh_out[s] = g_i;
+        if !self.teacher_idx.is_empty() {
+            let floor = Some((phi_rest, g_exc0));
+            gather(
+                history,
+                n,
+                km,
+                mask,
+                &self.off_exc,
+                &mut self.scaffold_exc,
+                floor,
+            );
+            let floor = Some((phi_rest, g_inh0));
+            gather(
+                history,
+                n,
+                km,
+                mask,
+                &self.off_inh,
+                &mut self.scaffold_inh,
+                floor,
+            );
         }
-        // Sub-step 2: soma (visible: teacher, latent: scaffold), dendritic prediction (both from
-        // V before its update), dendrite, trace.
-        let g_d_latent = if self.mode == Mode::SomaOnly {
-            0.0
-        } else {
-            p.g_den
-        };
-        let consts = Integration::new(p, self.trace_coef);
-        let st = NeuronSlices {
-            u: &mut self.u[..nv],
-            v: &mut self.v[..nv],
-            v_star: &mut self.v_star[..nv],
-            trace: &mut self.trace[..nv],
-            g_e: self.teacher.g_exc(t),
-            g_i: self.teacher.g_inh(t),
-            drive: &self.drive[..nv],
-            delayed: &self.delayed[..nv],
-        };
-        integrate(st, lambda, p.g_den, &consts);
-        let st = NeuronSlices {
-            u: &mut self.u[nv..n],
-            v: &mut self.v[nv..n],
-            v_star: &mut self.v_star[nv..n],
-            trace: &mut self.trace[nv..n],
-            g_e: &self.g_exc_out[nv..n],
-            g_i: &self.g_inh_out[nv..n],
-            drive: &self.drive[nv..n],
-            delayed: &self.delayed[nv..n],
-        };
-        integrate(st, 1.0, g_d_latent, &consts);
-        if self.any_clamp {
-            for (u, c) in self.u.iter_mut().zip(&self.clamp_mv) {
-                if let Some(c) = c {
-                    *u = *c;
+        let (se, si) = (&self.scaffold_exc[..n], &self.scaffold_inh[..n]);
+        let idx = &self.teacher_idx[..];
+        for ((g_e, g_i), w) in self.g_exc_out[nv..n]
+            .iter_mut()
+            .zip(&mut self.g_inh_out[nv..n])
+            .zip(self.teacher_ptr[nv..=n].windows(2))
+        {
+            let (mut e, mut i) = (0.0, 0.0);
+            for &c in &idx[w[0]..w[1]] {
+                // SAFETY: every teacher index is below n (checked in `with_layout`).
+                unsafe {
+                    e += *se.get_unchecked(c);
+                    i += *si.get_unchecked(c);
                 }
             }
+            *g_e = e;
+            *g_i = i;
         }
-        // Sub-step 3: rates; the new rate enters the delay line.
-        rates_and_errors(
-            p,
-            &self.u,
-            &self.v_star,
-            &mut self.rate,
-            &mut self.rate_star,
-            &mut self.err,
-        );
-        let slot = k & mask;
-        self.history[slot * n..(slot + 1) * n].copy_from_slice(&self.rate);
+        self.g_exc_out[..nv].copy_from_slice(self.teacher.g_exc(t));
+        self.g_inh_out[..nv].copy_from_slice(self.teacher.g_inh(t));
+        self.nudge[..nv].fill(lambda);
+        // Sub-step 2: soma (visible: teacher, latent: scaffold), dendritic prediction (both from
+        // V before its update), dendrite, trace; every neuron (and the padding) in one pass.
+        let consts = Integration::new(p, self.trace_coef);
+        let st = NeuronSlices {
+            u: &mut self.u,
+            v: &mut self.v,
+            v_star: &mut self.v_star,
+            trace: &mut self.trace,
+            g_e: &self.g_exc_out,
+            g_i: &self.g_inh_out,
+            m: &self.nudge,
+            g_d: &self.g_couple,
+            drive: &self.drive,
+            delayed: &self.delayed,
+        };
+        let out = RateSlices {
+            rate: &mut self.rate,
+            rate_star: &mut self.rate_star,
+            err: &mut self.err,
+        };
+        // Sub-step 3 (rates and error terms) follows in the same pass; then the new rate
+        // enters the delay line.
+        let clamp = if self.any_clamp {
+            &self.clamp_mv[..]
+        } else {
+            &[]
+        };
+        #[cfg(target_arch = "x86_64")]
+        if self.avx2 && clamp.is_empty() {
+            // SAFETY: AVX2 was detected at construction.
+            unsafe { neuron_pass_avx2(st, out, p, &consts) };
+        } else {
+            neuron_pass(st, out, p, &consts, clamp);
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        neuron_pass(st, out, p, &consts, clamp);
+        let slot = self.n_steps as usize & mask;
+        self.history[slot * n..(slot + 1) * n].copy_from_slice(&self.rate[..n]);
         // Sub-step 4: the weight update, applied with the next step's mat-vec.
         self.pending_update = self.learning;
         self.n_steps += 1;
@@ -306,7 +386,7 @@ impl Network {
     /// Applies a pending weight update now.
     pub fn flush_weights(&mut self) {
         if self.pending_update {
-            self.dendrites.update(&self.err, &self.trace);
+            self.dendrites.update(&self.err[..self.n], &self.trace);
             self.pending_update = false;
         }
     }
@@ -354,15 +434,15 @@ impl Network {
     }
     /// Soma potentials (mV).
     pub fn u(&self) -> &[f64] {
-        &self.u
+        &self.u[..self.n]
     }
     /// Dendrite potentials (mV).
     pub fn v(&self) -> &[f64] {
-        &self.v
+        &self.v[..self.n]
     }
     /// Dendritic predictions of the soma (mV).
     pub fn v_star(&self) -> &[f64] {
-        &self.v_star
+        &self.v_star[..self.n]
     }
     /// Presynaptic traces.
     pub fn trace(&self) -> &[f64] {
@@ -370,11 +450,11 @@ impl Network {
     }
     /// Rates phi(U).
     pub fn rate(&self) -> &[f64] {
-        &self.rate
+        &self.rate[..self.n]
     }
     /// Predicted rates phi(V*).
     pub fn rate_star(&self) -> &[f64] {
-        &self.rate_star
+        &self.rate_star[..self.n]
     }
     /// Number of plastic synapses (non-zero learning rate).
     pub fn n_plastic(&self) -> usize {
@@ -401,18 +481,24 @@ impl Network {
                 &self.drive,
                 &self.g_exc_out,
                 &self.g_inh_out,
+                &self.scaffold_exc,
+                &self.scaffold_inh,
+                &self.nudge,
+                &self.g_couple,
             ]
             .into_iter()
             .map(f)
             .sum::<usize>()
             + 8 * (self.teacher_ptr.capacity() + self.teacher_idx.capacity())
+            + 4 * (self.off_den.capacity() + self.off_exc.capacity() + self.off_inh.capacity())
     }
     /// Whether every state variable is finite.
     pub fn is_finite(&self) -> bool {
-        self.u
+        let n = self.n;
+        self.u[..n]
             .iter()
-            .chain(&self.v)
-            .chain(&self.trace)
+            .chain(&self.v[..n])
+            .chain(&self.trace[..n])
             .all(|x| x.is_finite())
     }
 
@@ -477,13 +563,13 @@ impl Network {
             n_plastic: self.dendrites.n_plastic(),
             pending_update: self.pending_update,
             learning: self.learning,
-            u: self.u.clone(),
-            v: self.v.clone(),
-            v_star: self.v_star.clone(),
+            u: self.u[..n].to_vec(),
+            v: self.v[..n].to_vec(),
+            v_star: self.v_star[..n].to_vec(),
             trace: self.trace[..n].to_vec(),
-            rate: self.rate.clone(),
-            rate_star: self.rate_star.clone(),
-            err: self.err.clone(),
+            rate: self.rate[..n].to_vec(),
+            rate_star: self.rate_star[..n].to_vec(),
+            err: self.err[..n].to_vec(),
             delay_den: self.delay_den.clone(),
             delay_exc: self.delay_exc.clone(),
             delay_inh: self.delay_inh.clone(),
@@ -559,13 +645,13 @@ impl Network {
             )));
         }
         let n = state.n_neurons();
-        net.u.copy_from_slice(&state.u);
-        net.v.copy_from_slice(&state.v);
-        net.v_star.copy_from_slice(&state.v_star);
+        net.u[..n].copy_from_slice(&state.u);
+        net.v[..n].copy_from_slice(&state.v);
+        net.v_star[..n].copy_from_slice(&state.v_star);
         net.trace[..n].copy_from_slice(&state.trace);
-        net.rate.copy_from_slice(&state.rate);
-        net.rate_star.copy_from_slice(&state.rate_star);
-        net.err.copy_from_slice(&state.err);
+        net.rate[..n].copy_from_slice(&state.rate);
+        net.rate_star[..n].copy_from_slice(&state.rate_star);
+        net.err[..n].copy_from_slice(&state.err);
         let mask = net.history_len - 1;
         let k = state.n_steps as usize;
         for (lag, rates) in state.history.chunks_exact(n).enumerate() {
@@ -584,7 +670,9 @@ impl Network {
     /// `max_abs_mv` of 0 mV (non-finite or runaway weights show up in V within a step) and every
     /// rate, trace and error term finite; otherwise what is wrong, naming the neuron.
     pub fn health(&self, max_abs_mv: f64) -> Result<(), String> {
+        let n = self.n;
         for (name, xs) in [("U", &self.u), ("V", &self.v), ("V*", &self.v_star)] {
+            let xs = &xs[..n];
             if let Some((i, x)) = xs
                 .iter()
                 .enumerate()
@@ -601,6 +689,7 @@ impl Network {
             ("trace", &self.trace),
             ("error term", &self.err),
         ] {
+            let xs = &xs[..n];
             if let Some((i, x)) = xs.iter().enumerate().find(|(_, x)| !x.is_finite()) {
                 return Err(format!("{name} of neuron {i} is {x}"));
             }
@@ -636,7 +725,7 @@ impl Integration {
     }
 }
 
-/// The per-neuron vectors of one population (visible or latent) for [`integrate`].
+/// The per-neuron vectors for [`integrate`] (all of the same length).
 struct NeuronSlices<'a> {
     u: &'a mut [f64],
     v: &'a mut [f64],
@@ -644,38 +733,41 @@ struct NeuronSlices<'a> {
     trace: &'a mut [f64],
     g_e: &'a [f64],
     g_i: &'a [f64],
+    /// Nudging factor and soma coupling per neuron.
+    m: &'a [f64],
+    g_d: &'a [f64],
     drive: &'a [f64],
     delayed: &'a [f64],
 }
 
-/// Sub-step 2 for one population with nudging factor `m` and soma coupling `g_d`: U, V*, V and
+/// Sub-step 2 for every neuron with its nudging factor `m` and soma coupling `g_d`: U, V*, V and
 /// the trace (U and V* from V before its update). Vectorized with AVX2 where available (no
 /// FMA: the same bits as the scalar loop).
-fn integrate(st: NeuronSlices, m: f64, g_d: f64, c: &Integration) {
+fn integrate(st: NeuronSlices, c: &Integration) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2, checked just above.
-        unsafe { integrate_avx2(st, m, g_d, c) };
+        unsafe { integrate_avx2(st, c) };
         return;
     }
-    integrate_body(st, m, g_d, c);
+    integrate_body(st, c);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn integrate_avx2(st: NeuronSlices, m: f64, g_d: f64, c: &Integration) {
-    integrate_body(st, m, g_d, c);
+unsafe fn integrate_avx2(st: NeuronSlices, c: &Integration) {
+    integrate_body(st, c);
 }
 
 #[inline(always)]
-fn integrate_body(st: NeuronSlices, m: f64, g_d: f64, c: &Integration) {
+fn integrate_body(st: NeuronSlices, c: &Integration) {
     let len = st.u.len();
     let (v, v_star, trace) = (
         &mut st.v[..len],
         &mut st.v_star[..len],
         &mut st.trace[..len],
     );
-    let (g_e, g_i) = (&st.g_e[..len], &st.g_i[..len]);
+    let (g_e, g_i, m, g_d) = (&st.g_e[..len], &st.g_i[..len], &st.m[..len], &st.g_d[..len]);
     let (drive, delayed) = (&st.drive[..len], &st.delayed[..len]);
     let Integration {
         dt,
@@ -689,7 +781,7 @@ fn integrate_body(st: NeuronSlices, m: f64, g_d: f64, c: &Integration) {
     } = *c;
     for i in 0..len {
         let (u, v_old) = (st.u[i], v[i]);
-        let (g_e, g_i) = (g_e[i], g_i[i]);
+        let (g_e, g_i, m, g_d) = (g_e[i], g_i[i], m[i], g_d[i]);
         st.u[i] = (1.0 - dt * (g_d + g_l + m * (g_e + g_i))) * u
             + dt * g_l * e_l
             + dt * e_i * m * g_i
@@ -700,23 +792,106 @@ fn integrate_body(st: NeuronSlices, m: f64, g_d: f64, c: &Integration) {
     }
 }
 
+/// Delay-line reads: `out[j] = history[((km + off[j]) & mask) * n + j]` for `j < n`, 0 on the
+/// padding (`out` and `off` have the same length, a multiple of 4); `km = k & mask`. With
+/// `floor = Some((lo, scale))` each value x (also the padding's 0) becomes `scale * x.max(lo)`
+/// (`lo` not NaN).
+fn gather(
+    history: &[f64],
+    n: usize,
+    km: usize,
+    mask: usize,
+    off: &[u32],
+    out: &mut [f64],
+    floor: Option<(f64, f64)>,
+) {
+    assert!(off.len() == out.len() && out.len().is_multiple_of(4) && out.len() >= n);
+    assert!(history.len() == (mask + 1) * n && history.len() <= i32::MAX as usize);
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 is available; the lengths were checked above.
+        unsafe { gather_avx2(history, n, km, mask, off, out, floor) };
+        return;
+    }
+    for (j, (o, &f)) in out.iter_mut().zip(off).enumerate() {
+        *o = if j < n {
+            history[((km + f as usize) & mask) * n + j]
+        } else {
+            0.0
+        };
+        if let Some((lo, scale)) = floor {
+            *o = scale * o.max(lo);
+        }
+    }
+}
+
+/// [`gather`] with AVX2 gathers, four neurons at a time (the last quad masked to `j < n`).
+///
+/// # Safety
+/// AVX2 is available and the lengths are those [`gather`] checks.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn gather_avx2(
+    history: &[f64],
+    n: usize,
+    km: usize,
+    mask: usize,
+    off: &[u32],
+    out: &mut [f64],
+    floor: Option<(f64, f64)>,
+) {
+    use std::arch::x86_64::*;
+    let (kv, mv, nv) = (
+        _mm_set1_epi32(km as i32),
+        _mm_set1_epi32(mask as i32),
+        _mm_set1_epi32(n as i32),
+    );
+    let four = _mm_set1_epi32(4);
+    let mut lanes = _mm_setr_epi32(0, 1, 2, 3);
+    let hp = history.as_ptr();
+    for q in 0..out.len() / 4 {
+        // SAFETY: q * 4 + 4 <= len of `off` and `out`; every gathered index is
+        // slot * n + j with slot <= mask and j < n (masked lanes load nothing).
+        unsafe {
+            let o = _mm_loadu_si128(off.as_ptr().add(q * 4).cast());
+            let slot = _mm_and_si128(_mm_add_epi32(o, kv), mv);
+            let idx = _mm_add_epi32(_mm_mullo_epi32(slot, nv), lanes);
+            let x = if q * 4 + 4 <= n {
+                _mm256_i32gather_pd::<8>(hp, idx)
+            } else {
+                let live = _mm256_castsi256_pd(_mm256_cvtepi32_epi64(_mm_cmplt_epi32(lanes, nv)));
+                _mm256_mask_i32gather_pd::<8>(_mm256_setzero_pd(), hp, idx, live)
+            };
+            // maxpd returns its second operand (lo) if x is NaN, as f64::max.
+            let x = match floor {
+                Some((lo, scale)) => {
+                    _mm256_mul_pd(_mm256_set1_pd(scale), _mm256_max_pd(x, _mm256_set1_pd(lo)))
+                }
+                None => x,
+            };
+            _mm256_storeu_pd(out.as_mut_ptr().add(q * 4), x);
+        }
+        lanes = _mm_add_epi32(lanes, four);
+    }
+}
+
+/// The outputs of sub-step 3 (same length as the neuron vectors).
+struct RateSlices<'a> {
+    rate: &'a mut [f64],
+    rate_star: &'a mut [f64],
+    err: &'a mut [f64],
+}
+
 /// Sub-step 3: `rate = phi(U)`, `rate_star = phi(V*)` and the rule's error `rate - rate_star`
 /// (the same bits as [`NeuronParams::phi`]).
-fn rates_and_errors(
-    p: &NeuronParams,
-    u: &[f64],
-    v_star: &[f64],
-    rate: &mut [f64],
-    rate_star: &mut [f64],
-    err: &mut [f64],
-) {
+fn rates_and_errors(p: &NeuronParams, u: &[f64], v_star: &[f64], out: RateSlices) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2, checked just above.
-        unsafe { rates_and_errors_avx2(p, u, v_star, rate, rate_star, err) };
+        unsafe { rates_and_errors_avx2(p, u, v_star, out.rate, out.rate_star, out.err) };
         return;
     }
-    rates_and_errors_body(p, u, v_star, rate, rate_star, err);
+    rates_and_errors_body(p, u, v_star, out.rate, out.rate_star, out.err);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -753,6 +928,153 @@ fn rates_and_errors_body(
         rate[i] = r;
         rate_star[i] = rs;
         err[i] = r - rs;
+    }
+}
+
+/// Sub-steps 2 and 3, the reference: [`integrate`], the clamps (`clamp[i]`: U of neuron i held
+/// at that value), then [`rates_and_errors`].
+fn neuron_pass(
+    st: NeuronSlices,
+    out: RateSlices,
+    p: &NeuronParams,
+    c: &Integration,
+    clamp: &[Option<f64>],
+) {
+    let (u, v_star) = integrate_clamped(st, c, clamp);
+    rates_and_errors(p, u, v_star, out);
+}
+
+/// [`integrate`], then the clamps; returns U and V*.
+fn integrate_clamped<'a>(
+    st: NeuronSlices<'a>,
+    c: &Integration,
+    clamp: &[Option<f64>],
+) -> (&'a [f64], &'a [f64]) {
+    let NeuronSlices {
+        u,
+        v,
+        v_star,
+        trace,
+        g_e,
+        g_i,
+        m,
+        g_d,
+        drive,
+        delayed,
+    } = st;
+    integrate(
+        NeuronSlices {
+            u: &mut *u,
+            v,
+            v_star: &mut *v_star,
+            trace,
+            g_e,
+            g_i,
+            m,
+            g_d,
+            drive,
+            delayed,
+        },
+        c,
+    );
+    for (u, c) in u.iter_mut().zip(clamp) {
+        if let Some(c) = c {
+            *u = *c;
+        }
+    }
+    (u, v_star)
+}
+
+/// Sub-steps 2 and 3 without clamps ([`neuron_pass`]) in one pass of AVX2 intrinsics, four
+/// neurons at a time: the same operations in the same order, so the same bits.
+///
+/// # Safety
+/// AVX2 is available. Every slice has the same length, a multiple of 4.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn neuron_pass_avx2(st: NeuronSlices, out: RateSlices, p: &NeuronParams, c: &Integration) {
+    use std::arch::x86_64::*;
+    let len = st.u.len();
+    assert!(len.is_multiple_of(4));
+    assert!(
+        [st.v.len(), st.v_star.len(), st.trace.len(), out.rate.len()]
+            .into_iter()
+            .chain([
+                out.rate_star.len(),
+                out.err.len(),
+                st.g_e.len(),
+                st.g_i.len()
+            ])
+            .chain([st.m.len(), st.g_d.len(), st.drive.len(), st.delayed.len()])
+            .all(|l| l == len)
+    );
+    let b = _mm256_set1_pd;
+    let Integration {
+        dt,
+        g_l,
+        g_den,
+        e_l,
+        e_i,
+        g_sum,
+        decay,
+        trace_coef,
+    } = *c;
+    let (one, dt_v, g_l_v, e_l_v) = (b(1.0), b(dt), b(g_l), b(e_l));
+    let (dt_gl_el, dt_ei) = (b(dt * g_l * e_l), b(dt * e_i));
+    let (gl_el, g_den_v, g_sum_v) = (b(g_l * e_l), b(g_den), b(g_sum));
+    let (decay_v, gl_dt, coef) = (b(decay), b(g_l * dt), b(trace_coef));
+    let ld = |x: &[f64], i: usize| {
+        // SAFETY: i + 4 <= len = x.len().
+        unsafe { _mm256_loadu_pd(x.as_ptr().add(i)) }
+    };
+    let stv = |x: &mut [f64], i: usize, y: __m256d| {
+        // SAFETY: i + 4 <= len = x.len().
+        unsafe { _mm256_storeu_pd(x.as_mut_ptr().add(i), y) }
+    };
+    for i in (0..len).step_by(4) {
+        let (u, v_old, tr) = (ld(st.u, i), ld(st.v, i), ld(st.trace, i));
+        let (g_e, g_i, m, g_d) = (ld(st.g_e, i), ld(st.g_i, i), ld(st.m, i), ld(st.g_d, i));
+        // (1 - dt (g_d + g_l + m (g_e + g_i))) u + dt g_l e_l + dt e_i m g_i + dt g_d v_old
+        let g_tot = _mm256_add_pd(
+            _mm256_add_pd(g_d, g_l_v),
+            _mm256_mul_pd(m, _mm256_add_pd(g_e, g_i)),
+        );
+        let a = _mm256_mul_pd(_mm256_sub_pd(one, _mm256_mul_pd(dt_v, g_tot)), u);
+        let u_new = _mm256_add_pd(
+            _mm256_add_pd(
+                _mm256_add_pd(a, dt_gl_el),
+                _mm256_mul_pd(_mm256_mul_pd(dt_ei, m), g_i),
+            ),
+            _mm256_mul_pd(_mm256_mul_pd(dt_v, g_d), v_old),
+        );
+        let v_star = _mm256_div_pd(_mm256_add_pd(gl_el, _mm256_mul_pd(g_den_v, v_old)), g_sum_v);
+        let v_new = _mm256_add_pd(
+            _mm256_mul_pd(decay_v, v_old),
+            _mm256_mul_pd(gl_dt, _mm256_add_pd(e_l_v, ld(st.drive, i))),
+        );
+        let tr_new = _mm256_add_pd(
+            _mm256_mul_pd(decay_v, tr),
+            _mm256_mul_pd(coef, ld(st.delayed, i)),
+        );
+        let (r, rs) = (p.phi4(u_new), p.phi4(v_star));
+        stv(st.u, i, u_new);
+        stv(st.v_star, i, v_star);
+        stv(st.v, i, v_new);
+        stv(st.trace, i, tr_new);
+        stv(out.rate, i, r);
+        stv(out.rate_star, i, rs);
+        stv(out.err, i, _mm256_sub_pd(r, rs));
+    }
+}
+
+fn avx2_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
     }
 }
 
@@ -925,6 +1247,107 @@ mod tests {
                 assert_eq!(o.weights(), auto.weights());
             }
             assert_ne!(auto.weights(), w0, "the weights learn");
+        }
+    }
+
+    /// Deterministic values in [0, 1).
+    fn unit(k: usize) -> f64 {
+        ((k.wrapping_mul(2_654_435_761) >> 5) % 10_007) as f64 / 10_007.0
+    }
+
+    /// The fused AVX2 neuron pass gives the bits of the reference passes (integrate, then
+    /// rates), on every lane.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn fused_neuron_pass_equals_reference() {
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            return;
+        }
+        let p = NeuronParams::default();
+        let c = Integration::new(&p, p.trace_coefficient());
+        let len = 64;
+        let vec = |seed: usize, lo: f64, hi: f64| -> Vec<f64> {
+            (0..len)
+                .map(|i| lo + (hi - lo) * unit(i * 7 + seed))
+                .collect()
+        };
+        for round in 0..20 {
+            let r = 1000 * round;
+            let (g_e, g_i) = (vec(r + 5, 0.0, 3.0), vec(r + 6, 0.0, 6.0));
+            let m: Vec<f64> = (0..len).map(|i| if i < 13 { 0.5 } else { 1.0 }).collect();
+            let g_d = vec(r + 7, 0.0, 2.0);
+            let (drive, delayed) = (vec(r + 8, -30.0, 30.0), vec(r + 9, 0.0, 1.0));
+            let state = [
+                vec(r + 1, -90.0, -30.0),
+                vec(r + 2, -90.0, -30.0),
+                vec(r + 3, -90.0, -30.0),
+                vec(r + 4, 0.0, 0.2),
+            ];
+            let mut out = [(); 2].map(|_| {
+                (
+                    state.clone(),
+                    [vec![0.0; len], vec![0.0; len], vec![0.0; len]],
+                )
+            });
+            for (k, (st, rs)) in out.iter_mut().enumerate() {
+                let [u, v, v_star, trace] = st;
+                let [rate, rate_star, err] = rs;
+                let slices = NeuronSlices {
+                    u,
+                    v,
+                    v_star,
+                    trace,
+                    g_e: &g_e,
+                    g_i: &g_i,
+                    m: &m,
+                    g_d: &g_d,
+                    drive: &drive,
+                    delayed: &delayed,
+                };
+                let rates = RateSlices {
+                    rate,
+                    rate_star,
+                    err,
+                };
+                if k == 0 {
+                    neuron_pass(slices, rates, &p, &c, &[]);
+                } else {
+                    // SAFETY: AVX2 was detected above.
+                    unsafe { neuron_pass_avx2(slices, rates, &p, &c) };
+                }
+            }
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            let [(s0, r0), (s1, r1)] = &out;
+            for (a, b) in s0.iter().chain(r0).zip(s1.iter().chain(r1)) {
+                assert_eq!(bits(a), bits(b));
+            }
+        }
+    }
+
+    /// The AVX2 delay-line gather reads what the scalar formula reads, and zeros the padding.
+    #[test]
+    fn gather_reads_the_delay_lines() {
+        for n in [1usize, 5, 8, 13, 63] {
+            let stride = n.next_multiple_of(8);
+            let hl = 16;
+            let history: Vec<f64> = (0..hl * n).map(|k| unit(k) - 0.2).collect();
+            let mut off: Vec<u32> = (0..n).map(|j| (unit(j + 3) * hl as f64) as u32).collect();
+            off.resize(stride, 0);
+            for km in 0..hl {
+                for floor in [None, Some((0.1, 3.0))] {
+                    let mut out = vec![f64::NAN; stride];
+                    gather(&history, n, km, hl - 1, &off, &mut out, floor);
+                    for j in 0..stride {
+                        let x = if j < n {
+                            history[((km + off[j] as usize) % hl) * n + j]
+                        } else {
+                            0.0
+                        };
+                        let want = floor.map_or(x, |(lo, s)| s * x.max(lo));
+                        assert_eq!(out[j].to_bits(), want.to_bits(), "n {n} j {j} km {km}");
+                    }
+                }
+            }
         }
     }
 
