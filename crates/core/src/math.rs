@@ -45,8 +45,7 @@ pub fn exp(x: f64) -> f64 {
 }
 
 /// [`exp`] on four lanes with AVX2 intrinsics: the same operations in the same order (no FMA),
-/// so every lane has the bits of the scalar function. Constants are full vectors, so they
-/// enter the arithmetic as memory operands.
+/// so every lane has the bits of the scalar function.
 ///
 /// # Safety
 /// The CPU supports AVX2 (callers compiled with AVX2 enabled may call it without `unsafe`).
@@ -54,17 +53,34 @@ pub fn exp(x: f64) -> f64 {
 #[target_feature(enable = "avx2")]
 #[inline]
 pub fn exp4(x: std::arch::x86_64::__m256d) -> std::arch::x86_64::__m256d {
+    exp4x([x])[0]
+}
+
+/// [`exp4`] on `K` vectors at once, their steps interleaved: the Horner chain is a long
+/// dependency chain, so `K` independent chains keep the floating-point units busy.
+///
+/// # Safety
+/// The CPU supports AVX2 (callers compiled with AVX2 enabled may call it without `unsafe`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+pub fn exp4x<const K: usize>(
+    x: [std::arch::x86_64::__m256d; K],
+) -> [std::arch::x86_64::__m256d; K] {
     use std::arch::x86_64::*;
     let c = _mm256_set1_pd;
     // clamp: NaN passes through (maxpd/minpd return the second operand on NaN).
-    let x = _mm256_min_pd(c(709.0), _mm256_max_pd(c(-708.0), x));
-    let shifted = _mm256_add_pd(_mm256_mul_pd(x, c(LOG2E)), c(SHIFTER));
-    let k = _mm256_sub_pd(shifted, c(SHIFTER));
-    let r = _mm256_sub_pd(
-        _mm256_sub_pd(x, _mm256_mul_pd(k, c(LN2_HI))),
-        _mm256_mul_pd(k, c(LN2_LO)),
-    );
-    let mut p = c(1.0 / 6_227_020_800.0);
+    let x = x.map(|x| _mm256_min_pd(c(709.0), _mm256_max_pd(c(-708.0), x)));
+    let shifted: [__m256d; K] =
+        std::array::from_fn(|i| _mm256_add_pd(_mm256_mul_pd(x[i], c(LOG2E)), c(SHIFTER)));
+    let r: [__m256d; K] = std::array::from_fn(|i| {
+        let k = _mm256_sub_pd(shifted[i], c(SHIFTER));
+        _mm256_sub_pd(
+            _mm256_sub_pd(x[i], _mm256_mul_pd(k, c(LN2_HI))),
+            _mm256_mul_pd(k, c(LN2_LO)),
+        )
+    });
+    let mut p = [c(1.0 / 6_227_020_800.0); K];
     for coef in [
         1.0 / 479_001_600.0,
         1.0 / 39_916_800.0,
@@ -80,15 +96,17 @@ pub fn exp4(x: std::arch::x86_64::__m256d) -> std::arch::x86_64::__m256d {
         1.0,
         1.0,
     ] {
-        p = _mm256_add_pd(_mm256_mul_pd(p, r), c(coef));
+        for (p, &r) in p.iter_mut().zip(&r) {
+            *p = _mm256_add_pd(_mm256_mul_pd(*p, r), c(coef));
+        }
     }
     // ((bits - SHIFTER_bits) + 1023) << 52, in wrapping 64-bit integer arithmetic.
-    let bias = 1023i64.wrapping_sub(SHIFTER.to_bits() as i64);
-    let scale = _mm256_slli_epi64::<52>(_mm256_add_epi64(
-        _mm256_castpd_si256(shifted),
-        _mm256_set1_epi64x(bias),
-    ));
-    _mm256_mul_pd(p, _mm256_castsi256_pd(scale))
+    let bias = _mm256_set1_epi64x(1023i64.wrapping_sub(SHIFTER.to_bits() as i64));
+    std::array::from_fn(|i| {
+        let scale =
+            _mm256_slli_epi64::<52>(_mm256_add_epi64(_mm256_castpd_si256(shifted[i]), bias));
+        _mm256_mul_pd(p[i], _mm256_castsi256_pd(scale))
+    })
 }
 
 #[cfg(test)]

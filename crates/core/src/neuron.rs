@@ -89,13 +89,29 @@ impl NeuronParams {
     #[target_feature(enable = "avx2")]
     #[inline]
     pub fn phi4(&self, u_mv: std::arch::x86_64::__m256d) -> std::arch::x86_64::__m256d {
+        self.phi4x([u_mv])[0]
+    }
+
+    /// [`NeuronParams::phi4`] on `K` vectors at once (interleaved, see
+    /// [`crate::math::exp4x`]).
+    ///
+    /// # Safety
+    /// The CPU supports AVX2 (callers compiled with AVX2 enabled may call it without `unsafe`).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub fn phi4x<const K: usize>(
+        &self,
+        u_mv: [std::arch::x86_64::__m256d; K],
+    ) -> [std::arch::x86_64::__m256d; K] {
         use std::arch::x86_64::*;
-        let arg = _mm256_mul_pd(
+        let (slope, mid) = (
             _mm256_set1_pd(self.phi_slope_per_mv),
-            _mm256_sub_pd(_mm256_set1_pd(self.phi_mid_mv), u_mv),
+            _mm256_set1_pd(self.phi_mid_mv),
         );
+        let e = crate::math::exp4x(u_mv.map(|u| _mm256_mul_pd(slope, _mm256_sub_pd(mid, u))));
         let one = _mm256_set1_pd(1.0);
-        _mm256_div_pd(one, _mm256_add_pd(one, crate::math::exp4(arg)))
+        e.map(|e| _mm256_div_pd(one, _mm256_add_pd(one, e)))
     }
 
     /// Resting rate phi(E_L).

@@ -78,6 +78,8 @@ pub struct Dendrites {
     n_plastic: usize,
     n_synapses: usize,
     avx2: bool,
+    /// Direction of the next structured pass over the rows (see `structured_avx2`).
+    reverse: bool,
 }
 
 impl Dendrites {
@@ -176,6 +178,7 @@ impl Dendrites {
             n_plastic,
             n_synapses,
             avx2: avx2_available(),
+            reverse: false,
         };
         match layout {
             Layout::Structured | Layout::Masked => {
@@ -422,7 +425,17 @@ impl Dendrites {
         assert!(trace.len() == stride && rates.len() == stride);
         let (tp, rp) = (trace.as_ptr(), rates.as_ptr());
         let wp = self.w.as_mut_ptr();
-        for g in &self.groups {
+        // Alternate the direction of the pass over the groups every call: W does not fit in L1
+        // next to the rest of a step's data, and the rows used last stay cached for the next
+        // pass. Rows are independent, so the order never changes results.
+        let reverse = self.reverse;
+        self.reverse = !reverse;
+        let (fwd, rev) = if reverse {
+            (None, Some(self.groups.iter().rev()))
+        } else {
+            (Some(self.groups.iter()), None)
+        };
+        for g in fwd.into_iter().flatten().chain(rev.into_iter().flatten()) {
             let i = g.row;
             // SAFETY: rows i..i + g.len lie inside W (see above), and AVX2 is enabled here.
             unsafe {
@@ -522,8 +535,9 @@ struct Group {
     b: f64,
     segments: [Segment; 3],
     n_segments: usize,
-    /// The per-lane rates of the boundary block, `[row][lane]`.
-    rates: [[f64; 8]; GROUP_ROWS],
+    /// The per-lane rates of the boundary block, `[row][lane]` (boxed: only visible rows have
+    /// one, and the kernel reads the groups every step, so they stay small).
+    rates: Box<[[f64; 8]; GROUP_ROWS]>,
 }
 
 /// `DIAG_KEEP[l]`: all bits set except on lane `l` (zero), as two 4-lane halves.
@@ -560,7 +574,7 @@ impl Group {
             } else {
                 rr.boundary / 8
             };
-            let mut rates = [[0.0; 8]; GROUP_ROWS];
+            let mut rates = Box::new([[0.0; 8]; GROUP_ROWS]);
             if bb != usize::MAX {
                 for (r, lanes) in rates.iter_mut().enumerate().take(len) {
                     for (l, x) in lanes.iter_mut().enumerate() {
