@@ -38,10 +38,23 @@ pub struct PatternConfig {
     /// Where the silent states go (0 = before the first state, S = after the last).
     #[serde(default)]
     pub silence_at: usize,
+    /// Number of states, from state `mute_at` on, whose notes are all switched off in place
+    /// (the pattern keeps its length; the lab fork's "silence" variant mutes the middle third,
+    /// `mute_at = 8`, `mute_states = 9`); 0 = none. Applied after `silence_states`.
+    #[serde(default)]
+    pub mute_states: usize,
+    /// First muted state (0-based, in the pattern after inserted silence).
+    #[serde(default)]
+    pub mute_at: usize,
     /// Graded notes: each note (a run of on-states of one neuron) gets one of four amplitudes
-    /// evenly spaced in `[amplitude_min, 1]`, cycling in order of onset; 1 = binary pattern.
-    #[serde(default = "default_amplitude_min")]
+    /// evenly spaced in `[amplitude_min, amplitude_max]`, cycling in order of onset; both 1 =
+    /// binary pattern.
+    #[serde(default = "default_amplitude")]
     pub amplitude_min: f64,
+    /// Largest graded amplitude, at most [`MAX_AMPLITUDE`] (above 1 a note's target rises above
+    /// the full 20 mV, as in the lab fork's "color" variant with amplitudes in [0.3, 1.2]).
+    #[serde(default = "default_amplitude")]
+    pub amplitude_max: f64,
     /// Ornstein-Uhlenbeck noise on the teacher's target potential during training: standard
     /// deviation in mV (0 = clean teacher) and correlation time in ms.
     #[serde(default)]
@@ -53,7 +66,7 @@ pub struct PatternConfig {
 fn default_annotation_step_ms() -> f64 {
     10.0
 }
-fn default_amplitude_min() -> f64 {
+fn default_amplitude() -> f64 {
     1.0
 }
 fn default_tutor_noise_tau_ms() -> f64 {
@@ -63,7 +76,7 @@ fn default_tutor_noise_tau_ms() -> f64 {
 impl PatternConfig {
     /// Loads the configured pattern with its variants applied, in this order: the base pattern
     /// (`annotation_file`, else `file`, else Für Elise), the stacked `second_file`, inserted
-    /// silence, graded amplitudes. Errors name the key or file.
+    /// silence, muted states, graded amplitudes. Errors name the key or file.
     pub fn load(&self) -> Result<Pattern, PatternError> {
         let mut p = if !self.annotation_file.is_empty() {
             if !self.file.is_empty() {
@@ -89,9 +102,14 @@ impl PatternConfig {
                 .with_silence(self.silence_at, self.silence_states)
                 .map_err(|m| PatternError::whole("pattern.silence_at", &m))?;
         }
-        if self.amplitude_min != 1.0 {
+        if self.mute_states > 0 {
             p = p
-                .graded(self.amplitude_min)
+                .muted(self.mute_at, self.mute_states)
+                .map_err(|m| PatternError::whole("pattern.mute_at", &m))?;
+        }
+        if self.amplitude_min != 1.0 || self.amplitude_max != 1.0 {
+            p = p
+                .graded(self.amplitude_min, self.amplitude_max)
                 .map_err(|m| PatternError::whole("pattern.amplitude_min", &m))?;
         }
         Ok(p)
@@ -115,6 +133,9 @@ impl PatternConfig {
         Ok(rounded as usize)
     }
 }
+
+/// Largest note amplitude a pattern may hold (file values and `amplitude_max`).
+pub const MAX_AMPLITUDE: f64 = 2.0;
 
 /// Largest pattern file [`Pattern::load`] reads (64 MiB).
 pub const MAX_PATTERN_FILE_BYTES: u64 = 64 << 20;
@@ -307,7 +328,7 @@ impl Pattern {
                     "0" => 0.0,
                     "1" => 1.0,
                     _ => match tok.parse::<f64>() {
-                        Ok(a) if tok.contains('.') && a > 0.0 && a <= 1.0 => {
+                        Ok(a) if tok.contains('.') && a > 0.0 && a <= MAX_AMPLITUDE => {
                             graded = true;
                             a
                         }
@@ -316,7 +337,7 @@ impl Pattern {
                             return Err(err(
                                 line_no,
                                 format!(
-                                    "value {tok:?} in column {} is not 0, 1 or a graded amplitude in (0, 1] like 0.5",
+                                    "value {tok:?} in column {} is not 0, 1 or a graded amplitude in (0, {MAX_AMPLITUDE}] like 0.5",
                                     col + 1
                                 ),
                             ));
@@ -474,12 +495,35 @@ impl Pattern {
         ))
     }
 
+    /// This pattern with every note in states `at .. at + n` switched off (same length).
+    pub fn muted(&self, at: usize, n: usize) -> Result<Pattern, String> {
+        if at.checked_add(n).is_none_or(|end| end > self.n_states) {
+            return Err(format!(
+                "mute_at = {at} with mute_states = {n} reaches beyond the pattern's {} states",
+                self.n_states
+            ));
+        }
+        let mut amp = self.amplitudes();
+        for i in 0..self.n_neurons {
+            let row = i * self.n_states;
+            amp[row + at..row + at + n].fill(0.0);
+        }
+        Ok(Self::from_amplitudes(
+            format!("{}-mute{n}at{at}", self.name),
+            self.n_neurons,
+            self.n_states,
+            amp,
+        ))
+    }
+
     /// Graded notes: a note is a maximal run of on-states of one neuron (across the wrap); notes
     /// are numbered in order of onset state (then neuron), and note k gets amplitude
-    /// `min + (1 - min) * (k mod 4) / 3`. Replaces any amplitudes the pattern had.
-    pub fn graded(&self, min: f64) -> Result<Pattern, String> {
-        if !(min > 0.0 && min <= 1.0) {
-            return Err(format!("amplitude_min = {min} must be in (0, 1]"));
+    /// `min + (max - min) * (k mod 4) / 3`. Replaces any amplitudes the pattern had.
+    pub fn graded(&self, min: f64, max: f64) -> Result<Pattern, String> {
+        if !(min > 0.0 && min <= max && max <= MAX_AMPLITUDE) {
+            return Err(format!(
+                "amplitudes [{min}, {max}] must satisfy 0 < amplitude_min <= amplitude_max <= {MAX_AMPLITUDE}"
+            ));
         }
         let s_len = self.n_states;
         // Onsets: on-states whose predecessor (wrapping) is off.
@@ -493,7 +537,7 @@ impl Pattern {
         }
         let mut amp = vec![0.0; self.n_neurons * s_len];
         for (k, &(s0, i)) in onsets.iter().enumerate() {
-            let a = min + (1.0 - min) * (k % 4) as f64 / 3.0;
+            let a = min + (max - min) * (k % 4) as f64 / 3.0;
             let mut s = s0;
             while self.row(i)[s] == 1 {
                 amp[i * s_len + s] = a;
@@ -503,18 +547,18 @@ impl Pattern {
                 }
             }
         }
-        // A neuron on in every state has no onset: full amplitude.
+        // A neuron on in every state has no onset: the largest amplitude.
         for i in 0..self.n_neurons {
             if self.row(i).iter().all(|&x| x == 1) {
-                amp[i * s_len..(i + 1) * s_len].fill(1.0);
+                amp[i * s_len..(i + 1) * s_len].fill(max);
             }
         }
-        Ok(Self::from_amplitudes(
-            format!("{}-graded{min}", self.name),
-            self.n_neurons,
-            s_len,
-            amp,
-        ))
+        let name = if max == 1.0 {
+            format!("{}-graded{min}", self.name)
+        } else {
+            format!("{}-graded{min}-{max}", self.name)
+        };
+        Ok(Self::from_amplitudes(name, self.n_neurons, s_len, amp))
     }
 }
 
@@ -650,7 +694,7 @@ mod tests {
         assert_eq!((mid.row(5)[10], mid.row(5)[11], mid.row(5)[12]), (0, 0, 1));
         assert!(p.with_silence(26, 1).unwrap_err().contains("beyond"));
 
-        let g = p.graded(0.4).unwrap();
+        let g = p.graded(0.4, 1.0).unwrap();
         assert!(g.is_graded());
         // Same on/off states; one amplitude per note; four levels from 0.4 to 1.
         for i in 0..13 {
@@ -669,8 +713,31 @@ mod tests {
         // (states 24 and 0) too.
         assert_eq!(g.amplitude(5, 9), g.amplitude(5, 11));
         assert_eq!(g.amplitude(6, 24), g.amplitude(6, 0));
-        assert!(p.graded(0.0).is_err());
-        assert!(!p.graded(1.0).unwrap().is_graded());
+        assert!(p.graded(0.0, 1.0).is_err());
+        assert!(p.graded(0.5, 0.4).is_err());
+        assert!(p.graded(0.5, MAX_AMPLITUDE + 0.1).is_err());
+        assert!(!p.graded(1.0, 1.0).unwrap().is_graded());
+        // Above full amplitude (the fork's "color" variant): levels 0.3, 0.6, 0.9, 1.2; the
+        // text format keeps them.
+        let color = p.graded(0.3, 1.2).unwrap();
+        let top = (0..13)
+            .flat_map(|i| (0..25).map(move |s| (i, s)))
+            .map(|(i, s)| color.amplitude(i, s))
+            .fold(0.0, f64::max);
+        assert!((top - 1.2).abs() < 1e-12, "{top}");
+        assert_eq!(Pattern::parse(&color.to_text(), "c").unwrap(), color);
+
+        // Muting the middle third keeps the length, silences states 8..17 and nothing else.
+        let m = p.muted(8, 9).unwrap();
+        assert_eq!((m.n_neurons(), m.n_states()), (13, 25));
+        for i in 0..13 {
+            for s in 0..25 {
+                let want = if (8..17).contains(&s) { 0 } else { p.row(i)[s] };
+                assert_eq!(m.row(i)[s], want, "neuron {i} state {s}");
+            }
+        }
+        assert!(p.muted(20, 6).unwrap_err().contains("beyond"));
+        assert!(p.muted(usize::MAX, 2).is_err());
         // Graded patterns round-trip through the text format.
         assert_eq!(
             Pattern::parse(&g.to_text(), "g").unwrap().amplitude(5, 9),
@@ -719,6 +786,24 @@ mod tests {
         assert!(e.to_string().contains("not both"), "{e}");
         let e = cfg(&|c| c.amplitude_min = 1.5).load().unwrap_err();
         assert!(e.to_string().contains("pattern.amplitude_min"), "{e}");
+        // amplitude_max alone grades the notes; mute keys apply after inserted silence.
+        let c = cfg(&|c| {
+            c.amplitude_min = 0.3;
+            c.amplitude_max = 1.2;
+            c.silence_states = 5;
+            c.silence_at = 0;
+            c.mute_at = 0;
+            c.mute_states = 5;
+        });
+        let p = c.load().unwrap();
+        assert_eq!(p.n_states(), 30);
+        assert!(
+            p.is_graded() && p.name().contains("graded0.3-1.2"),
+            "{}",
+            p.name()
+        );
+        let e = cfg(&|c| c.mute_states = 26).load().unwrap_err();
+        assert!(e.to_string().starts_with("pattern.mute_at:0: "), "{e}");
     }
 
     #[test]

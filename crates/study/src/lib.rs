@@ -461,8 +461,15 @@ pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
         "pattern.amplitude_min",
         pc.amplitude_min,
         Excluded(0.0),
-        Included(1.0),
+        Included(elise_core::pattern::MAX_AMPLITUDE),
     )?;
+    check_bounds(
+        "pattern.amplitude_max",
+        pc.amplitude_max,
+        Included(pc.amplitude_min),
+        Included(elise_core::pattern::MAX_AMPLITUDE),
+    )?;
+    check_range("pattern.mute_states", pc.mute_states, 0, 100_000)?;
     check_range(
         "pattern.tutor_noise_sigma_mv",
         pc.tutor_noise_sigma_mv,
@@ -476,22 +483,25 @@ pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
         Included(1e6),
     )?;
     let pattern = cfg.pattern.load().map_err(|e| {
-        // Variant errors name their key (`pattern.silence_at: ...`); file errors the file.
-        let key = [
+        // Variant errors name their key (source `pattern.silence_at`, no line): show the key
+        // once; file errors keep `file:line: problem` under the key that named the file.
+        let variant = [
             "pattern.annotation_file",
             "pattern.second_file",
             "pattern.silence_at",
+            "pattern.mute_at",
             "pattern.amplitude_min",
             "pattern.annotation_step_ms",
         ]
         .into_iter()
-        .find(|k| e.source_name == *k)
-        .unwrap_or(if pc.annotation_file.is_empty() {
-            "pattern.file"
-        } else {
-            "pattern.annotation_file"
-        });
-        ConfigError::invalid(key, e.to_string())
+        .find(|k| e.source_name == *k && e.line == 0);
+        match variant {
+            Some(key) => ConfigError::invalid(key, e.problem),
+            None if pc.annotation_file.is_empty() => {
+                ConfigError::invalid("pattern.file", e.to_string())
+            }
+            None => ConfigError::invalid("pattern.annotation_file", e.to_string()),
+        }
     })?;
     check_positive("pattern.state_ms", cfg.pattern.state_ms)?;
     let steps_per_state = cfg

@@ -341,6 +341,20 @@ fn cases(dir: &Path) -> Vec<Case> {
         a,
         &["run.checkpoint_every"],
     );
+    let mut a = set("pattern.mute_at=20");
+    a.extend(set("pattern.mute_states=10"));
+    add(
+        "muted states beyond the pattern",
+        a,
+        &["pattern.mute_at", "25 states"],
+    );
+    let mut a = set("pattern.amplitude_min=0.8");
+    a.extend(set("pattern.amplitude_max=0.5"));
+    add(
+        "amplitude_max below amplitude_min",
+        a,
+        &["pattern.amplitude_max", "0.8"],
+    );
     v
 }
 

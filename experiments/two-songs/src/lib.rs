@@ -27,7 +27,9 @@ pub fn songs(cfg: &Config) -> anyhow::Result<[(Pattern, Range<usize>); 2]> {
     let first = elise_core::PatternConfig {
         second_file: String::new(),
         silence_states: 0,
+        mute_states: 0,
         amplitude_min: 1.0,
+        amplitude_max: 1.0,
         ..cfg.pattern.clone()
     }
     .load()?;
