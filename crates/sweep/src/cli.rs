@@ -369,7 +369,7 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
     };
     let threads = shard::resolve_threads(cli.threads, env)?;
 
-    prepare_run_dir(&run_dir, &config_text, shard.is_some())?;
+    prepare_run_dir::<E>(&run_dir, &config_text, shard.is_some())?;
     write_config_file(&run_dir, &config_text)?;
     let run_id = match &cli.run_id {
         Some(id) => id.clone(),
@@ -639,8 +639,11 @@ fn remove_if_exists(path: &Path) -> anyhow::Result<()> {
 }
 
 /// Creates (or checks) the run directory of a sweep and writes its `config.toml`.
-pub(crate) fn prepare_run_dir_for(run_dir: &Path, config_text: &str) -> anyhow::Result<()> {
-    prepare_run_dir(run_dir, config_text, false)?;
+pub(crate) fn prepare_run_dir_for<E: Experiment>(
+    run_dir: &Path,
+    config_text: &str,
+) -> anyhow::Result<()> {
+    prepare_run_dir::<E>(run_dir, config_text, false)?;
     write_config_file(run_dir, config_text)
 }
 
@@ -815,7 +818,33 @@ fn listing(
 /// Creates the run directory, or checks that an existing one holds a run of the same config
 /// (whose finished jobs are then kept: resume). A shard (`sharded`) also accepts a directory
 /// that another shard of the same sweep is just setting up (no `config.toml` yet).
-fn prepare_run_dir(run_dir: &Path, config_text: &str, sharded: bool) -> anyhow::Result<()> {
+/// Whether a run directory's `config.toml` (`old`, read from `old_path`) describes the run of
+/// `config_text`: the same text, or a config written by an older version that, resolved by this
+/// one (keys added since then take their defaults), gives the same text. Keys that this version
+/// does not know, or any changed value, make it a different run.
+fn same_run_config<E: Experiment>(old_path: &Path, old: &str, config_text: &str) -> bool {
+    if old == config_text {
+        return true;
+    }
+    let same = config::resolve_with::<E>(Some(old_path), &[], false, &[])
+        .ok()
+        .and_then(|(_, table)| config::config_text(&table).ok())
+        .is_some_and(|resolved| resolved == config_text);
+    if same {
+        tracing::info!(
+            "{}: written by an older version; keys added since then take their defaults, which \
+             this run's config has too, so the run resumes (config.toml is rewritten with them)",
+            old_path.display()
+        );
+    }
+    same
+}
+
+fn prepare_run_dir<E: Experiment>(
+    run_dir: &Path,
+    config_text: &str,
+    sharded: bool,
+) -> anyhow::Result<()> {
     if !run_dir.exists() {
         return std::fs::create_dir_all(run_dir)
             .with_context(|| format!("cannot create run directory {}", run_dir.display()));
@@ -829,7 +858,7 @@ fn prepare_run_dir(run_dir: &Path, config_text: &str, sharded: bool) -> anyhow::
     }
     let old_config = run_dir.join("config.toml");
     match std::fs::read_to_string(&old_config) {
-        Ok(old) if old == config_text => Ok(()),
+        Ok(old) if same_run_config::<E>(&old_config, &old, config_text) => Ok(()),
         Ok(_) => Err(ConfigError::Usage(format!(
             "run directory {} holds a run with a different config; choose another --out or remove it",
             run_dir.display()

@@ -268,7 +268,7 @@ pub(crate) fn submit<E: Experiment>(
         .into());
     }
     let name = E::NAME;
-    prepare_run_dir_for(plan.run_dir, plan.config_text)?;
+    prepare_run_dir_for::<E>(plan.run_dir, plan.config_text)?;
     let run_dir = plan
         .run_dir
         .canonicalize()
