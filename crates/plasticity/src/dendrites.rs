@@ -430,12 +430,9 @@ impl Dendrites {
         // pass. Rows are independent, so the order never changes results.
         let reverse = self.reverse;
         self.reverse = !reverse;
-        let (fwd, rev) = if reverse {
-            (None, Some(self.groups.iter().rev()))
-        } else {
-            (Some(self.groups.iter()), None)
-        };
-        for g in fwd.into_iter().flatten().chain(rev.into_iter().flatten()) {
+        let groups = &self.groups[..];
+        for k in 0..groups.len() {
+            let g = &groups[if reverse { groups.len() - 1 - k } else { k }];
             let i = g.row;
             // SAFETY: rows i..i + g.len lie inside W (see above), and AVX2 is enabled here.
             unsafe {
