@@ -15,6 +15,7 @@
 
 pub mod build;
 pub mod checkpoint;
+mod delay;
 pub mod network;
 pub mod protocol;
 

@@ -1,8 +1,8 @@
 //! The network state and one integration step.
 //!
-//! Delay lines are one shared history of rates, `history[slot * n + j]` with
-//! `slot = step mod history_len`; it is equivalent to the CUDA ring buffers (one per neuron and
-//! kind) and pinned by the golden traces:
+//! Delay lines (`delay.rs`, staged in blocks of steps) give the rates of earlier steps,
+//! equivalent to the CUDA ring buffers (one per neuron and kind) and pinned by the golden
+//! traces:
 //! - dendritic input in step k reads r_j(k - (D_den_j - 1));
 //! - scaffold conductances in step k read r_c(k - D_exc_c) and r_c(k - D_inh_c), floored at the
 //!   resting rate;
@@ -12,6 +12,7 @@
 //! (same operations in the same order, one pass over W). [`Network::weights`] flushes it.
 
 use crate::build::{Mode, NetworkSpec};
+use crate::delay::DelayLines;
 use elise_core::{NeuronParams, Teacher};
 use elise_plasticity::{Dendrites, Layout, LayoutChoice, LearningRates, PlasticRows};
 
@@ -60,13 +61,8 @@ pub struct Network {
     delay_den: Vec<usize>,
     delay_exc: Vec<usize>,
     delay_inh: Vec<usize>,
-    /// Delay-line read offsets: neuron j reads slot `(k + off[j]) & (history_len - 1)` in step
-    /// k (`off = history_len - lag`); `stride` entries, padding 0.
-    off_den: Vec<u32>,
-    off_exc: Vec<u32>,
-    off_inh: Vec<u32>,
-    history: Vec<f64>,
-    history_len: usize,
+    /// Rate history: the delayed reads of each step.
+    delays: DelayLines,
     /// Scaffold teachers per student, compressed rows: teachers of i are
     /// `teacher_idx[teacher_ptr[i]..teacher_ptr[i + 1]]` (a multiset).
     teacher_ptr: Vec<usize>,
@@ -79,16 +75,10 @@ pub struct Network {
     clamp_mv: Vec<Option<f64>>,
     any_clamp: bool,
     // Scratch, reused every step (`stride` entries).
-    /// Delayed presynaptic rates (zero padding).
-    delayed: Vec<f64>,
     drive: Vec<f64>,
     /// Somatic conductances: the teacher's for visible neurons, the scaffold's for latent ones.
     g_exc_out: Vec<f64>,
     g_inh_out: Vec<f64>,
-    /// Each neuron's scaffold output, `g_exc0 * max(r_c(k - D_exc_c), phi_rest)` and the same
-    /// for inhibition.
-    scaffold_exc: Vec<f64>,
-    scaffold_inh: Vec<f64>,
     /// Per neuron: nudging factor (lambda for visible neurons, 1 for latent ones) and
     /// dendrite-to-soma coupling.
     nudge: Vec<f64>,
@@ -180,13 +170,6 @@ impl Network {
             layout,
         );
         let stride = dendrites.stride();
-        let max_delay = longest_delay(
-            &spec.delay_den_steps,
-            &spec.delay_exc_steps,
-            &spec.delay_inh_steps,
-        );
-        // A power of two, so that slots are a mask instead of a division.
-        let history_len = (max_delay + 1).next_power_of_two();
         let phi_rest = params.phi_rest();
         let mut teacher_ptr = vec![0];
         let mut teacher_idx = Vec::new();
@@ -200,25 +183,15 @@ impl Network {
             "scaffold teacher out of range"
         );
         let e_l = params.e_leak_mv;
-        // The gathers index the history with i32.
-        assert!(
-            history_len
-                .checked_mul(n)
-                .is_some_and(|x| x <= i32::MAX as usize),
-            "delay lines too long"
-        );
-        let offsets = |delays: &[usize], minus: usize| {
-            let mut off: Vec<u32> = delays
-                .iter()
-                .map(|&d| (history_len - (d - minus)) as u32)
-                .collect();
-            off.resize(stride, 0);
-            off
-        };
-        let (off_den, off_exc, off_inh) = (
-            offsets(&spec.delay_den_steps, 1),
-            offsets(&spec.delay_exc_steps, 0),
-            offsets(&spec.delay_inh_steps, 0),
+        let delays = DelayLines::new(
+            stride,
+            &spec.delay_den_steps,
+            &spec.delay_exc_steps,
+            &spec.delay_inh_steps,
+            !teacher_idx.is_empty(),
+            phi_rest,
+            params.g_exc0,
+            params.g_inh0,
         );
         let g_d_latent = if spec.mode == Mode::SomaOnly {
             0.0
@@ -245,11 +218,7 @@ impl Network {
             delay_den: spec.delay_den_steps.clone(),
             delay_exc: spec.delay_exc_steps.clone(),
             delay_inh: spec.delay_inh_steps.clone(),
-            off_den,
-            off_exc,
-            off_inh,
-            history: vec![phi_rest; history_len * n],
-            history_len,
+            delays,
             teacher_ptr,
             teacher_idx,
             n_steps: 0,
@@ -257,12 +226,9 @@ impl Network {
             learning: true,
             clamp_mv: vec![None; spec.n_visible],
             any_clamp: false,
-            delayed: vec![0.0; stride],
             drive: vec![0.0; stride],
             g_exc_out: vec![0.0; stride],
             g_inh_out: vec![0.0; stride],
-            scaffold_exc: vec![0.0; stride],
-            scaffold_inh: vec![0.0; stride],
             nudge: vec![1.0; stride],
             g_couple,
             avx2: avx2_available(),
@@ -276,50 +242,25 @@ impl Network {
     pub fn step(&mut self, t: usize, lambda: f64) {
         let n = self.n;
         let nv = self.n_visible;
-        let hl = self.history_len;
-        let mask = hl - 1;
-        let km = self.n_steps as usize & mask;
+        let k = self.n_steps;
         let p = &self.params;
-        let history = &self.history[..hl * n];
         // Sub-step 1: delayed rates and dendritic input (fused with the previous step's update).
-        gather(history, n, km, mask, &self.off_den, &mut self.delayed, None);
+        self.delays.advance(k);
+        let delayed = self.delays.den(k);
         if self.pending_update {
             self.dendrites.update_and_drive(
                 &self.err[..n],
                 &self.trace,
-                &self.delayed,
+                delayed,
                 &mut self.drive[..n],
             );
             self.pending_update = false;
         } else {
-            self.dendrites.drive(&self.delayed, &mut self.drive[..n]);
+            self.dendrites.drive(delayed, &mut self.drive[..n]);
         }
         // Scaffold conductances of each latent soma: the sum over its teachers (a multiset) of
         // their delayed rates floored at rest, scaled; kept at the student's index.
-        let (g_exc0, g_inh0, phi_rest) = (p.g_exc0, p.g_inh0, self.phi_rest);
-        if !self.teacher_idx.is_empty() {
-            let floor = Some((phi_rest, g_exc0));
-            gather(
-                history,
-                n,
-                km,
-                mask,
-                &self.off_exc,
-                &mut self.scaffold_exc,
-                floor,
-            );
-            let floor = Some((phi_rest, g_inh0));
-            gather(
-                history,
-                n,
-                km,
-                mask,
-                &self.off_inh,
-                &mut self.scaffold_inh,
-                floor,
-            );
-        }
-        let (se, si) = (&self.scaffold_exc[..n], &self.scaffold_inh[..n]);
+        let (se, si) = self.delays.scaffold(k);
         let idx = &self.teacher_idx[..];
         for ((g_e, g_i), w) in self.g_exc_out[nv..n]
             .iter_mut()
@@ -353,7 +294,7 @@ impl Network {
             m: &self.nudge,
             g_d: &self.g_couple,
             drive: &self.drive,
-            delayed: &self.delayed,
+            delayed,
         };
         let out = RateSlices {
             rate: &mut self.rate,
@@ -376,8 +317,7 @@ impl Network {
         }
         #[cfg(not(target_arch = "x86_64"))]
         neuron_pass(st, out, p, &consts, clamp);
-        let slot = self.n_steps as usize & mask;
-        self.history[slot * n..(slot + 1) * n].copy_from_slice(&self.rate[..n]);
+        self.delays.push(k, &self.rate);
         // Sub-step 4: the weight update, applied with the next step's mat-vec.
         self.pending_update = self.learning;
         self.n_steps += 1;
@@ -476,13 +416,9 @@ impl Network {
                 &self.rate,
                 &self.rate_star,
                 &self.err,
-                &self.history,
-                &self.delayed,
                 &self.drive,
                 &self.g_exc_out,
                 &self.g_inh_out,
-                &self.scaffold_exc,
-                &self.scaffold_inh,
                 &self.nudge,
                 &self.g_couple,
             ]
@@ -490,7 +426,7 @@ impl Network {
             .map(f)
             .sum::<usize>()
             + 8 * (self.teacher_ptr.capacity() + self.teacher_idx.capacity())
-            + 4 * (self.off_den.capacity() + self.off_exc.capacity() + self.off_inh.capacity())
+            + self.delays.memory_bytes()
     }
     /// Whether every state variable is finite.
     pub fn is_finite(&self) -> bool {
@@ -535,7 +471,7 @@ impl Network {
         self.rate.fill(self.phi_rest);
         self.rate_star.fill(self.phi_rest);
         self.err.fill(0.0);
-        self.history.fill(self.phi_rest);
+        self.delays.reset();
         self.clear_clamp();
     }
 
@@ -547,13 +483,7 @@ impl Network {
     pub fn state(&self) -> crate::checkpoint::NetworkState {
         let n = self.n;
         let max_delay = longest_delay(&self.delay_den, &self.delay_exc, &self.delay_inh);
-        let mask = self.history_len - 1;
-        let k = self.n_steps as usize;
-        let mut history = Vec::with_capacity(max_delay * n);
-        for lag in 0..max_delay {
-            let slot = k.wrapping_sub(1 + lag) & mask;
-            history.extend_from_slice(&self.history[slot * n..(slot + 1) * n]);
-        }
+        let history = self.delays.history(self.n_steps, max_delay);
         crate::checkpoint::NetworkState {
             n_visible: self.n_visible,
             n_latent: n - self.n_visible,
@@ -652,12 +582,7 @@ impl Network {
         net.rate[..n].copy_from_slice(&state.rate);
         net.rate_star[..n].copy_from_slice(&state.rate_star);
         net.err[..n].copy_from_slice(&state.err);
-        let mask = net.history_len - 1;
-        let k = state.n_steps as usize;
-        for (lag, rates) in state.history.chunks_exact(n).enumerate() {
-            let slot = k.wrapping_sub(1 + lag) & mask;
-            net.history[slot * n..(slot + 1) * n].copy_from_slice(rates);
-        }
+        net.delays.restore(state.n_steps, &state.history);
         net.n_steps = state.n_steps;
         net.pending_update = state.pending_update;
         net.learning = state.learning;
@@ -789,89 +714,6 @@ fn integrate_body(st: NeuronSlices, c: &Integration) {
         v_star[i] = (g_l * e_l + g_den * v_old) / g_sum;
         v[i] = decay * v_old + g_l * dt * (e_l + drive[i]);
         trace[i] = decay * trace[i] + trace_coef * delayed[i];
-    }
-}
-
-/// Delay-line reads: `out[j] = history[((km + off[j]) & mask) * n + j]` for `j < n`, 0 on the
-/// padding (`out` and `off` have the same length, a multiple of 4); `km = k & mask`. With
-/// `floor = Some((lo, scale))` each value x (also the padding's 0) becomes `scale * x.max(lo)`
-/// (`lo` not NaN).
-fn gather(
-    history: &[f64],
-    n: usize,
-    km: usize,
-    mask: usize,
-    off: &[u32],
-    out: &mut [f64],
-    floor: Option<(f64, f64)>,
-) {
-    assert!(off.len() == out.len() && out.len().is_multiple_of(4) && out.len() >= n);
-    assert!(history.len() == (mask + 1) * n && history.len() <= i32::MAX as usize);
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: AVX2 is available; the lengths were checked above.
-        unsafe { gather_avx2(history, n, km, mask, off, out, floor) };
-        return;
-    }
-    for (j, (o, &f)) in out.iter_mut().zip(off).enumerate() {
-        *o = if j < n {
-            history[((km + f as usize) & mask) * n + j]
-        } else {
-            0.0
-        };
-        if let Some((lo, scale)) = floor {
-            *o = scale * o.max(lo);
-        }
-    }
-}
-
-/// [`gather`] with AVX2 gathers, four neurons at a time (the last quad masked to `j < n`).
-///
-/// # Safety
-/// AVX2 is available and the lengths are those [`gather`] checks.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn gather_avx2(
-    history: &[f64],
-    n: usize,
-    km: usize,
-    mask: usize,
-    off: &[u32],
-    out: &mut [f64],
-    floor: Option<(f64, f64)>,
-) {
-    use std::arch::x86_64::*;
-    let (kv, mv, nv) = (
-        _mm_set1_epi32(km as i32),
-        _mm_set1_epi32(mask as i32),
-        _mm_set1_epi32(n as i32),
-    );
-    let four = _mm_set1_epi32(4);
-    let mut lanes = _mm_setr_epi32(0, 1, 2, 3);
-    let hp = history.as_ptr();
-    for q in 0..out.len() / 4 {
-        // SAFETY: q * 4 + 4 <= len of `off` and `out`; every gathered index is
-        // slot * n + j with slot <= mask and j < n (masked lanes load nothing).
-        unsafe {
-            let o = _mm_loadu_si128(off.as_ptr().add(q * 4).cast());
-            let slot = _mm_and_si128(_mm_add_epi32(o, kv), mv);
-            let idx = _mm_add_epi32(_mm_mullo_epi32(slot, nv), lanes);
-            let x = if q * 4 + 4 <= n {
-                _mm256_i32gather_pd::<8>(hp, idx)
-            } else {
-                let live = _mm256_castsi256_pd(_mm256_cvtepi32_epi64(_mm_cmplt_epi32(lanes, nv)));
-                _mm256_mask_i32gather_pd::<8>(_mm256_setzero_pd(), hp, idx, live)
-            };
-            // maxpd returns its second operand (lo) if x is NaN, as f64::max.
-            let x = match floor {
-                Some((lo, scale)) => {
-                    _mm256_mul_pd(_mm256_set1_pd(scale), _mm256_max_pd(x, _mm256_set1_pd(lo)))
-                }
-                None => x,
-            };
-            _mm256_storeu_pd(out.as_mut_ptr().add(q * 4), x);
-        }
-        lanes = _mm_add_epi32(lanes, four);
     }
 }
 
@@ -1345,33 +1187,6 @@ mod tests {
             let [(s0, r0), (s1, r1)] = &out;
             for (a, b) in s0.iter().chain(r0).zip(s1.iter().chain(r1)) {
                 assert_eq!(bits(a), bits(b));
-            }
-        }
-    }
-
-    /// The AVX2 delay-line gather reads what the scalar formula reads, and zeros the padding.
-    #[test]
-    fn gather_reads_the_delay_lines() {
-        for n in [1usize, 5, 8, 13, 63] {
-            let stride = n.next_multiple_of(8);
-            let hl = 16;
-            let history: Vec<f64> = (0..hl * n).map(|k| unit(k) - 0.2).collect();
-            let mut off: Vec<u32> = (0..n).map(|j| (unit(j + 3) * hl as f64) as u32).collect();
-            off.resize(stride, 0);
-            for km in 0..hl {
-                for floor in [None, Some((0.1, 3.0))] {
-                    let mut out = vec![f64::NAN; stride];
-                    gather(&history, n, km, hl - 1, &off, &mut out, floor);
-                    for j in 0..stride {
-                        let x = if j < n {
-                            history[((km + off[j] as usize) % hl) * n + j]
-                        } else {
-                            0.0
-                        };
-                        let want = floor.map_or(x, |(lo, s)| s * x.max(lo));
-                        assert_eq!(out[j].to_bits(), want.to_bits(), "n {n} j {j} km {km}");
-                    }
-                }
             }
         }
     }
