@@ -646,6 +646,7 @@ unsafe fn group_avx2<const R: usize>(
     let e: [f64; R] = std::array::from_fn(|r| unsafe { *err.add(r) });
     let rows: [*mut f64; R] = std::array::from_fn(|r| unsafe { w.add(r * stride) });
     let lane0 = g.row % 8;
+    debug_assert!(lane0 + R <= 8, "a group lies in one block of 8 rows");
     for seg in &g.segments[..g.n_segments] {
         let (lo, hi) = (seg.lo as usize, seg.hi as usize);
         if seg.kind < 2 {
@@ -666,7 +667,9 @@ unsafe fn group_avx2<const R: usize>(
         } else {
             let f: [[__m256d; 2]; R] = std::array::from_fn(|r| {
                 let p = g.rates[r].as_ptr();
-                let er = _mm256_set1_pd(e[r]);
+                // SAFETY: `err` has R entries (read here, not hoisted out of the segment loop
+                // where it would only occupy a register).
+                let er = unsafe { _mm256_broadcast_sd(&*err.add(r)) };
                 // SAFETY: g.rates[r] has 8 entries.
                 unsafe {
                     [
@@ -768,7 +771,9 @@ unsafe fn diagonal_block<const R: usize>(
                 _mm256_loadu_pd(rp.add(j + half)),
             );
             for r in 0..R {
-                let keep = _mm256_loadu_pd(DIAG_KEEP[lane0 + r].as_ptr().add(half).cast());
+                // `lane0 + r < 8`: the group's rows lie in one block of 8.
+                let keep = DIAG_KEEP.as_ptr().add(lane0 + r).cast::<u64>().add(half);
+                let keep = _mm256_loadu_pd(keep.cast());
                 let p = rows[r].add(j + half);
                 let w = _mm256_add_pd(_mm256_loadu_pd(p), _mm256_mul_pd(f[r], t));
                 let w = _mm256_and_pd(w, keep);
