@@ -75,6 +75,14 @@ pub struct Raster {
     pub x_range: (f64, f64),
     /// Label of the y axis, e.g. `"neuron"`; rows are numbered from 0 at the top.
     pub y_label: String,
+    /// Categorical x axis (a heat map over a parameter grid): one label per column, drawn under
+    /// the column centres instead of numeric ticks; empty = numeric axis from `x_range`.
+    pub x_categories: Vec<String>,
+    /// Categorical y axis: one label per row (top to bottom); empty = row numbers.
+    pub y_categories: Vec<String>,
+    /// Text drawn at the centre of each cell (`n_rows * n_cols`, row-major), e.g. its value;
+    /// empty = none. Meant for small grids; the text is dark on light cells and light on dark.
+    pub cell_labels: Vec<String>,
 }
 
 /// One curve of a [`Lines`] panel.

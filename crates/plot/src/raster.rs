@@ -1,6 +1,7 @@
 //! Heat-map panels.
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::font::FAMILY;
 use crate::{Area, Raster, colormap, de, label_width, style, ticks, titled};
@@ -15,6 +16,9 @@ const X_AREA: u32 = 52;
 const DESC_ROOM: u32 = 30;
 /// Space between the plot's top and the title, and around the plot.
 const MARGIN: u32 = 6;
+
+/// Formats an x tick value as its label.
+type TickFormat = Box<dyn Fn(&f64) -> String>;
 
 /// Checks a raster; the error text explains what is wrong.
 pub(crate) fn validate(r: &Raster) -> Result<(), String> {
@@ -50,6 +54,17 @@ pub(crate) fn validate(r: &Raster) -> Result<(), String> {
             "x_range ({x0}, {x1}) must increase when there are {} columns",
             r.n_cols
         ));
+    }
+    for (name, len, want) in [
+        ("x_categories", r.x_categories.len(), r.n_cols),
+        ("y_categories", r.y_categories.len(), r.n_rows),
+        ("cell_labels", r.cell_labels.len(), r.n_rows * r.n_cols),
+    ] {
+        if len != 0 && len != want {
+            return Err(format!(
+                "{name} has {len} entries, expected {want} (or none)"
+            ));
+        }
     }
     if r.values.iter().all(|v| v.is_nan()) {
         return Err("all values are NaN".into());
@@ -95,21 +110,52 @@ pub(crate) fn draw(r: &Raster, area: &Area) -> Result<(), String> {
     // x axis: data units (e.g. ms), ticks inside the cells' extent.
     let (xa, xb) = x_extent(r);
     let main_w = main.dim_in_pixel().0;
-    let (x_ticks, x_step) = ticks::linear(
-        xa,
-        xb,
-        (main_w.saturating_sub(90) / 95).clamp(2, 10) as usize,
-    );
-    let x_fmt = move |v: &f64| ticks::fmt_linear(*v, x_step);
+    let col_w = (xb - xa) / r.n_cols as f64;
+    let (x_ticks, x_fmt): (Vec<f64>, TickFormat) = if r.x_categories.is_empty() {
+        let (x_ticks, x_step) = ticks::linear(
+            xa,
+            xb,
+            (main_w.saturating_sub(90) / 95).clamp(2, 10) as usize,
+        );
+        (
+            x_ticks,
+            Box::new(move |v: &f64| ticks::fmt_linear(*v, x_step)),
+        )
+    } else {
+        let centres = (0..r.n_cols)
+            .map(|c| xa + (c as f64 + 0.5) * col_w)
+            .collect();
+        let labels = r.x_categories.clone();
+        let fmt = move |v: &f64| {
+            let c = ((v - xa) / col_w - 0.5).round().max(0.0) as usize;
+            labels.get(c).cloned().unwrap_or_default()
+        };
+        (centres, Box::new(fmt))
+    };
 
     // y axis: row i covers u in [n - i - 1, n - i], so row 0 is at the top; labels at centres.
     let n = r.n_rows as f64;
-    let stride = row_stride(r.n_rows, (plot_h_guess / 20) as usize);
+    let stride = if r.y_categories.is_empty() {
+        row_stride(r.n_rows, (plot_h_guess / 20) as usize)
+    } else {
+        1
+    };
     let y_keys: Vec<f64> = (0..r.n_rows)
         .step_by(stride)
         .map(|i| n - i as f64 - 0.5)
         .collect();
-    let y_fmt = move |u: &f64| format!("{}", (n - u - 0.5).round() as i64);
+    let y_labels = r.y_categories.clone();
+    let y_fmt = move |u: &f64| {
+        let row = (n - u - 0.5).round() as i64;
+        if y_labels.is_empty() {
+            format!("{row}")
+        } else {
+            y_labels
+                .get(row.max(0) as usize)
+                .cloned()
+                .unwrap_or_default()
+        }
+    };
     let y_area = label_width(&inner, y_keys.iter().map(&y_fmt), style::TICK)? + 12 + DESC_ROOM;
 
     let mut chart = ChartBuilder::on(&main)
@@ -129,7 +175,6 @@ pub(crate) fn draw(r: &Raster, area: &Area) -> Result<(), String> {
     let (pw, ph) = chart.plotting_area().dim_in_pixel();
     let bins_x = r.n_cols.min(pw.max(1) as usize);
     let bins_y = r.n_rows.min(ph.max(1) as usize);
-    let col_w = (xb - xa) / r.n_cols as f64;
     let mut cells = Vec::with_capacity(bins_x * bins_y);
     for by in 0..bins_y {
         let (r0, r1) = (by * r.n_rows / bins_y, (by + 1) * r.n_rows / bins_y);
@@ -159,6 +204,26 @@ pub(crate) fn draw(r: &Raster, area: &Area) -> Result<(), String> {
         }
     }
     chart.draw_series(cells).map_err(de)?;
+    if !r.cell_labels.is_empty() {
+        let mut texts = Vec::with_capacity(r.cell_labels.len());
+        for row in 0..r.n_rows {
+            for col in 0..r.n_cols {
+                let t = colormap::normalize(r.values[row * r.n_cols + col], r.vmin, r.vmax);
+                // The colour map runs from dark (low) to light (high).
+                let colour = if t > 0.6 { BLACK } else { WHITE };
+                let style = (FAMILY, style::TICK)
+                    .into_font()
+                    .color(&colour)
+                    .pos(Pos::new(HPos::Center, VPos::Center));
+                texts.push(Text::new(
+                    r.cell_labels[row * r.n_cols + col].clone(),
+                    (xa + (col as f64 + 0.5) * col_w, n - row as f64 - 0.5),
+                    style,
+                ));
+            }
+        }
+        chart.draw_series(texts).map_err(de)?;
+    }
 
     chart
         .configure_mesh()
@@ -168,7 +233,7 @@ pub(crate) fn draw(r: &Raster, area: &Area) -> Result<(), String> {
         .axis_desc_style((FAMILY, style::AXIS_DESC))
         .label_style((FAMILY, style::TICK))
         .axis_style(style::AXIS)
-        .x_label_formatter(&x_fmt)
+        .x_label_formatter(&*x_fmt)
         .y_label_formatter(&y_fmt)
         .draw()
         .map_err(de)?;

@@ -53,6 +53,9 @@ fn raster(title: &str, n_rows: usize, n_cols: usize) -> Raster {
         x_label: "time (ms)".into(),
         x_range: (0.0, (n_cols - 1) as f64 * 0.1),
         y_label: "neuron".into(),
+        x_categories: Vec::new(),
+        y_categories: Vec::new(),
+        cell_labels: Vec::new(),
     }
 }
 
@@ -165,6 +168,18 @@ fn invalid_rasters_are_errors_naming_the_panel() {
     let mut r = raster("flat x", 3, 10);
     r.x_range = (5.0, 5.0);
     assert_rejected(Panel::Raster(r), "flat x", "x_range");
+
+    let mut r = raster("categories", 3, 10);
+    r.x_categories = vec!["0.05".into(), "0.2".into()];
+    assert_rejected(
+        Panel::Raster(r),
+        "categories",
+        "x_categories has 2 entries, expected 10",
+    );
+
+    let mut r = raster("cell labels", 3, 10);
+    r.cell_labels = vec!["1".into(); 29];
+    assert_rejected(Panel::Raster(r), "cell labels", "cell_labels");
 
     let r = Raster {
         n_rows: 0,
@@ -356,4 +371,38 @@ fn example_figure() {
         std::fs::copy(&path, keep).expect("copy example");
     }
     std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn heat_map_with_categories_and_cell_labels_draws_them() {
+    // A 3 x 3 parameter grid: categorical axes and the value written in each cell.
+    let grid = |labels: bool| {
+        let mut r = raster("grid", 3, 3);
+        r.x_categories = ["0.05", "0.2", "0.5"].map(String::from).to_vec();
+        r.y_categories = ["0.05", "0.2", "0.5"].map(String::from).to_vec();
+        if labels {
+            r.cell_labels = r.values.iter().map(|v| format!("{v:.1}")).collect();
+        }
+        r
+    };
+    let plain = unique_path("grid-plain");
+    let labelled = unique_path("grid-labelled");
+    draw_png(
+        &figure(vec![Panel::Raster(grid(false))], 1, (400, 300)),
+        &plain,
+    )
+    .expect("draws");
+    draw_png(
+        &figure(vec![Panel::Raster(grid(true))], 1, (400, 300)),
+        &labelled,
+    )
+    .expect("draws");
+    assert_eq!(png_dims(&labelled), (400, 300));
+    // The labels change the picture (text drawn over the cells).
+    assert_ne!(
+        std::fs::read(&plain).unwrap(),
+        std::fs::read(&labelled).unwrap()
+    );
+    let _ = std::fs::remove_file(&plain);
+    let _ = std::fs::remove_file(&labelled);
 }

@@ -153,6 +153,9 @@ pub fn rate_raster(title: String, n_rows: usize, values: Vec<f64>, x_range: (f64
         x_label: "time (ms)".into(),
         x_range,
         y_label: "visible neuron".into(),
+        x_categories: Vec::new(),
+        y_categories: Vec::new(),
+        cell_labels: Vec::new(),
     })
 }
 

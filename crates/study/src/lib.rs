@@ -732,7 +732,7 @@ impl<S: StudySpec> elise_sweep::Experiment for Study<S> {
 
 /// Checks shared by the smoke tests of grid experiments: the run succeeds with `n_jobs` jobs,
 /// one `runs` row per job, `swept_col` takes `n_values` distinct values, curves have validation
-/// and replay rows, and `figure` and `summary.md` are written.
+/// and replay rows, and `figure` and `summary.md` are written. Returns `summary.md`.
 ///
 /// # Panics
 /// On any failed check (it is a test helper).
@@ -743,7 +743,7 @@ pub fn check_smoke_grid<E: elise_sweep::Experiment>(
     swept_col: &str,
     n_values: usize,
     figure: &str,
-) {
+) -> String {
     use elise_sweep::arrow_array::Array;
     let (summary, tmp) = elise_sweep::testing::run_in_temp_dir::<E>(tag, &["--config", config]);
     assert!(summary.success(), "{summary:?}");
@@ -776,6 +776,7 @@ pub fn check_smoke_grid<E: elise_sweep::Experiment>(
     assert!(phases.iter().any(|p| p == "validation") && phases.iter().any(|p| p == "replay"));
     assert!(tmp.path().join(figure).exists() && tmp.path().join("summary.md").exists());
     check_degrees_match_runs(&tmp.dir());
+    std::fs::read_to_string(tmp.path().join("summary.md")).unwrap()
 }
 
 /// The `degrees` table agrees with `runs`: per job, sum(degree x neurons) over the in-degrees

@@ -300,32 +300,47 @@ pub fn markdown_table(
     Ok(s)
 }
 
-/// Heat maps over two swept config columns (`x_col` across, `y_col` down): median replay
-/// corr_sum, median replay MSE and median scaffold edges per cell. Cells are evenly spaced; the
-/// axis labels list the values.
+/// Heat maps over two swept config columns (`x_col` across, `y_col` down), one cell per grid
+/// point with its value written in: the fraction of seeds that sustain replay (corr_sum >=
+/// `criterion` in every scored cycle), median replay corr_sum, median replay MSE and median
+/// scaffold edges. Returns the same numbers as a Markdown table, one row per grid point.
 pub fn draw_heatmaps(
     run: &RunDir,
     x_col: &str,
     y_col: &str,
+    criterion: f64,
     title: &str,
     file_name: &str,
-) -> anyhow::Result<()> {
-    // (y, x) -> per job (replay corr_sum, replay MSE, scaffold edges).
-    type Cell = (f64, f64, f64);
+) -> anyhow::Result<String> {
+    // (y, x) -> per job.
+    struct Cell {
+        corr_sum: f64,
+        corr_sum_min: f64,
+        mse: f64,
+        edges: f64,
+        reached: f64,
+    }
     let mut cells: BTreeMap<(i64, i64), Vec<Cell>> = BTreeMap::new();
     let key = |v: f64| (v * 1e6).round() as i64;
     for b in run.read_table("runs")? {
         let (x, y) = (numeric(&b, x_col)?, numeric(&b, y_col)?);
-        let (cs, mse, edges) = (
+        let (cs, cs_min, mse) = (
             numeric(&b, "replay_corr_sum")?,
+            numeric(&b, "replay_corr_sum_min")?,
             numeric(&b, "replay_mse")?,
+        );
+        let (edges, reached) = (
             numeric(&b, "scaffold_edges")?,
+            numeric(&b, "scaffold_latent_reached")?,
         );
         for k in 0..b.num_rows() {
-            cells
-                .entry((key(y[k]), key(x[k])))
-                .or_default()
-                .push((cs[k], mse[k], edges[k]));
+            cells.entry((key(y[k]), key(x[k]))).or_default().push(Cell {
+                corr_sum: cs[k],
+                corr_sum_min: cs_min[k],
+                mse: mse[k],
+                edges: edges[k],
+                reached: reached[k],
+            });
         }
     }
     let mut xs: Vec<i64> = cells.keys().map(|k| k.1).collect();
@@ -334,28 +349,19 @@ pub fn draw_heatmaps(
     xs.dedup();
     ys.sort_unstable();
     ys.dedup();
-    let label = |v: &[i64]| {
-        v.iter()
-            .map(|&k| format!("{}", k as f64 / 1e6))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let grid = |f: &dyn Fn(&Cell) -> f64| -> Vec<f64> {
+    let show = |k: i64| format!("{}", k as f64 / 1e6);
+    let sustained = |v: &[Cell]| v.iter().filter(|c| c.corr_sum_min >= criterion).count();
+    let grid = |f: &dyn Fn(&[Cell]) -> f64| -> Vec<f64> {
         let mut out = Vec::with_capacity(xs.len() * ys.len());
         for &y in &ys {
             for &x in &xs {
-                out.push(
-                    cells
-                        .get(&(y, x))
-                        .map_or(f64::NAN, |v| median(&v.iter().map(f).collect::<Vec<_>>())),
-                );
+                out.push(cells.get(&(y, x)).map_or(f64::NAN, |v| f(v)));
             }
         }
         out
     };
-    let x_label = format!("{x_col}: {}", label(&xs));
-    let y_label = format!("{y_col}: {} (top to bottom)", label(&ys));
-    let raster = |title: &str, values: Vec<f64>, vmin: f64, vmax: f64| {
+    let med = |f: fn(&Cell) -> f64| move |v: &[Cell]| median(&v.iter().map(f).collect::<Vec<_>>());
+    let raster = |title: &str, values: Vec<f64>, vmin: f64, vmax: f64, labels: Vec<String>| {
         Panel::Raster(elise_plot::Raster {
             title: title.into(),
             n_rows: ys.len(),
@@ -363,12 +369,39 @@ pub fn draw_heatmaps(
             values,
             vmin,
             vmax,
-            x_label: x_label.clone(),
+            x_label: x_col.into(),
             x_range: (0.0, (xs.len().max(2) - 1) as f64),
-            y_label: y_label.clone(),
+            y_label: y_col.into(),
+            x_categories: xs.iter().map(|&k| show(k)).collect(),
+            y_categories: ys.iter().map(|&k| show(k)).collect(),
+            cell_labels: labels,
         })
     };
-    let edges = grid(&|c| c.2);
+    let fmt = |values: &[f64], digits: usize| -> Vec<String> {
+        values
+            .iter()
+            .map(|v| {
+                if v.is_nan() {
+                    String::new()
+                } else {
+                    format!("{v:.digits$}")
+                }
+            })
+            .collect()
+    };
+    let counts: Vec<String> = ys
+        .iter()
+        .flat_map(|&y| xs.iter().map(move |&x| (y, x)))
+        .map(|k| {
+            cells
+                .get(&k)
+                .map_or(String::new(), |v| format!("{}/{}", sustained(v), v.len()))
+        })
+        .collect();
+    let fraction = grid(&|v| sustained(v) as f64 / v.len() as f64);
+    let corr = grid(&med(|c| c.corr_sum));
+    let mse = grid(&med(|c| c.mse));
+    let edges = grid(&med(|c| c.edges));
     let max_edges = edges
         .iter()
         .copied()
@@ -376,27 +409,63 @@ pub fn draw_heatmaps(
         .fold(1.0, f64::max);
     let panels = vec![
         raster(
+            &format!("seeds sustaining replay (corr_sum >= {criterion})"),
+            fraction,
+            0.0,
+            1.0,
+            counts,
+        ),
+        raster(
             "median replay corr_sum (0 .. 13)",
-            grid(&|c| c.0.max(0.0)),
+            corr.iter().map(|v| v.max(0.0)).collect(),
             0.0,
             13.0,
+            fmt(&corr, 2),
         ),
-        raster("median replay MSE (0 .. 0.08)", grid(&|c| c.1), 0.0, 0.08),
+        raster(
+            "median replay MSE (0 .. 0.08)",
+            mse.clone(),
+            0.0,
+            0.08,
+            fmt(&mse, 4),
+        ),
         raster(
             &format!("median scaffold edges (0 .. {max_edges:.0})"),
-            edges,
+            edges.clone(),
             0.0,
             max_edges,
+            fmt(&edges, 0),
         ),
     ];
     let fig = Figure {
         title: title.into(),
         panels,
-        n_cols: 3,
-        panel_size: (520, 440),
+        n_cols: 2,
+        panel_size: (560, 440),
     };
     elise_plot::draw_png(&fig, &run.path().join(file_name))?;
-    Ok(())
+
+    let mut table = format!(
+        "| {x_col} | {y_col} | seeds | sustain replay | median replay corr_sum | median replay MSE | median scaffold edges | median latent neurons reached |\n|---|---|---|---|---|---|---|---|\n"
+    );
+    for &x in &xs {
+        for &y in &ys {
+            if let Some(v) = cells.get(&(y, x)) {
+                table += &format!(
+                    "| {} | {} | {} | {} | {:.2} | {:.4} | {:.0} | {:.0} |\n",
+                    show(x),
+                    show(y),
+                    v.len(),
+                    sustained(v),
+                    med(|c| c.corr_sum)(v),
+                    med(|c| c.mse)(v),
+                    med(|c| c.edges)(v),
+                    med(|c| c.reached)(v),
+                );
+            }
+        }
+    }
+    Ok(table)
 }
 
 /// The usual end of a one-dimensional sweep: `summary.md` from [`markdown_table`] (also logged)

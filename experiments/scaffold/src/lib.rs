@@ -18,23 +18,15 @@ impl StudySpec for ScaffoldSpec {
     const OVERRIDES: &'static str = include_str!("../configs/paper.toml");
 
     fn finish(_cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
-        let table = elise_study::sweep_figure::markdown_table(
-            run,
-            "scaffold_p",
-            "p",
-            "network_mode",
-            12.0,
-        )?;
-        tracing::info!(
-            "summary (rows per p, all q pooled; see scaffold.png for the grid):\n{table}"
-        );
-        elise_sweep::write_file_atomic(&run.path().join("summary.md"), table.as_bytes())?;
-        elise_study::sweep_figure::draw_heatmaps(
+        let table = elise_study::sweep_figure::draw_heatmaps(
             run,
             "scaffold_p",
             "scaffold_q",
+            12.0,
             "exp-scaffold: scaffold parameters p, q (Fig 4a)",
             "scaffold.png",
-        )
+        )?;
+        tracing::info!("summary (one row per grid point):\n{table}");
+        elise_sweep::write_file_atomic(&run.path().join("summary.md"), table.as_bytes())
     }
 }

@@ -4,7 +4,7 @@
 #[test]
 fn smoke_grid_tables_and_figure() {
     let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/smoke.toml");
-    elise_study::check_smoke_grid::<exp_scaffold::Scaffold>(
+    let summary = elise_study::check_smoke_grid::<exp_scaffold::Scaffold>(
         "scaffold-smoke",
         cfg,
         8,
@@ -12,4 +12,13 @@ fn smoke_grid_tables_and_figure() {
         2,
         "scaffold.png",
     );
+    // summary.md: one row per (p, q) grid point, each over the 2 seeds.
+    let rows: Vec<&str> = summary.lines().skip(2).collect();
+    assert_eq!(rows.len(), 4, "{summary}");
+    for (row, (p, q)) in rows
+        .iter()
+        .zip([(0.1, 0.1), (0.1, 0.5), (0.3, 0.1), (0.3, 0.5)])
+    {
+        assert!(row.starts_with(&format!("| {p} | {q} | 2 | ")), "{row}");
+    }
 }
