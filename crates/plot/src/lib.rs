@@ -20,6 +20,7 @@
 //!         x_label: "trial".into(),
 //!         y_label: "errors".into(),
 //!         series: vec![Series { label: "run 0".into(), xs: vec![0.0, 1.0, 2.0], ys: vec![9.0, 4.0, 1.0] }],
+//!         log_x: false,
 //!         log_y: false,
 //!         y_range: None,
 //!         hlines: vec![("perfect".into(), 0.0)],
@@ -108,6 +109,8 @@ pub struct Lines {
     /// The curves, drawn in a fixed colour cycle; at least one, and the panel must hold at
     /// least one finite point in all.
     pub series: Vec<Series>,
+    /// Logarithmic x axis. Every finite x must then be positive.
+    pub log_x: bool,
     /// Logarithmic y axis. Every finite y, every `hlines` value and `y_range` must then be
     /// positive.
     pub log_y: bool,

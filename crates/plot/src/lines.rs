@@ -45,6 +45,11 @@ pub(crate) fn validate(l: &Lines) -> Result<(), String> {
             return Err(format!("{name} is empty"));
         }
         for (i, (x, y)) in s.xs.iter().zip(&s.ys).enumerate() {
+            if l.log_x && x.is_finite() && *x <= 0.0 {
+                return Err(format!(
+                    "{name}: x = {x} at index {i} is not positive, but log_x is set"
+                ));
+            }
             if l.log_y && y.is_finite() && *y <= 0.0 {
                 return Err(format!(
                     "{name}: y = {y} at index {i} is not positive, but log_y is set"
@@ -185,6 +190,7 @@ pub(crate) fn draw(l: &Lines, area: &Area) -> Result<(), String> {
     let inner = titled(area, &l.title, style::PANEL_TITLE)?;
     let (w, h) = inner.dim_in_pixel();
     let ty = |y: f64| if l.log_y { y.log10() } else { y };
+    let tx = |x: f64| if l.log_x { x.log10() } else { x };
 
     // Runs of consecutive valid points per series, y in plot coordinates.
     let runs: Vec<Vec<Vec<Pt>>> = l
@@ -194,7 +200,7 @@ pub(crate) fn draw(l: &Lines, area: &Area) -> Result<(), String> {
             let mut runs = vec![Vec::new()];
             for (&x, &y) in s.xs.iter().zip(&s.ys) {
                 if x.is_finite() && y.is_finite() {
-                    runs.last_mut().expect("never empty").push((x, ty(y)));
+                    runs.last_mut().expect("never empty").push((tx(x), ty(y)));
                 } else if !runs.last().expect("never empty").is_empty() {
                     runs.push(Vec::new());
                 }
@@ -213,7 +219,12 @@ pub(crate) fn draw(l: &Lines, area: &Area) -> Result<(), String> {
         ymin = ymin.min(y);
         ymax = ymax.max(y);
     }
-    let (xa, xb) = padded(xmin, xmax, 0.02, (xmin.abs() * 0.05).max(0.5));
+    let x_zero_pad = if l.log_x {
+        0.5
+    } else {
+        (xmin.abs() * 0.05).max(0.5)
+    };
+    let (xa, xb) = padded(xmin, xmax, 0.02, x_zero_pad);
     let (ya, yb) = match l.y_range {
         Some((lo, hi)) => (ty(lo), ty(hi)),
         None => {
@@ -236,8 +247,12 @@ pub(crate) fn draw(l: &Lines, area: &Area) -> Result<(), String> {
         y1: yb,
     };
 
-    let (x_ticks, x_step) =
-        ticks::linear(xa, xb, (w.saturating_sub(110) / 95).clamp(2, 10) as usize);
+    let x_target = (w.saturating_sub(110) / 95).clamp(2, 10) as usize;
+    let (x_ticks, x_step) = if l.log_x {
+        (ticks::log10(xa, xb, x_target), 0.0)
+    } else {
+        ticks::linear(xa, xb, x_target)
+    };
     let y_target = (h.saturating_sub(X_AREA + 40) / 45).clamp(2, 10) as usize;
     let (y_ticks, y_step) = if l.log_y {
         (ticks::log10(ya, yb, y_target), 0.0)
@@ -245,7 +260,14 @@ pub(crate) fn draw(l: &Lines, area: &Area) -> Result<(), String> {
         ticks::linear(ya, yb, y_target)
     };
     let log_y = l.log_y;
-    let x_fmt = move |v: &f64| ticks::fmt_linear(*v, x_step);
+    let log_x = l.log_x;
+    let x_fmt = move |v: &f64| {
+        if log_x {
+            ticks::fmt_sig(10f64.powf(*v))
+        } else {
+            ticks::fmt_linear(*v, x_step)
+        }
+    };
     let y_fmt = move |v: &f64| {
         if log_y {
             ticks::fmt_sig(10f64.powf(*v))

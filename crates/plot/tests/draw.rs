@@ -77,6 +77,7 @@ fn lines(title: &str) -> Lines {
                 xs,
             },
         ],
+        log_x: false,
         log_y: false,
         y_range: None,
         hlines: vec![("perfect".into(), 13.0)],
@@ -201,6 +202,19 @@ fn invalid_lines_are_errors_naming_the_panel() {
     l.series[1].ys.clear();
     assert_rejected(Panel::Lines(l), "empty series", "\"no teacher\" is empty");
 
+    // lines() starts its xs at 0: not on a log axis; from 1 on it draws.
+    let mut l = lines("log x at zero");
+    l.log_x = true;
+    assert_rejected(Panel::Lines(l), "log x at zero", "x = 0 at index 0");
+    let mut l = lines("log x");
+    l.log_x = true;
+    for s in &mut l.series {
+        s.xs.iter_mut().for_each(|x| *x += 1.0);
+    }
+    let path = unique_path("log-x");
+    draw_png(&figure(vec![Panel::Lines(l)], 1, (500, 350)), &path).expect("draws");
+    let _ = std::fs::remove_file(&path);
+
     let mut l = lines("ragged");
     l.series[0].ys.pop();
     assert_rejected(Panel::Lines(l), "ragged", "xs has 40 points but ys has 39");
@@ -295,6 +309,7 @@ fn nan_and_infinite_values_do_not_panic() {
             xs: vec![3.0],
             ys: vec![7.0],
         }],
+        log_x: false,
         log_y: true,
         ..lines("")
     };
@@ -334,6 +349,7 @@ fn log_axis_over_decades() {
             ys: xs.iter().map(|x| 10.0 * (-x / 20.0).exp() + 1e-4).collect(),
             xs,
         }],
+        log_x: false,
         log_y: true,
         y_range: None,
         hlines: vec![("target".into(), 1e-3)],

@@ -250,6 +250,7 @@ pub fn draw(cfg: &Config, run: &RunDir, file_name: &str) -> anyhow::Result<()> {
             x_label: x_label.into(),
             y_label: y_label.into(),
             series,
+            log_x: false,
             log_y,
             y_range: None,
             hlines,

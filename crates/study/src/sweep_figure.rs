@@ -162,17 +162,25 @@ pub fn draw_sweep(
             })
             .collect()
     };
+    // Sizes spanning decades (exp-compare: 23 to 2000 neurons) on a log axis.
+    let (x_lo, x_hi) = rows
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), r| {
+            (lo.min(r.x), hi.max(r.x))
+        });
+    let log_x = x_lo > 0.0 && x_hi / x_lo >= 20.0;
     let lines = |title: &str,
                  x_label: &str,
                  y_label: &str,
                  series: Vec<Series>,
-                 log_y: bool,
+                 (log_x, log_y): (bool, bool),
                  hlines: Vec<(String, f64)>| {
         Panel::Lines(Lines {
             title: title.into(),
             x_label: x_label.into(),
             y_label: y_label.into(),
             series,
+            log_x,
             log_y,
             y_range: None,
             hlines,
@@ -185,7 +193,7 @@ pub fn draw_sweep(
             x_label,
             "replay corr_sum",
             per_x(&|r| r.replay_corr_sum),
-            false,
+            (log_x, false),
             crit(),
         ),
         lines(
@@ -193,52 +201,42 @@ pub fn draw_sweep(
             x_label,
             "replay MSE",
             per_x(&|r| r.replay_mse.max(1e-6)),
-            true,
+            (log_x, true),
             vec![("0.01".into(), 0.01)],
         ),
     ];
-    // Curves of each group at the largest swept value.
-    let x_max = rows.iter().map(|r| r.x).fold(f64::NEG_INFINITY, f64::max);
+    // Curves of each group at its largest swept value (groups may sweep different ranges,
+    // as exp-compare's methods do).
     let curves = run.read_table("curves")?;
     let mut val = Vec::new();
     let mut rep = Vec::new();
+    let mut largest = Vec::new();
     for (g, by_x) in &groups {
-        let Some(rs) = by_x.values().find(|rs| rs[0].x == x_max) else {
-            // Keep the group (an all-NaN series draws nothing) so colours match the top panels.
-            val.push(Series {
-                label: (*g).to_owned(),
-                xs: vec![0.0],
-                ys: vec![f64::NAN],
-            });
-            rep.push(Series {
-                label: (*g).to_owned(),
-                xs: vec![0.0],
-                ys: vec![f64::NAN],
-            });
-            continue;
-        };
+        let rs = by_x.values().next_back().expect("a group has rows");
+        let label = format!("{g} ({} = {})", x_label, rs[0].x);
+        largest.push(rs[0].x);
         let jobs: Vec<u64> = rs.iter().map(|r| r.job).collect();
         let (xs, ys) = median_curve(&curves, &jobs, "validation", "corr_sum")?;
         val.push(Series {
-            label: (*g).to_owned(),
+            label: label.clone(),
             xs,
             ys,
         });
         let (xs, ys) = median_curve(&curves, &jobs, "replay", "corr_sum")?;
-        rep.push(Series {
-            label: (*g).to_owned(),
-            xs,
-            ys,
-        });
+        rep.push(Series { label, xs, ys });
     }
-    let at = format!("{x_label} = {x_max}");
+    largest.dedup();
+    let at = match largest[..] {
+        [x] => format!("{x_label} = {x}"),
+        _ => format!("each at its largest {x_label}"),
+    };
     if val.iter().any(|s| !s.xs.is_empty()) {
         panels.push(lines(
             &format!("Free validation cycles ({at})"),
             "training cycle",
             "corr_sum (median)",
             val,
-            false,
+            (false, false),
             crit(),
         ));
     }
@@ -248,7 +246,7 @@ pub fn draw_sweep(
             "replay cycle",
             "corr_sum (median)",
             rep,
-            false,
+            (false, false),
             crit(),
         ));
     }

@@ -451,6 +451,7 @@ fn finish(run: &RunDir) -> anyhow::Result<()> {
             x_label: "cued fraction of the cycle (states or visible neurons)".into(),
             y_label: y.into(),
             series: series(m),
+            log_x: false,
             log_y: false,
             y_range: None,
             hlines,

@@ -111,6 +111,7 @@ pub fn finish(cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
             x_label: "replay cycle".into(),
             y_label: y.into(),
             series,
+            log_x: false,
             log_y,
             y_range: None,
             hlines,

@@ -18,6 +18,7 @@ fn lines(
         x_label: x_label.into(),
         y_label: y_label.into(),
         series,
+        log_x: false,
         log_y: false,
         y_range: None,
         hlines,

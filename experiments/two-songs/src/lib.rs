@@ -207,6 +207,7 @@ fn finish(run: &RunDir) -> anyhow::Result<()> {
             x_label: "latent neurons".into(),
             y_label: y.into(),
             series,
+            log_x: false,
             log_y,
             y_range: None,
             hlines: vec![],
