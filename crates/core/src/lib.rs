@@ -4,6 +4,7 @@
 //! (and reading a pattern file by path), no threads, no clocks. Units live in names
 //! (`_mv`, `_ms`, `_steps`); conductances are in 1/ms with the membrane capacitance C = 1.
 
+pub mod aligned;
 pub mod annotation;
 pub mod math;
 pub mod metrics;
@@ -14,6 +15,7 @@ pub mod pattern;
 pub mod rng;
 pub mod teacher;
 
+pub use aligned::AlignedVec;
 pub use metrics::{CycleScore, ReplayScorer};
 pub use model::Model;
 pub use neuron::NeuronParams;

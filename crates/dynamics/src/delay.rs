@@ -13,6 +13,7 @@
 //! Rates of steps before 0 are the resting rate. The rings hold `len > max delay` slots plus a
 //! copy of their first `period` slots at the end, so that `period` consecutive slots never wrap.
 
+use elise_core::AlignedVec;
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
@@ -44,13 +45,13 @@ pub(crate) struct DelayLines {
     row: usize,
     period: usize,
     /// `stride` rings (padding rings stay 0).
-    hist: Vec<f64>,
+    hist: AlignedVec,
     /// Rates of steps `base..base + period`, row `t` for step `base + t`.
-    written: Vec<f64>,
+    written: AlignedVec,
     /// Reads for steps `base..base + period`, row `t` for step `base + t`.
-    den: Vec<f64>,
-    exc: Vec<f64>,
-    inh: Vec<f64>,
+    den: AlignedVec,
+    exc: AlignedVec,
+    inh: AlignedVec,
     lag_den: Vec<usize>,
     lag_exc: Vec<usize>,
     lag_inh: Vec<usize>,
@@ -103,11 +104,11 @@ impl DelayLines {
             len,
             row,
             period,
-            hist: vec![0.0; stride * row],
-            written: vec![0.0; period * stride],
-            den: vec![0.0; period * stride],
-            exc: vec![0.0; period * stride],
-            inh: vec![0.0; period * stride],
+            hist: AlignedVec::filled(stride * row, 0.0),
+            written: AlignedVec::filled(period * stride, 0.0),
+            den: AlignedVec::filled(period * stride, 0.0),
+            exc: AlignedVec::filled(period * stride, 0.0),
+            inh: AlignedVec::filled(period * stride, 0.0),
             lag_den: padded(&lag_den),
             lag_exc: padded(delay_exc),
             lag_inh: padded(delay_inh),
@@ -355,14 +356,11 @@ impl DelayLines {
 
     /// Heap bytes.
     pub(crate) fn memory_bytes(&self) -> usize {
-        8 * (self.hist.capacity()
-            + self.written.capacity()
-            + self.den.capacity()
-            + self.exc.capacity()
-            + self.inh.capacity()
-            + self.lag_den.capacity()
-            + self.lag_exc.capacity()
-            + self.lag_inh.capacity())
+        [&self.hist, &self.written, &self.den, &self.exc, &self.inh]
+            .into_iter()
+            .map(AlignedVec::heap_bytes)
+            .sum::<usize>()
+            + 8 * (self.lag_den.capacity() + self.lag_exc.capacity() + self.lag_inh.capacity())
     }
 }
 

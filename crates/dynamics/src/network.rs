@@ -13,7 +13,7 @@
 
 use crate::build::{Mode, NetworkSpec};
 use crate::delay::DelayLines;
-use elise_core::{NeuronParams, Teacher};
+use elise_core::{AlignedVec, NeuronParams, Teacher};
 use elise_plasticity::{Dendrites, Layout, LayoutChoice, LearningRates, PlasticRows};
 
 /// Why a network spec was rejected.
@@ -50,14 +50,14 @@ pub struct Network {
     // Per-neuron state, `stride` entries each (n rounded up to 8): the padding lanes are
     // integrated like neurons at rest without input (finite, never read as neurons; the trace
     // padding stays exactly 0, which the weight kernels need).
-    u: Vec<f64>,
-    v: Vec<f64>,
-    v_star: Vec<f64>,
-    trace: Vec<f64>,
-    rate: Vec<f64>,
-    rate_star: Vec<f64>,
+    u: AlignedVec,
+    v: AlignedVec,
+    v_star: AlignedVec,
+    trace: AlignedVec,
+    rate: AlignedVec,
+    rate_star: AlignedVec,
     /// r - r* of the last step (the rule's error term).
-    err: Vec<f64>,
+    err: AlignedVec,
     delay_den: Vec<usize>,
     delay_exc: Vec<usize>,
     delay_inh: Vec<usize>,
@@ -75,14 +75,14 @@ pub struct Network {
     clamp_mv: Vec<Option<f64>>,
     any_clamp: bool,
     // Scratch, reused every step (`stride` entries).
-    drive: Vec<f64>,
+    drive: AlignedVec,
     /// Somatic conductances: the teacher's for visible neurons, the scaffold's for latent ones.
-    g_exc_out: Vec<f64>,
-    g_inh_out: Vec<f64>,
+    g_exc_out: AlignedVec,
+    g_inh_out: AlignedVec,
     /// Per neuron: nudging factor (lambda for visible neurons, 1 for latent ones) and
     /// dendrite-to-soma coupling.
-    nudge: Vec<f64>,
-    g_couple: Vec<f64>,
+    nudge: AlignedVec,
+    g_couple: AlignedVec,
     /// Whether the CPU has AVX2 (the fused neuron pass).
     avx2: bool,
     // Constants.
@@ -208,13 +208,13 @@ impl Network {
             params: params.clone(),
             teacher,
             dendrites,
-            u: vec![e_l; stride],
-            v: vec![e_l; stride],
-            v_star: vec![e_l; stride],
-            trace: vec![0.0; stride],
-            rate: vec![phi_rest; stride],
-            rate_star: vec![phi_rest; stride],
-            err: vec![0.0; stride],
+            u: AlignedVec::filled(stride, e_l),
+            v: AlignedVec::filled(stride, e_l),
+            v_star: AlignedVec::filled(stride, e_l),
+            trace: AlignedVec::filled(stride, 0.0),
+            rate: AlignedVec::filled(stride, phi_rest),
+            rate_star: AlignedVec::filled(stride, phi_rest),
+            err: AlignedVec::filled(stride, 0.0),
             delay_den: spec.delay_den_steps.clone(),
             delay_exc: spec.delay_exc_steps.clone(),
             delay_inh: spec.delay_inh_steps.clone(),
@@ -226,11 +226,11 @@ impl Network {
             learning: true,
             clamp_mv: vec![None; spec.n_visible],
             any_clamp: false,
-            drive: vec![0.0; stride],
-            g_exc_out: vec![0.0; stride],
-            g_inh_out: vec![0.0; stride],
-            nudge: vec![1.0; stride],
-            g_couple,
+            drive: AlignedVec::filled(stride, 0.0),
+            g_exc_out: AlignedVec::filled(stride, 0.0),
+            g_inh_out: AlignedVec::filled(stride, 0.0),
+            nudge: AlignedVec::filled(stride, 1.0),
+            g_couple: g_couple.into(),
             avx2: avx2_available(),
             phi_rest,
             trace_coef: params.trace_coefficient(),
@@ -406,7 +406,6 @@ impl Network {
     }
     /// Heap bytes of the network state (weights, rates, delay lines, buffers).
     pub fn memory_bytes(&self) -> usize {
-        let f = |v: &Vec<f64>| 8 * v.capacity();
         self.dendrites.memory_bytes()
             + [
                 &self.u,
@@ -423,7 +422,7 @@ impl Network {
                 &self.g_couple,
             ]
             .into_iter()
-            .map(f)
+            .map(AlignedVec::heap_bytes)
             .sum::<usize>()
             + 8 * (self.teacher_ptr.capacity() + self.teacher_idx.capacity())
             + self.delays.memory_bytes()

@@ -19,6 +19,7 @@
 //! `w += (eta * err) * tr`, no FMA. So the layout never changes results.
 
 use crate::{LearningRates, PlasticRows, rate_matrix};
+use elise_core::AlignedVec;
 
 /// How [`Dendrites`] stores the weights.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,9 +65,9 @@ pub struct Dendrites {
     stride: usize,
     layout: Layout,
     /// Dense: `n * stride` (zero padding); CSR: one per stored synapse.
-    w: Vec<f64>,
+    w: AlignedVec,
     /// Masked: `n * stride`; CSR: one per stored synapse; Structured: empty.
-    eta: Vec<f64>,
+    eta: AlignedVec,
     /// Per row (all layouts): whether any synapse of the row learns.
     row_plastic: Vec<bool>,
     /// Structured only: per row, and the rows grouped for the kernel.
@@ -168,8 +169,8 @@ impl Dendrites {
             n,
             stride,
             layout,
-            w: Vec::new(),
-            eta: Vec::new(),
+            w: AlignedVec::default(),
+            eta: AlignedVec::default(),
             row_plastic,
             row_rates: Vec::new(),
             groups: Vec::new(),
@@ -182,7 +183,7 @@ impl Dendrites {
         };
         match layout {
             Layout::Structured | Layout::Masked => {
-                me.w = vec![0.0; n * stride];
+                me.w = AlignedVec::filled(n * stride, 0.0);
                 // Absent synapses hold +0 (never -0): the structured kernel resets the
                 // diagonal to +0 after each update instead of adding (0 * err) * tr to it.
                 for (k, (&m, &w)) in mask.iter().zip(w_init).enumerate() {
@@ -192,23 +193,24 @@ impl Dendrites {
                     me.groups = Group::plan(&row_rates, n);
                     me.row_rates = row_rates;
                 } else {
-                    me.eta = eta;
+                    me.eta = eta.into();
                 }
             }
             Layout::Csr => {
                 me.row_ptr.push(0);
+                let (mut w, mut rates) = (Vec::new(), Vec::new());
                 for i in 0..n {
                     for j in 0..n {
                         if mask[i * n + j] {
                             me.col.push(j as u32);
-                            me.w.push(w_init[i * n + j]);
-                            me.eta.push(eta[i * stride + j]);
+                            w.push(w_init[i * n + j]);
+                            rates.push(eta[i * stride + j]);
                         }
                     }
                     me.row_ptr.push(me.col.len());
                 }
-                me.w.shrink_to_fit();
-                me.eta.shrink_to_fit();
+                me.w = w.into();
+                me.eta = rates.into();
                 me.col.shrink_to_fit();
             }
         }
@@ -235,7 +237,9 @@ impl Dendrites {
     }
     /// Heap bytes of the weights and their structure.
     pub fn memory_bytes(&self) -> usize {
-        8 * (self.w.capacity() + self.eta.capacity() + self.row_ptr.capacity())
+        self.w.heap_bytes()
+            + self.eta.heap_bytes()
+            + 8 * self.row_ptr.capacity()
             + 4 * self.col.capacity()
             + self.row_plastic.capacity()
             + std::mem::size_of::<RowRates>() * self.row_rates.capacity()
@@ -425,6 +429,9 @@ impl Dendrites {
         assert!(trace.len() == stride && rates.len() == stride);
         let (tp, rp) = (trace.as_ptr(), rates.as_ptr());
         let wp = self.w.as_mut_ptr();
+        // Rows start on cache lines (`AlignedVec`, stride a multiple of 8): no access to W
+        // splits across two lines (the network's trace and rates are aligned too).
+        debug_assert!((wp as usize).is_multiple_of(64));
         // Alternate the direction of the pass over the groups every call: W does not fit in L1
         // next to the rest of a step's data, and the rows used last stay cached for the next
         // pass. Rows are independent, so the order never changes results.
