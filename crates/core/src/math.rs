@@ -96,9 +96,8 @@ pub fn exp4x<const K: usize>(
         1.0,
         1.0,
     ] {
-        for (p, &r) in p.iter_mut().zip(&r) {
-            *p = _mm256_add_pd(_mm256_mul_pd(*p, r), c(coef));
-        }
+        // SAFETY: AVX2 is enabled in this function.
+        unsafe { horner_step(&mut p, &r, c(coef)) };
     }
     // ((bits - SHIFTER_bits) + 1023) << 52, in wrapping 64-bit integer arithmetic.
     let bias = _mm256_set1_epi64x(1023i64.wrapping_sub(SHIFTER.to_bits() as i64));
@@ -107,6 +106,69 @@ pub fn exp4x<const K: usize>(
             _mm256_slli_epi64::<52>(_mm256_add_epi64(_mm256_castpd_si256(shifted[i]), bias));
         _mm256_mul_pd(p[i], _mm256_castsi256_pd(scale))
     })
+}
+
+/// One Horner step `p = p * r + c` on `K` independent chains: all products, then all sums.
+///
+/// For eight chains the step is written in assembly. Written with intrinsics, LLVM keeps the 13
+/// coefficients in registers and evaluates the chains one after the other, so that every step
+/// waits for the previous one (a multiply and an add: 6 cycles on Zen 3); the 8-chain rate
+/// function then ran at ~27 cycles per vector. In one `asm!` block per step (ordered, as it is
+/// not `pure`) the eight chains share each step's latency; `r` is read from memory so that the
+/// eight chains plus the coefficient fit in the 16 vector registers. Same operations, same
+/// order per lane, no FMA: the bits are those of the intrinsics version.
+///
+/// # Safety
+/// The CPU supports AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn horner_step<const K: usize>(
+    p: &mut [std::arch::x86_64::__m256d; K],
+    r: &[std::arch::x86_64::__m256d; K],
+    c: std::arch::x86_64::__m256d,
+) {
+    use std::arch::x86_64::*;
+    if K == 8 {
+        let r = r.as_ptr();
+        // SAFETY: `r` points to 8 vectors (K == 8); the block reads only them and writes only
+        // its register operands.
+        unsafe {
+            std::arch::asm!(
+                "vmulpd {p0}, {p0}, ymmword ptr [{r}]",
+                "vmulpd {p1}, {p1}, ymmword ptr [{r} + 32]",
+                "vmulpd {p2}, {p2}, ymmword ptr [{r} + 64]",
+                "vmulpd {p3}, {p3}, ymmword ptr [{r} + 96]",
+                "vmulpd {p4}, {p4}, ymmword ptr [{r} + 128]",
+                "vmulpd {p5}, {p5}, ymmword ptr [{r} + 160]",
+                "vmulpd {p6}, {p6}, ymmword ptr [{r} + 192]",
+                "vmulpd {p7}, {p7}, ymmword ptr [{r} + 224]",
+                "vaddpd {p0}, {p0}, {c}",
+                "vaddpd {p1}, {p1}, {c}",
+                "vaddpd {p2}, {p2}, {c}",
+                "vaddpd {p3}, {p3}, {c}",
+                "vaddpd {p4}, {p4}, {c}",
+                "vaddpd {p5}, {p5}, {c}",
+                "vaddpd {p6}, {p6}, {c}",
+                "vaddpd {p7}, {p7}, {c}",
+                p0 = inout(ymm_reg) p[0],
+                p1 = inout(ymm_reg) p[1],
+                p2 = inout(ymm_reg) p[2],
+                p3 = inout(ymm_reg) p[3],
+                p4 = inout(ymm_reg) p[4],
+                p5 = inout(ymm_reg) p[5],
+                p6 = inout(ymm_reg) p[6],
+                p7 = inout(ymm_reg) p[7],
+                r = in(reg) r,
+                c = in(ymm_reg) c,
+                options(nostack, readonly, preserves_flags),
+            );
+        }
+    } else {
+        for (p, &r) in p.iter_mut().zip(r) {
+            *p = _mm256_add_pd(_mm256_mul_pd(*p, r), c);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -144,6 +206,31 @@ mod tests {
                 assert_eq!(y.to_bits(), exp(x).to_bits(), "exp4({x})");
             }
         }
+        // The interleaved forms (8 chains: the assembly Horner steps; 2: intrinsics), every
+        // lane of every chain.
+        fn chains<const K: usize>(xs: &[f64]) {
+            if !xs.len().is_multiple_of(4 * K) {
+                return chains::<K>(&[xs, &[0.25][..]].concat());
+            }
+            for q in xs.chunks_exact(4 * K) {
+                // SAFETY: AVX2 was detected by the caller; `q` has 4 K entries.
+                let v: [__m256d; K] =
+                    std::array::from_fn(|i| unsafe { _mm256_loadu_pd(q.as_ptr().add(4 * i)) });
+                // SAFETY: as above.
+                let e = unsafe { exp4x(v) };
+                for (i, e) in e.into_iter().enumerate() {
+                    let mut out = [0.0; 4];
+                    // SAFETY: `out` has 4 entries.
+                    unsafe { _mm256_storeu_pd(out.as_mut_ptr(), e) };
+                    for (&x, &y) in q[4 * i..4 * i + 4].iter().zip(&out) {
+                        assert_eq!(y.to_bits(), exp(x).to_bits(), "exp4x::<{K}>({x})");
+                    }
+                }
+            }
+        }
+        chains::<8>(&xs);
+        chains::<2>(&xs);
+        chains::<8>(&xs[3..]);
     }
 
     fn ulps(a: f64, b: f64) -> f64 {
