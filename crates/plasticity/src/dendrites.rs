@@ -508,9 +508,11 @@ const NO_BLOCK: u32 = u32::MAX;
 struct Segment {
     lo: u32,
     hi: u32,
-    /// 0: rate `a` on every lane; 1: rate `b`; 2: the per-lane rates of the boundary block
-    /// (`lo + 1 == hi`).
+    /// 0: one rate per row on every lane (`eta`); 2: the per-lane rates of a boundary block
+    /// (`lo + 1 == hi`, `Group::rates`).
     kind: u8,
+    /// Kind 0: each row's learning rate on these blocks.
+    eta: [f64; GROUP_ROWS],
     /// The block holding the group's diagonal if it lies in `lo..hi` and the segment is
     /// uniform: the diagonal lanes are reset to +0 after the update (their rate is 0 and
     /// their weight is +0, see `Dendrites::from_dense`), else `NO_BLOCK`.
@@ -521,26 +523,29 @@ const EMPTY_SEGMENT: Segment = Segment {
     lo: 0,
     hi: 0,
     kind: 0,
+    eta: [0.0; GROUP_ROWS],
     diag: NO_BLOCK,
 };
 
-/// Up to four rows of the structured kernel (same class, diagonals in the same block of 8),
-/// or one frozen row. Blocks left of the class boundary learn with rate `a`, blocks right of it
-/// with `b`; the block holding the boundary (when it is not a multiple of 8) has per-column
-/// rates, and in the block holding the diagonal the diagonal lanes keep their weight +0. The
-/// blocks are planned as segments in increasing order, so the kernel picks a factor per
-/// segment only.
+/// Most segments of a group: a uniform run, a boundary block, a uniform run (every row's
+/// boundary is `n_visible` or 0), with room for one more split.
+const MAX_SEGMENTS: usize = 4;
+
+/// Up to four plastic rows of the structured kernel inside one aligned quad `4m..4m + 4` (so
+/// their diagonals lie in the same block of 8), or one frozen row. The rows may belong to
+/// different classes (visible and latent rows share the quad holding the boundary). The blocks
+/// are planned as segments in increasing order: uniform runs with one learning rate per row,
+/// and the block holding a class boundary that is not a multiple of 8, with per-column rates;
+/// in a uniform block holding the diagonal the diagonal lanes keep their weight +0.
 #[derive(Clone, Debug)]
 struct Group {
     row: usize,
     len: usize,
     frozen: bool,
-    a: f64,
-    b: f64,
-    segments: [Segment; 3],
+    segments: [Segment; MAX_SEGMENTS],
     n_segments: usize,
-    /// The per-lane rates of the boundary block, `[row][lane]` (boxed: only visible rows have
-    /// one, and the kernel reads the groups every step, so they stay small).
+    /// The per-lane rates of the boundary block, `[row][lane]` (boxed: the kernel reads the
+    /// groups every step, so they stay small).
     rates: Box<[[f64; 8]; GROUP_ROWS]>,
 }
 
@@ -561,65 +566,78 @@ impl Group {
         let mut groups = Vec::new();
         let mut i = 0;
         while i < n {
-            let rr = row_rates[i];
+            let plastic = row_rates[i].plastic;
             let mut len = 1;
-            while rr.plastic
+            while plastic
                 && len < GROUP_ROWS
                 && i + len < n
-                && (i + len) / 8 == i / 8
-                && row_rates[i + len] == rr
+                && !(i + len).is_multiple_of(GROUP_ROWS)
+                && row_rates[i + len].plastic
             {
                 len += 1;
             }
+            let rows = &row_rates[i..i + len];
+            // Blocks with per-column rates: those holding a boundary that is not a block edge.
+            let mut special: Vec<usize> = rows
+                .iter()
+                .filter(|rr| !rr.boundary.is_multiple_of(8) && rr.boundary < n)
+                .map(|rr| rr.boundary / 8)
+                .collect();
+            special.sort_unstable();
+            special.dedup();
+            assert!(special.len() <= 1, "one class boundary per group");
+            let mut cuts = vec![0, nb];
+            cuts.extend(special.iter().flat_map(|&b| [b, b + 1]));
+            cuts.extend(rows.iter().map(|rr| rr.boundary.div_ceil(8).min(nb)));
+            cuts.sort_unstable();
+            cuts.dedup();
             let diag = i / 8;
-            // The boundary block (per-lane rates), if the boundary is not a block edge.
-            let bb = if rr.boundary.is_multiple_of(8) {
-                usize::MAX
-            } else {
-                rr.boundary / 8
-            };
             let mut rates = Box::new([[0.0; 8]; GROUP_ROWS]);
-            if bb != usize::MAX {
+            if let Some(&bb) = special.first() {
                 for (r, lanes) in rates.iter_mut().enumerate().take(len) {
                     for (l, x) in lanes.iter_mut().enumerate() {
-                        *x = structured_rate(&rr, i + r, bb * 8 + l, n);
+                        *x = structured_rate(&rows[r], i + r, bb * 8 + l, n);
                     }
                 }
             }
-            // Uniform runs split where rate a gives way to b, around the boundary block.
-            let first_b = rr.boundary.div_ceil(8).min(nb);
-            let mut segments = [EMPTY_SEGMENT; 3];
+            let mut segments = [EMPTY_SEGMENT; MAX_SEGMENTS];
             let mut n_segments = 0;
-            let mut push = |lo: usize, hi: usize, kind: u8| {
-                if lo < hi {
-                    let d = if kind < 2 && (lo..hi).contains(&diag) {
-                        diag as u32
-                    } else {
-                        NO_BLOCK
-                    };
-                    segments[n_segments] = Segment {
+            for w in cuts.windows(2) {
+                let (lo, hi) = (w[0], w[1]);
+                let seg = if special.contains(&lo) {
+                    Segment {
                         lo: lo as u32,
                         hi: hi as u32,
-                        kind,
-                        diag: d,
-                    };
-                    n_segments += 1;
-                }
-            };
-            if bb < nb {
-                push(0, bb, 0);
-                push(bb, bb + 1, 2);
-                push(bb + 1, nb, 1);
-            } else {
-                push(0, first_b, 0);
-                push(first_b, nb, 1);
+                        kind: 2,
+                        ..EMPTY_SEGMENT
+                    }
+                } else {
+                    // No boundary inside lo..hi: each row's rate of its first column holds for
+                    // the whole run (off the diagonal).
+                    let mut eta = [0.0; GROUP_ROWS];
+                    for (r, rr) in rows.iter().enumerate() {
+                        eta[r] = if lo * 8 < rr.boundary { rr.a } else { rr.b };
+                    }
+                    Segment {
+                        lo: lo as u32,
+                        hi: hi as u32,
+                        kind: 0,
+                        eta,
+                        diag: if (lo..hi).contains(&diag) {
+                            diag as u32
+                        } else {
+                            NO_BLOCK
+                        },
+                    }
+                };
+                assert!(n_segments < MAX_SEGMENTS, "too many segments");
+                segments[n_segments] = seg;
+                n_segments += 1;
             }
             groups.push(Group {
                 row: i,
                 len,
-                frozen: !rr.plastic,
-                a: rr.a,
-                b: rr.b,
+                frozen: !plastic,
                 segments,
                 n_segments,
                 rates,
@@ -656,10 +674,9 @@ unsafe fn group_avx2<const R: usize>(
     debug_assert!(lane0 + R <= 8, "a group lies in one block of 8 rows");
     for seg in &g.segments[..g.n_segments] {
         let (lo, hi) = (seg.lo as usize, seg.hi as usize);
-        if seg.kind < 2 {
+        if seg.kind == 0 {
             // Factors eta * err, as the rate-matrix kernel computes them.
-            let eta = if seg.kind == 0 { g.a } else { g.b };
-            let f: [__m256d; R] = std::array::from_fn(|r| _mm256_set1_pd(eta * e[r]));
+            let f: [__m256d; R] = std::array::from_fn(|r| _mm256_set1_pd(seg.eta[r] * e[r]));
             let d = seg.diag as usize;
             // SAFETY: by the caller; blocks lo..d, d and d + 1..hi lie inside lo..hi.
             unsafe {
@@ -930,6 +947,8 @@ mod tests {
             (20, 13),
             (63, 13),
             (70, 9),
+            (40, 12),
+            (33, 4),
         ] {
             let full = all_to_all(n);
             check_all_layouts(&full, n, nv, PlasticRows::All, Layout::Structured);
