@@ -24,11 +24,17 @@ fn main() {
     let n: usize = args.first().map_or(63, |s| s.parse().expect("n"));
     let steps: usize = args.get(1).map_or(10_000, |s| s.parse().expect("steps"));
     let density: f64 = args.get(2).map_or(1.0, |s| s.parse().expect("density"));
-    // Optional 4th argument `masked` forces the dense masked layout (for comparison).
+    // Optional 4th argument `masked` forces the dense masked layout (for comparison);
+    // `lockstep` steps two networks alternately (seed batching) and reports the cost per step
+    // of one network.
     let layout = match args.get(3).map(String::as_str) {
         Some("masked") => LayoutChoice::Force(Layout::Masked),
         _ => LayoutChoice::Auto,
     };
+    if args.get(3).map(String::as_str) == Some("lockstep") {
+        lockstep(n, steps, density);
+        return;
+    }
     let (mut net, synapses) = common::demo_network(n, density, layout);
     // Timed in segments of 2000 steps (~4 ms, below a scheduler time slice): on a shared machine
     // the fastest segments show the step's own cost, the mean includes the neighbours'.
@@ -65,6 +71,30 @@ fn main() {
     );
     eprintln!(
         "segments of 2000 steps: min {:.3} / p10 {:.3} / median {:.3} us/step",
+        pct(0.0),
+        pct(0.1),
+        pct(0.5)
+    );
+}
+
+/// Two networks stepped alternately in one thread (what "batching seeds in lockstep" does to
+/// the caches): segments of 2000 steps of each, per network step.
+fn lockstep(n: usize, steps: usize, density: f64) {
+    let (mut a, _) = common::demo_network(n, density, LayoutChoice::Auto);
+    let (mut b, _) = common::demo_network(n, density, LayoutChoice::Auto);
+    let mut segments = Vec::new();
+    for chunk in (0..steps).collect::<Vec<_>>().chunks(2000) {
+        let t0 = std::time::Instant::now();
+        for &k in chunk {
+            a.step(k % 2500, 1.0);
+            b.step(k % 2500, 1.0);
+        }
+        segments.push(t0.elapsed().as_secs_f64() * 1e6 / (2 * chunk.len()) as f64);
+    }
+    segments.sort_by(f64::total_cmp);
+    let pct = |q: f64| segments[((segments.len() - 1) as f64 * q) as usize];
+    eprintln!(
+        "lockstep, two networks of n {n}: per network step, segments min {:.3} / p10 {:.3} / median {:.3} us",
         pct(0.0),
         pct(0.1),
         pct(0.5)
