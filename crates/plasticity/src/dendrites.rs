@@ -36,18 +36,28 @@ pub enum Layout {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum LayoutChoice {
     /// Structured when the mask allows it, else CSR when the density is at most
-    /// [`CSR_MAX_DENSITY`], else masked.
+    /// [`csr_max_density`], else masked.
     #[default]
     Auto,
     /// A given layout; `Structured` falls back to `Masked` when the mask is not all-to-all.
     Force(Layout),
 }
 
-/// Highest fraction of existing synapses (of n x n) at which [`LayoutChoice::Auto`] picks CSR.
-/// Measured with `cargo bench -p elise-dynamics --bench step` (sparse group): at N = 63 CSR and
-/// the masked dense kernel cost the same near density 0.3; at N >= 256 CSR is faster up to at
-/// least 0.3 (the dense kernel streams W and the rate matrix from L2/L3/memory).
-pub const CSR_MAX_DENSITY: f64 = 0.3;
+/// Highest fraction of existing synapses (of n x n) at which [`LayoutChoice::Auto`] picks CSR
+/// for `n` neurons. From `scripts/bench/step_scaling.sh` and `step_profile` (whole steps, fastest
+/// segments, Zen 3): below 128 neurons the dense masked kernel is faster at every density
+/// (N = 63: 1.34 µs against 1.48 / 1.89 / 2.12 µs for CSR at 0.05 / 0.1 / 0.3); from 128 to
+/// 1023 CSR wins up to about 0.15 (N = 256: 11.8 against 18 µs at 0.1, 27.6 against 18.5 µs at
+/// 0.3; N = 512: 48 against 75 µs at 0.1, 104 against 85 µs at 0.2); from 1024 neurons, where the
+/// masked weights and rates leave the caches, up to at least 0.3 (N = 1024: 578 against 806 µs).
+/// The layout never changes results, only time and memory.
+pub fn csr_max_density(n: usize) -> f64 {
+    match n {
+        0..128 => 0.0,
+        128..1024 => 0.15,
+        _ => 0.3,
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct RowRates {
@@ -162,7 +172,7 @@ impl Dendrites {
                 Layout::Structured
             }
             LayoutChoice::Force(Layout::Csr) => Layout::Csr,
-            LayoutChoice::Auto if density <= CSR_MAX_DENSITY => Layout::Csr,
+            LayoutChoice::Auto if density > 0.0 && density <= csr_max_density(n) => Layout::Csr,
             _ => Layout::Masked,
         };
         let mut me = Self {
@@ -949,6 +959,7 @@ mod tests {
             (70, 9),
             (40, 12),
             (33, 4),
+            (130, 13),
         ] {
             let full = all_to_all(n);
             check_all_layouts(&full, n, nv, PlasticRows::All, Layout::Structured);
@@ -957,22 +968,22 @@ mod tests {
             let soma: Vec<bool> = (0..n * n).map(|k| full[k] && k / n < nv).collect();
             let want = if nv == n {
                 Layout::Structured
-            } else if nv * (n - 1) <= (CSR_MAX_DENSITY * (n * n) as f64) as usize {
+            } else if nv * (n - 1) <= (csr_max_density(n) * (n * n) as f64) as usize {
                 Layout::Csr
             } else {
                 Layout::Masked
             };
             check_all_layouts(&soma, n, nv, PlasticRows::All, want);
             // Sparse masks.
-            for (keep, want) in [(0.1, Layout::Csr), (0.6, Layout::Masked)] {
+            for keep in [0.1, 0.6] {
                 let sparse: Vec<bool> = (0..n * n)
                     .map(|k| full[k] && (f(k + 99) + 0.4) < keep)
                     .collect();
                 let density = sparse.iter().filter(|&&m| m).count() as f64 / (n * n) as f64;
-                let want = if density <= CSR_MAX_DENSITY {
+                let want = if density > 0.0 && density <= csr_max_density(n) {
                     Layout::Csr
                 } else {
-                    want
+                    Layout::Masked
                 };
                 check_all_layouts(&sparse, n, nv, PlasticRows::All, want);
             }
@@ -1004,18 +1015,25 @@ mod tests {
         let full = all_to_all(n);
         let d = Dendrites::new(&full, &w, n, 10, &odd, PlasticRows::All, LayoutChoice::Auto);
         assert_eq!(d.layout(), Layout::Structured);
-        let sparse: Vec<bool> = (0..n * n).map(|k| full[k] && k % 10 == 0).collect();
-        let csr = Dendrites::new(&sparse, &w, n, 10, &r, PlasticRows::All, LayoutChoice::Auto);
-        let masked = Dendrites::new(
-            &sparse,
-            &w,
-            n,
-            10,
-            &r,
-            PlasticRows::All,
-            LayoutChoice::Force(Layout::Masked),
-        );
-        assert_eq!(csr.layout(), Layout::Csr);
-        assert!(csr.memory_bytes() * 4 < masked.memory_bytes());
+        // Sparse masks: masked below 128 neurons, CSR at 10 % from 128 on, and at 30 % from
+        // 1024 on.
+        for (n, every, want) in [
+            (64, 10, Layout::Masked),
+            (128, 10, Layout::Csr),
+            (256, 4, Layout::Masked),
+            (1024, 4, Layout::Csr),
+        ] {
+            let w = vec![0.0; n * n];
+            let sparse: Vec<bool> = (0..n * n)
+                .map(|k| k / n != k % n && k % every == 1)
+                .collect();
+            let auto = Dendrites::new(&sparse, &w, n, 10, &r, PlasticRows::All, LayoutChoice::Auto);
+            assert_eq!(auto.layout(), want, "n {n}, one synapse in {every}");
+            if n == 64 {
+                let force = |l| Dendrites::new(&sparse, &w, n, 10, &r, PlasticRows::All, l);
+                let csr = force(LayoutChoice::Force(Layout::Csr));
+                assert!(csr.memory_bytes() * 4 < auto.memory_bytes());
+            }
+        }
     }
 }
