@@ -1,6 +1,7 @@
 //! Cost of one simulation step (plasticity on, f64) with dense all-to-all dendrites at
 //! N = 63, 128, 256, 512, 1024, 2048 and with sparse dendrites (density 0.05, 0.1, 0.3; the CSR
-//! layout that `Network::new` picks for them, and the dense masked layout for comparison), plus
+//! layout and the dense masked layout, between which `Network::new` picks by
+//! `elise_plasticity::csr_max_density`), plus
 //! the fused weight update + dendritic drive alone. Run with `cargo bench -p elise-dynamics`;
 //! `--bench step -- step_dense/63` for one case. Throughput is reported per synapse.
 
@@ -39,14 +40,8 @@ fn bench_sparse(c: &mut Criterion) {
     for n in [63usize, 256, 1024, 2048] {
         for density in [0.05, 0.1, 0.3] {
             let id = format!("{n}/{density}");
-            bench_net(
-                c,
-                "step_sparse_csr",
-                id.clone(),
-                n,
-                density,
-                LayoutChoice::Auto,
-            );
+            let csr = LayoutChoice::Force(Layout::Csr);
+            bench_net(c, "step_sparse_csr", id.clone(), n, density, csr);
             let masked = LayoutChoice::Force(Layout::Masked);
             bench_net(c, "step_sparse_masked", id, n, density, masked);
         }
