@@ -111,10 +111,19 @@ impl ReplayScorer {
             let (sb, sbb) = (self.sum_centered[i], self.sum_sq_centered[i]);
             let delta = c - self.mean[i];
             let var_b = sbb - sb * sb / s_f;
+            // Window dots for four shifts at a time (`dot4_shifted`: the bits of `dot`).
+            let mut sab4 = [0.0; 4];
             for s in 0..n_shifts {
                 let sa = prefix[s + s_len] - prefix[s];
                 let saa = prefix_sq[s + s_len] - prefix_sq[s];
-                let sab = dot(&shifted[s..s + s_len], b);
+                let sab = if s + 4 <= n_shifts {
+                    if s % 4 == 0 {
+                        sab4 = dot4_shifted(&shifted[s..s + s_len + 3], b);
+                    }
+                    sab4[s % 4]
+                } else {
+                    dot(&shifted[s..s + s_len], b)
+                };
                 // x - y = a - b + delta, with a = x - c, b = y - mean(y), delta = c - mean(y).
                 sq_err[s] += saa - 2.0 * sab + sbb + 2.0 * delta * (sa - sb) + s_f * delta * delta;
                 let cov = sab - sa * sb / s_f;
@@ -153,9 +162,74 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
+/// `[dot(&a[j..j + b.len()], b) for j in 0..4]` with the same bits, `a.len() == b.len() + 3`:
+/// with AVX2 the four windows share each load of `b` (the replay score's shift search is a
+/// cross-correlation of 2500-sample windows; this made it ~3x faster).
+pub fn dot4_shifted(a: &[f64], b: &[f64]) -> [f64; 4] {
+    assert_eq!(a.len(), b.len() + 3);
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 was detected; the lengths were checked.
+        return unsafe { dot4_shifted_avx2(a, b) };
+    }
+    std::array::from_fn(|j| dot(&a[j..j + b.len()], b))
+}
+
+/// # Safety
+/// AVX2 is available and `a.len() == b.len() + 3`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn dot4_shifted_avx2(a: &[f64], b: &[f64]) -> [f64; 4] {
+    use std::arch::x86_64::*;
+    let len = b.len();
+    let body = len - len % 4;
+    let mut acc = [_mm256_setzero_pd(); 4];
+    let (ap, bp) = (a.as_ptr(), b.as_ptr());
+    let mut k = 0;
+    while k < body {
+        // SAFETY: k + 4 <= len, and a has len + 3 entries, so window j reads a[j + k..j + k + 4].
+        unsafe {
+            let y = _mm256_loadu_pd(bp.add(k));
+            for (j, acc) in acc.iter_mut().enumerate() {
+                let x = _mm256_loadu_pd(ap.add(j + k));
+                // Lane l of window j: acc[l] += x[l] * y[l], as `dot` (no FMA).
+                *acc = _mm256_add_pd(*acc, _mm256_mul_pd(x, y));
+            }
+        }
+        k += 4;
+    }
+    std::array::from_fn(|j| {
+        let mut l = [0.0; 4];
+        // SAFETY: `l` has 4 entries.
+        unsafe { _mm256_storeu_pd(l.as_mut_ptr(), acc[j]) };
+        let mut tail = 0.0;
+        for (x, y) in a[j + body..j + len].iter().zip(&b[body..]) {
+            tail += x * y;
+        }
+        (l[0] + l[1]) + (l[2] + l[3]) + tail
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dot4_shifted_has_the_bits_of_four_dots() {
+        for len in [1usize, 3, 4, 5, 8, 13, 2500] {
+            let a: Vec<f64> = (0..len + 3)
+                .map(|k| ((k * 7919 % 1013) as f64 - 500.0) * 1.37e-3)
+                .collect();
+            let b: Vec<f64> = (0..len)
+                .map(|k| ((k * 104_729 % 997) as f64).sqrt())
+                .collect();
+            let got = dot4_shifted(&a, &b);
+            for (j, g) in got.iter().enumerate() {
+                let want = dot(&a[j..j + len], &b);
+                assert_eq!(g.to_bits(), want.to_bits(), "len {len}, window {j}");
+            }
+        }
+    }
 
     fn naive(
         out: &[f64],
