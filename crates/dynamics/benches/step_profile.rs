@@ -36,20 +36,9 @@ fn main() {
         return;
     }
     let (mut net, synapses) = common::demo_network(n, density, layout);
-    // Timed in segments of 2000 steps (~4 ms, below a scheduler time slice): on a shared machine
-    // the fastest segments show the step's own cost, the mean includes the neighbours'.
     let start = std::time::Instant::now();
-    let mut segments = Vec::new();
-    for chunk in (0..steps).collect::<Vec<_>>().chunks(2000) {
-        let t0 = std::time::Instant::now();
-        for &k in chunk {
-            net.step(k % 2500, 1.0);
-        }
-        segments.push(t0.elapsed().as_secs_f64() * 1e6 / chunk.len() as f64);
-    }
+    let [min, p10, median] = segments(steps, 1, |k| net.step(k % 2500, 1.0));
     let secs = start.elapsed().as_secs_f64();
-    segments.sort_by(f64::total_cmp);
-    let pct = |q: f64| segments[((segments.len() - 1) as f64 * q) as usize];
     // FNV-1a of the state's bits, to compare versions that must give the same results.
     let mut hash = 0xcbf2_9ce4_8422_2325u64;
     for x in net
@@ -69,12 +58,25 @@ fn main() {
         secs * 1e9 / steps as f64 / synapses as f64,
         net.memory_bytes()
     );
-    eprintln!(
-        "segments of 2000 steps: min {:.3} / p10 {:.3} / median {:.3} us/step",
-        pct(0.0),
-        pct(0.1),
-        pct(0.5)
-    );
+    eprintln!("segments of 2000 steps: min {min:.3} / p10 {p10:.3} / median {median:.3} us/step");
+}
+
+/// Runs `step(k)` for k in 0..steps, timed in segments of 2000 steps (~4 ms, below a scheduler
+/// time slice): on a shared machine the fastest segments show the step's own cost, the median
+/// includes the neighbours'. Returns min / p10 / median µs per network step (`per_call`
+/// network steps per call).
+fn segments(steps: usize, per_call: usize, mut step: impl FnMut(usize)) -> [f64; 3] {
+    let mut times = Vec::new();
+    for lo in (0..steps).step_by(2000) {
+        let hi = (lo + 2000).min(steps);
+        let t0 = std::time::Instant::now();
+        for k in lo..hi {
+            step(k);
+        }
+        times.push(t0.elapsed().as_secs_f64() * 1e6 / (per_call * (hi - lo)) as f64);
+    }
+    times.sort_by(f64::total_cmp);
+    [0.0, 0.1, 0.5].map(|q| times[((times.len() - 1) as f64 * q) as usize])
 }
 
 /// Two networks stepped alternately in one thread (what "batching seeds in lockstep" does to
@@ -82,21 +84,11 @@ fn main() {
 fn lockstep(n: usize, steps: usize, density: f64) {
     let (mut a, _) = common::demo_network(n, density, LayoutChoice::Auto);
     let (mut b, _) = common::demo_network(n, density, LayoutChoice::Auto);
-    let mut segments = Vec::new();
-    for chunk in (0..steps).collect::<Vec<_>>().chunks(2000) {
-        let t0 = std::time::Instant::now();
-        for &k in chunk {
-            a.step(k % 2500, 1.0);
-            b.step(k % 2500, 1.0);
-        }
-        segments.push(t0.elapsed().as_secs_f64() * 1e6 / (2 * chunk.len()) as f64);
-    }
-    segments.sort_by(f64::total_cmp);
-    let pct = |q: f64| segments[((segments.len() - 1) as f64 * q) as usize];
+    let [min, p10, median] = segments(steps, 2, |k| {
+        a.step(k % 2500, 1.0);
+        b.step(k % 2500, 1.0);
+    });
     eprintln!(
-        "lockstep, two networks of n {n}: per network step, segments min {:.3} / p10 {:.3} / median {:.3} us",
-        pct(0.0),
-        pct(0.1),
-        pct(0.5)
+        "lockstep, two networks of n {n}: per network step, segments min {min:.3} / p10 {p10:.3} / median {median:.3} us"
     );
 }
