@@ -96,6 +96,7 @@ impl ReplayScorer {
         let mut prefix = vec![0.0; s_len + n_shifts];
         let mut prefix_sq = vec![0.0; s_len + n_shifts];
         let mut shifted = vec![0.0; s_len + n_shifts - 1];
+        let mut sab_all = vec![0.0; n_shifts];
         for i in 0..self.n_neurons {
             let x = &output[i * len..i * len + s_len + n_shifts - 1];
             // Centre the output by a constant so that sums of squares do not cancel badly.
@@ -111,19 +112,10 @@ impl ReplayScorer {
             let (sb, sbb) = (self.sum_centered[i], self.sum_sq_centered[i]);
             let delta = c - self.mean[i];
             let var_b = sbb - sb * sb / s_f;
-            // Window dots for four shifts at a time (`dot4_shifted`: the bits of `dot`).
-            let mut sab4 = [0.0; 4];
-            for s in 0..n_shifts {
+            window_dots(&shifted, b, &mut sab_all);
+            for (s, &sab) in sab_all.iter().enumerate() {
                 let sa = prefix[s + s_len] - prefix[s];
                 let saa = prefix_sq[s + s_len] - prefix_sq[s];
-                let sab = if s + 4 <= n_shifts {
-                    if s % 4 == 0 {
-                        sab4 = dot4_shifted(&shifted[s..s + s_len + 3], b);
-                    }
-                    sab4[s % 4]
-                } else {
-                    dot(&shifted[s..s + s_len], b)
-                };
                 // x - y = a - b + delta, with a = x - c, b = y - mean(y), delta = c - mean(y).
                 sq_err[s] += saa - 2.0 * sab + sbb + 2.0 * delta * (sa - sb) + s_f * delta * delta;
                 let cov = sab - sa * sb / s_f;
@@ -160,6 +152,20 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
         tail += x * y;
     }
     (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+}
+
+/// `out[s] = dot(&a[s..s + b.len()], b)` for every shift s, with the same bits, four shifts at
+/// a time (`a.len() == b.len() + out.len() - 1`).
+fn window_dots(a: &[f64], b: &[f64], out: &mut [f64]) {
+    let len = b.len();
+    assert_eq!(a.len() + 1, len + out.len());
+    let blocked = out.len() - out.len() % 4;
+    for s in (0..blocked).step_by(4) {
+        out[s..s + 4].copy_from_slice(&dot4_shifted(&a[s..s + len + 3], b));
+    }
+    for s in blocked..out.len() {
+        out[s] = dot(&a[s..s + len], b);
+    }
 }
 
 /// `[dot(&a[j..j + b.len()], b) for j in 0..4]` with the same bits, `a.len() == b.len() + 3`:
