@@ -518,10 +518,10 @@ const NO_BLOCK: u32 = u32::MAX;
 struct Segment {
     lo: u32,
     hi: u32,
-    /// 0: one rate per row on every lane (`eta`); 2: the per-lane rates of a boundary block
-    /// (`lo + 1 == hi`, `Group::rates`).
-    kind: u8,
-    /// Kind 0: each row's learning rate on these blocks.
+    /// false: one rate per row on every lane (`eta`); true: the per-lane rates of a boundary
+    /// block (`lo + 1 == hi`, `Group::rates`).
+    per_lane: bool,
+    /// Uniform segments: each row's learning rate on these blocks.
     eta: [f64; GROUP_ROWS],
     /// The block holding the group's diagonal if it lies in `lo..hi` and the segment is
     /// uniform: the diagonal lanes are reset to +0 after the update (their rate is 0 and
@@ -532,7 +532,7 @@ struct Segment {
 const EMPTY_SEGMENT: Segment = Segment {
     lo: 0,
     hi: 0,
-    kind: 0,
+    per_lane: false,
     eta: [0.0; GROUP_ROWS],
     diag: NO_BLOCK,
 };
@@ -618,7 +618,7 @@ impl Group {
                     Segment {
                         lo: lo as u32,
                         hi: hi as u32,
-                        kind: 2,
+                        per_lane: true,
                         ..EMPTY_SEGMENT
                     }
                 } else {
@@ -631,7 +631,7 @@ impl Group {
                     Segment {
                         lo: lo as u32,
                         hi: hi as u32,
-                        kind: 0,
+                        per_lane: false,
                         eta,
                         diag: if (lo..hi).contains(&diag) {
                             diag as u32
@@ -684,7 +684,7 @@ unsafe fn group_avx2<const R: usize>(
     debug_assert!(lane0 + R <= 8, "a group lies in one block of 8 rows");
     for seg in &g.segments[..g.n_segments] {
         let (lo, hi) = (seg.lo as usize, seg.hi as usize);
-        if seg.kind == 0 {
+        if !seg.per_lane {
             // Factors eta * err, as the rate-matrix kernel computes them.
             let f: [__m256d; R] = std::array::from_fn(|r| _mm256_set1_pd(seg.eta[r] * e[r]));
             let d = seg.diag as usize;
