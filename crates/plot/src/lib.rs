@@ -201,7 +201,7 @@ pub enum PlotError {
 ///
 /// The figure is validated first; invalid input returns [`PlotError::InvalidFigure`] or
 /// [`PlotError::InvalidPanel`] (which names the panel's index and title) and touches no file.
-/// Missing parent folders are created. The image is drawn to `"<path>.tmp.png"` (plotters
+/// Missing parent folders are created. The image is drawn to `"<path>.<pid>.tmp.png"` (plotters
 /// picks the encoder from that extension) and then renamed to `path`, replacing any file
 /// there; on failure the temporary file is removed. The result is a PNG whatever `path`'s
 /// extension.
@@ -267,10 +267,10 @@ fn panic_text(panic: &(dyn Any + Send)) -> &str {
     }
 }
 
-/// `"<path>.tmp.png"`.
+/// `"<path>.<pid>.tmp.png"` (processes sharing a run directory may draw the same figure).
 fn tmp_path(path: &Path) -> PathBuf {
     let mut s = OsString::from(path.as_os_str());
-    s.push(".tmp.png");
+    s.push(format!(".{}.tmp.png", std::process::id()));
     PathBuf::from(s)
 }
 

@@ -96,12 +96,9 @@ pub fn read_trace_window(
     branch: Option<&str>,
     cycles: std::ops::RangeInclusive<i64>,
 ) -> anyhow::Result<Option<TraceWindow>> {
-    let path = run
-        .table_dir("traces")
-        .join(format!("job-{job:06}.parquet"));
-    if !path.exists() {
+    let Some(path) = run.part("traces", usize::try_from(job)?)? else {
         return Ok(None);
-    }
+    };
     let batches = elise_sweep::read_parquet(&path)?;
     let mut n_rows = 0usize;
     let mut cells: Vec<(i64, u32, u32, f32, f32)> = Vec::new();

@@ -135,6 +135,9 @@ pub struct RunSummary {
     pub n_failed: usize,
     /// Jobs skipped because the run directory already held their intact parts (resume).
     pub n_resumed: usize,
+    /// Jobs another process (a second sweep or shard on the same run directory) was running
+    /// when this one started and finished while it waited (counted in `n_ok`).
+    pub n_by_others: usize,
     /// The failed jobs, by index.
     pub failed: Vec<FailedJob>,
     /// The error of `Experiment::finish`, if it failed.
@@ -184,7 +187,26 @@ pub fn main<E: Experiment>() -> ExitCode {
             if let Some(report) = &summary.report {
                 let _ = out.write_all(report.as_bytes());
             }
+            if summary.report.is_none() && summary.n_jobs > 0 {
+                let n_here = summary.n_ok - summary.n_resumed - summary.n_by_others;
+                let _ = writeln!(
+                    out,
+                    "jobs: {} of {} ok ({n_here} run now, {} already done, {} run by another process), {} failed",
+                    summary.n_ok,
+                    summary.n_jobs,
+                    summary.n_resumed,
+                    summary.n_by_others,
+                    summary.n_failed
+                );
+            }
             let _ = writeln!(out, "results: {}", summary.run_dir.display());
+            for f in &summary.failed {
+                let first = f.error.lines().next().unwrap_or("");
+                eprintln!("error: job {} (seed {}) failed: {first}", f.index, f.seed);
+            }
+            if let Some(e) = &summary.finish_error {
+                eprintln!("error: drawing the figures failed: {e}");
+            }
             if summary.success() {
                 ExitCode::SUCCESS
             } else {
@@ -296,8 +318,15 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
             ))
             .into());
         }
-        let (stored_cfg, _) = crate::resolve_config::<E>(Some(&stored), &[], false, &[])?;
-        let run = RunDir::new(&run_dir);
+        let _lock = crate::lock::run_shared(&run_dir, "--redraw")?;
+        let stored_text = crate::store::read_small_text(&stored)?;
+        let (stored_cfg, stored_table) =
+            crate::resolve_config::<E>(Some(&stored), &[], false, &[])?;
+        let stored_jobs = crate::expand_jobs::<E>(&stored_cfg, &stored_table)?
+            .into_iter()
+            .map(|(j, _)| j)
+            .collect();
+        let run = RunDir::planned(&run_dir, resume::config_hash(&stored_text), stored_jobs);
         let finish_error = match catch_unwind(AssertUnwindSafe(|| E::finish(&stored_cfg, &run))) {
             Ok(Ok(())) => None,
             Ok(Err(e)) => Some(format!("{e:#}")),
@@ -369,8 +398,21 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
     };
     let threads = shard::resolve_threads(cli.threads, env)?;
 
-    prepare_run_dir::<E>(&run_dir, &config_text, shard.is_some())?;
+    let restart_all = cli.restart && shard.is_none();
+    create_run_dir(&run_dir)?;
+    // A whole-sweep --restart deletes every part: it needs the directory alone. Everything else
+    // shares it and locks each job it touches (crate::lock).
+    let _run_lock = if restart_all {
+        crate::lock::run_exclusive(&run_dir, "--restart")?
+    } else {
+        crate::lock::run_shared(&run_dir, &bin)?
+    };
+    let config_hash = resume::config_hash(&config_text);
+    // Records made for the stored config.toml, when an older version wrote it and it resolves
+    // to this config today, are taken over (re-bound to this config's hash).
+    let older = check_run_config::<E>(&run_dir, &config_text)?;
     write_config_file(&run_dir, &config_text)?;
+    crate::store::clear_dead_temporaries(&run_dir)?;
     let run_id = match &cli.run_id {
         Some(id) => id.clone(),
         None => run_dir
@@ -380,54 +422,60 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
             .map_or_else(|| default_id.clone(), |n| n.to_string_lossy().into_owned()),
     };
 
-    // This process's jobs: all, or those of its shard. Nothing below touches another shard's
-    // files: several shards may run in this directory at the same time.
+    // This process's jobs: all, or those of its shard. Nothing below touches a job's files
+    // without holding that job's lock: other shards and other processes on the same --out may
+    // be running in this directory at the same time.
     let selected: Vec<usize> = (0..jobs.len())
         .filter(|&p| shard.is_none_or(|s| s.contains(jobs[p].index)))
         .collect();
-    if cli.restart {
-        match shard {
-            None => {
-                tracing::warn!("--restart: discarding the parts in {}", run_dir.display());
-                resume::clear_all(&run_dir)?;
-            }
-            Some(s) => {
-                tracing::warn!(
-                    "--restart: discarding the parts of shard {} in {}",
-                    s.text(),
-                    run_dir.display()
-                );
-                for &p in &selected {
-                    resume::clear_job(&run_dir, jobs[p].index)?;
-                    remove_if_exists(&resume::checkpoint_path(&run_dir, jobs[p].index))?;
-                }
-            }
-        }
+    if restart_all {
+        tracing::warn!("--restart: discarding the parts in {}", run_dir.display());
+        crate::store::clear_collected(&run_dir)?;
+        resume::clear_all(&run_dir)?;
     }
 
     // Resume: keep the jobs whose completion record and parts are intact; clear the rest.
-    let mut todo = vec![true; selected.len()];
+    let mut todo = vec![JobStatus::Pending; selected.len()];
     for (&p, todo) in selected.iter().zip(todo.iter_mut()) {
         let job = &jobs[p];
-        match resume::check_job(&run_dir, job) {
-            None => {
-                *todo = false;
-                resume::clear_job_temporaries(&run_dir, job.index)?;
-            }
-            Some(why) => {
-                if why != "not run" {
-                    tracing::warn!("job {} will be redone: {why}", job.index);
-                }
-                resume::clear_job(&run_dir, job.index)?;
-            }
+        let crate::lock::Attempt::Held(_job_lock) = crate::lock::try_job(&run_dir, job.index)?
+        else {
+            *todo = JobStatus::Busy;
+            continue;
+        };
+        if cli.restart && shard.is_some() {
+            resume::clear_job(&run_dir, job.index)?;
+            remove_if_exists(&resume::checkpoint_path(&run_dir, job.index))?;
+            continue;
+        }
+        if take_finished(&run_dir, job, &config_hash, older.as_deref())? {
+            *todo = JobStatus::Resumed;
         }
     }
     let n_selected = selected.len();
-    let n_resumed = todo.iter().filter(|&&t| !t).count();
+    let n_resumed = todo.iter().filter(|&&t| t == JobStatus::Resumed).count();
+    let n_busy = todo.iter().filter(|&&t| t == JobStatus::Busy).count();
+    if n_busy > 0 {
+        tracing::info!(
+            "{bin}: {n_busy} jobs are being run by another process in {}; they are left to it",
+            run_dir.display()
+        );
+    }
+    if cli.restart && shard.is_some() {
+        tracing::warn!(
+            "--restart: discarded the parts of shard {} in {}",
+            shard.map(|s| s.text()).unwrap_or_default(),
+            run_dir.display()
+        );
+    }
+    if n_resumed < n_selected {
+        // Jobs will be (re)written: tables merged by an earlier `collect` would go stale.
+        crate::store::clear_collected(&run_dir)?;
+    }
     let todo_units = selected
         .iter()
         .zip(&todo)
-        .filter(|&(_, &t)| t)
+        .filter(|&(_, &t)| t != JobStatus::Resumed)
         .fold(0_u64, |a, (&p, _)| a.saturating_add(units[p]));
 
     let started = SystemTime::now();
@@ -450,6 +498,7 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
         n_ok: 0,
         n_failed: 0,
         n_resumed,
+        n_by_others: 0,
         total_work_units: i64::try_from(total_units).unwrap_or(i64::MAX),
         finish_error: None,
         not_run: Vec::new(),
@@ -460,10 +509,7 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
         path: run_dir.join(&manifest_name),
         manifest: std::sync::Mutex::new((manifest, false)),
         jobs: selected.iter().map(|&p| jobs[p].clone()).collect(),
-        status: todo
-            .iter()
-            .map(|&t| AtomicU8::new(if t { PENDING } else { RESUMED }))
-            .collect(),
+        status: todo.iter().map(|&t| AtomicU8::new(t as u8)).collect(),
         errors: std::sync::Mutex::new(vec![None; n_selected]),
         stop: AtomicBool::new(false),
         t0,
@@ -501,49 +547,86 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
         run_dir: &run_dir,
         experiment: E::NAME,
         run_id: &run_id,
+        config_hash: &config_hash,
         git_commit: &git,
         n_jobs: n_selected - n_resumed,
         progress: &progress,
     };
-    let results: Vec<Result<(), String>> = pool.install(|| {
-        selected
-            .par_iter()
-            .enumerate()
-            .map(|(k, &p)| {
-                if !todo[k] {
-                    return Ok(());
-                }
-                if state.stop.load(Ordering::SeqCst) {
-                    return Err("not run: the sweep was interrupted".to_owned());
-                }
-                state.status[k].store(RUNNING, Ordering::SeqCst);
-                let result = run_one::<E>(&job_cfgs[p], &jobs[p], units[p], &ctx);
-                if let Err(e) = &result {
-                    state.errors.lock().unwrap_or_else(|e| e.into_inner())[k] = Some(e.clone());
-                }
-                let done = if result.is_ok() { OK } else { FAILED };
-                state.status[k].store(done, Ordering::SeqCst);
-                result
-            })
-            .collect()
+    // One job under its lock: skipped if another process holds it (`wait`: wait for it), taken
+    // over if another process finished it meanwhile, else cleared and run.
+    let attempt = |k: usize, wait: bool| {
+        let job = &jobs[selected[k]];
+        if state.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let set = |s: JobStatus| state.status[k].store(s as u8, Ordering::SeqCst);
+        let fail = |e: String| {
+            state.errors.lock().unwrap_or_else(|e| e.into_inner())[k] = Some(e);
+            set(JobStatus::Failed);
+        };
+        let _job_lock = match lock_job(&run_dir, job.index, wait, &state.stop) {
+            Ok(Some(held)) => held,
+            Ok(None) => return set(JobStatus::Busy),
+            Err(e) => return fail(format!("{e:#}")),
+        };
+        match take_finished(&run_dir, job, &config_hash, older.as_deref()) {
+            Ok(true) => return set(JobStatus::ByOther),
+            Ok(false) => {}
+            Err(e) => return fail(format!("{e:#}")),
+        }
+        set(JobStatus::Running);
+        let p = selected[k];
+        match run_one::<E>(&job_cfgs[p], job, units[p], &ctx) {
+            Ok(()) => set(JobStatus::Ok),
+            Err(e) => fail(e),
+        }
+    };
+    let status_of = |k: usize| JobStatus::from_u8(state.status[k].load(Ordering::SeqCst));
+    pool.install(|| {
+        (0..n_selected)
+            .into_par_iter()
+            .filter(|&k| status_of(k) != JobStatus::Resumed)
+            .for_each(|k| attempt(k, false));
     });
+    // Jobs another process was running: wait for each, then take its record or run the job.
+    let busy: Vec<usize> = (0..n_selected)
+        .filter(|&k| status_of(k) == JobStatus::Busy)
+        .collect();
+    if !busy.is_empty() && !state.stop.load(Ordering::SeqCst) {
+        tracing::info!(
+            "{bin}: waiting for {} jobs that another process is running in {}",
+            busy.len(),
+            run_dir.display()
+        );
+        pool.install(|| busy.par_iter().for_each(|&k| attempt(k, true)));
+    }
     progress.finish();
     drop(pool);
 
-    let failed: Vec<FailedJob> = selected
-        .iter()
-        .zip(&results)
-        .filter_map(|(&p, r)| {
-            let job = &jobs[p];
-            r.as_ref().err().map(|error| FailedJob {
+    let errors = state
+        .errors
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let failed: Vec<FailedJob> = (0..n_selected)
+        .filter(|&k| status_of(k) == JobStatus::Failed)
+        .map(|k| {
+            let job = &jobs[selected[k]];
+            FailedJob {
                 index: job.index,
                 replicate: job.replicate,
                 seed: job.seed,
                 params: job.params.clone(),
-                error: error.clone(),
-            })
+                error: errors[k].clone().unwrap_or_default(),
+            }
         })
         .collect();
+    let n_by_others = (0..n_selected)
+        .filter(|&k| status_of(k) == JobStatus::ByOther)
+        .count();
+    if n_by_others > 0 {
+        tracing::info!("{bin}: {n_by_others} jobs were run by another process in this directory");
+    }
     let n_failed = failed.len();
     let n_ok = n_selected - n_failed;
 
@@ -552,7 +635,7 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
     let finish_error = if shard.is_some() {
         None
     } else {
-        let run = RunDir::new(run_dir.clone());
+        let run = RunDir::planned(run_dir.clone(), config_hash.clone(), jobs.clone());
         match catch_unwind(AssertUnwindSafe(|| E::finish(&cfg, &run))) {
             Ok(Ok(())) => None,
             Ok(Err(e)) => Some(format!("{e:#}")),
@@ -569,6 +652,7 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
         m.elapsed_s = Some((t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0);
         m.n_ok = n_ok;
         m.n_failed = n_failed;
+        m.n_by_others = n_by_others;
         m.finish_error = finish_error.clone();
         m.failed = failed.iter().map(ManifestFailure::from).collect();
     })?;
@@ -594,6 +678,7 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
         n_ok,
         n_failed,
         n_resumed,
+        n_by_others,
         failed,
         finish_error,
         listing: None,
@@ -638,12 +723,15 @@ fn remove_if_exists(path: &Path) -> anyhow::Result<()> {
     }
 }
 
-/// Creates (or checks) the run directory of a sweep and writes its `config.toml`.
+/// Creates (or checks) the run directory of a sweep and writes its `config.toml` (`slurm`:
+/// before the array tasks start).
 pub(crate) fn prepare_run_dir_for<E: Experiment>(
     run_dir: &Path,
     config_text: &str,
 ) -> anyhow::Result<()> {
-    prepare_run_dir::<E>(run_dir, config_text, false)?;
+    create_run_dir(run_dir)?;
+    let _lock = crate::lock::run_shared(run_dir, "slurm")?;
+    check_run_config::<E>(run_dir, config_text)?;
     write_config_file(run_dir, config_text)
 }
 
@@ -654,14 +742,100 @@ fn write_config_file(run_dir: &Path, config_text: &str) -> anyhow::Result<()> {
     if std::fs::read_to_string(&path).is_ok_and(|old| old == config_text) {
         return Ok(());
     }
-    crate::parquet_io::write_file_atomic_unique(&path, config_text.as_bytes())
+    crate::parquet_io::write_file_atomic(&path, config_text.as_bytes())
 }
 
-const PENDING: u8 = 0;
-const RUNNING: u8 = 1;
-const OK: u8 = 2;
-const FAILED: u8 = 3;
-const RESUMED: u8 = 4;
+/// Where one of this process's jobs stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+enum JobStatus {
+    /// Not started.
+    Pending,
+    /// Running in this process.
+    Running,
+    /// Run by this process; parts and record written.
+    Ok,
+    /// Run by this process and failed.
+    Failed,
+    /// Found finished in the run directory (resume).
+    Resumed,
+    /// Held by another process (its job lock).
+    Busy,
+    /// Finished by another process while this one waited.
+    ByOther,
+}
+
+impl JobStatus {
+    fn from_u8(v: u8) -> Self {
+        [
+            Self::Pending,
+            Self::Running,
+            Self::Ok,
+            Self::Failed,
+            Self::Resumed,
+            Self::Busy,
+            Self::ByOther,
+        ]
+        .into_iter()
+        .find(|s| *s as u8 == v)
+        .expect("a JobStatus stored as u8")
+    }
+}
+
+/// Job `index`'s lock: `None` if another process holds it (`wait`: poll until it is released
+/// or the sweep is stopped).
+fn lock_job(
+    run_dir: &Path,
+    index: usize,
+    wait: bool,
+    stop: &AtomicBool,
+) -> anyhow::Result<Option<crate::lock::Held>> {
+    loop {
+        match crate::lock::try_job(run_dir, index)? {
+            crate::lock::Attempt::Held(h) => return Ok(Some(h)),
+            crate::lock::Attempt::Busy if !wait || stop.load(Ordering::SeqCst) => return Ok(None),
+            crate::lock::Attempt::Busy => std::thread::sleep(std::time::Duration::from_millis(200)),
+        }
+    }
+}
+
+/// With job `job`'s lock held: whether it is finished for the config of hash `config` (records
+/// made for `older`, the hash of an older version's equivalent config.toml, are re-bound to
+/// `config`). A job that is not finished has its leftovers (record, parts, temporaries)
+/// removed, with a warning when a record was there but cannot be trusted.
+fn take_finished(
+    run_dir: &Path,
+    job: &Job,
+    config: &str,
+    older: Option<&str>,
+) -> anyhow::Result<bool> {
+    let state = match (resume::check_job(run_dir, job, config), older) {
+        (resume::JobState::Invalid(_), Some(old)) => match resume::check_job(run_dir, job, old) {
+            resume::JobState::Done(mut r) => {
+                r.config_fnv1a64 = config.to_owned();
+                resume::write_done(run_dir, &r)?;
+                resume::JobState::Done(r)
+            }
+            other => other,
+        },
+        (state, _) => state,
+    };
+    match state {
+        resume::JobState::Done(_) => {
+            resume::clear_job_temporaries(run_dir, job.index)?;
+            Ok(true)
+        }
+        resume::JobState::NotRun => {
+            resume::clear_job(run_dir, job.index)?;
+            Ok(false)
+        }
+        resume::JobState::Invalid(why) => {
+            tracing::warn!("job {} will be redone: {why}", job.index);
+            resume::clear_job(run_dir, job.index)?;
+            Ok(false)
+        }
+    }
+}
 
 /// What the SIGINT/SIGTERM hook needs to know about a running sweep (this process's jobs).
 struct RunState {
@@ -713,17 +887,17 @@ impl RunState {
         m.not_run.clear();
         m.abandoned.clear();
         for (k, job) in self.jobs.iter().enumerate() {
-            match self.status[k].load(Ordering::SeqCst) {
-                OK | RESUMED => ok += 1,
-                FAILED => failed.push(FailedJob {
+            match JobStatus::from_u8(self.status[k].load(Ordering::SeqCst)) {
+                JobStatus::Ok | JobStatus::Resumed | JobStatus::ByOther => ok += 1,
+                JobStatus::Failed => failed.push(FailedJob {
                     index: job.index,
                     replicate: job.replicate,
                     seed: job.seed,
                     params: job.params.clone(),
                     error: errors[k].clone().unwrap_or_default(),
                 }),
-                RUNNING => m.abandoned.push(job.index),
-                _ => m.not_run.push(job.index),
+                JobStatus::Running => m.abandoned.push(job.index),
+                JobStatus::Pending | JobStatus::Busy => m.not_run.push(job.index),
             }
         }
         m.n_ok = ok;
@@ -815,36 +989,10 @@ fn listing(
     s
 }
 
-/// Creates the run directory, or checks that an existing one holds a run of the same config
-/// (whose finished jobs are then kept: resume). A shard (`sharded`) also accepts a directory
-/// that another shard of the same sweep is just setting up (no `config.toml` yet).
-/// Whether a run directory's `config.toml` (`old`, read from `old_path`) describes the run of
-/// `config_text`: the same text, or a config written by an older version that, resolved by this
-/// one (keys added since then take their defaults), gives the same text. Keys that this version
-/// does not know, or any changed value, make it a different run.
-fn same_run_config<E: Experiment>(old_path: &Path, old: &str, config_text: &str) -> bool {
-    if old == config_text {
-        return true;
-    }
-    let same = config::resolve_with::<E>(Some(old_path), &[], false, &[])
-        .ok()
-        .and_then(|(_, table)| config::config_text(&table).ok())
-        .is_some_and(|resolved| resolved == config_text);
-    if same {
-        tracing::info!(
-            "{}: written by an older version; keys added since then take their defaults, which \
-             this run's config has too, so the run resumes (config.toml is rewritten with them)",
-            old_path.display()
-        );
-    }
-    same
-}
-
-fn prepare_run_dir<E: Experiment>(
-    run_dir: &Path,
-    config_text: &str,
-    sharded: bool,
-) -> anyhow::Result<()> {
+/// Creates the run directory if needed. An existing directory must be a run directory: a path
+/// that is not a directory, or a directory with other files and no `config.toml`, is refused
+/// before anything (not even a lock file) is written into it.
+pub(crate) fn create_run_dir(run_dir: &Path) -> anyhow::Result<()> {
     if !run_dir.exists() {
         return std::fs::create_dir_all(run_dir)
             .with_context(|| format!("cannot create run directory {}", run_dir.display()));
@@ -856,36 +1004,121 @@ fn prepare_run_dir<E: Experiment>(
         ))
         .into());
     }
-    let old_config = run_dir.join("config.toml");
-    match std::fs::read_to_string(&old_config) {
-        Ok(old) if same_run_config::<E>(&old_config, &old, config_text) => Ok(()),
-        Ok(_) => Err(ConfigError::Usage(format!(
-            "run directory {} holds a run with a different config; choose another --out or remove it",
+    refuse_foreign(run_dir)
+}
+
+/// A directory without `config.toml` may hold only what a run writes before it (lock files,
+/// manifests, temporary configs, copied inputs): anything else is somebody else's directory.
+fn refuse_foreign(run_dir: &Path) -> anyhow::Result<()> {
+    if run_dir.join("config.toml").exists() {
+        return Ok(());
+    }
+    let foreign = std::fs::read_dir(run_dir)
+        .with_context(|| format!("cannot list {}", run_dir.display()))?
+        .filter_map(Result::ok)
+        .any(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            !(name.starts_with('_')
+                || name.starts_with("manifest")
+                || name.starts_with("config.toml.")
+                || name == "inputs")
+        });
+    if foreign {
+        return Err(ConfigError::Usage(format!(
+            "run directory {} exists, is not empty and holds no config.toml; choose another --out",
             run_dir.display()
         ))
-        .into()),
-        Err(_) => {
-            // Another shard may be setting the directory up: then it holds only run files.
-            let foreign = std::fs::read_dir(run_dir)
-                .with_context(|| format!("cannot list {}", run_dir.display()))?
-                .filter_map(Result::ok)
-                .any(|e| {
-                    let name = e.file_name().to_string_lossy().into_owned();
-                    let run_file = e.file_type().is_ok_and(|t| t.is_dir())
-                        || name.starts_with("manifest")
-                        || name.starts_with("config.toml.");
-                    !(sharded && run_file)
-                });
-            if foreign {
-                return Err(ConfigError::Usage(format!(
-                    "run directory {} exists, is not empty and holds no config.toml; choose another --out",
-                    run_dir.display()
-                ))
-                .into());
+        .into());
+    }
+    Ok(())
+}
+
+/// Checks (with the run lock held) that the run directory's `config.toml`, if any, describes
+/// the run of `config_text`. `Ok(None)`: the same text, or no config yet. `Ok(Some(hash))`: a
+/// config written by an older version that, resolved by this one (keys added since then take
+/// their defaults), gives the same text; `hash` is its own [`resume::config_hash`], to which its
+/// records are bound. An empty or unreadable `config.toml`, or one with any other value, is
+/// refused with a message naming the first key that differs.
+fn check_run_config<E: Experiment>(
+    run_dir: &Path,
+    config_text: &str,
+) -> anyhow::Result<Option<String>> {
+    let path = run_dir.join("config.toml");
+    if !path.exists() {
+        refuse_foreign(run_dir)?;
+        return Ok(None);
+    }
+    let old = crate::store::read_small_text(&path).map_err(|e| {
+        ConfigError::Usage(format!(
+            "{e:#}; the run directory's config cannot be read, so its jobs cannot be matched to a config: remove the directory or choose another --out"
+        ))
+    })?;
+    if old == config_text {
+        return Ok(None);
+    }
+    let damaged = |what: &str| {
+        anyhow::Error::from(ConfigError::Usage(format!(
+            "{} {what}: the run directory's config was lost or damaged, so its finished jobs cannot be matched to a config; remove the directory or choose another --out",
+            path.display()
+        )))
+    };
+    if old.trim().is_empty() {
+        return Err(damaged("is empty"));
+    }
+    let Ok(old_table) = toml::from_str::<toml::Table>(&old) else {
+        return Err(damaged("is not valid TOML"));
+    };
+    let resolved = config::resolve_with::<E>(Some(&path), &[], false, &[])
+        .ok()
+        .and_then(|(_, table)| config::config_text(&table).ok().map(|t| (t, table)));
+    if let Some((text, _)) = &resolved
+        && text == config_text
+    {
+        tracing::info!(
+            "{}: written by an older version; keys added since then take their defaults, which \
+             this run's config has too, so the run resumes (config.toml is rewritten with them)",
+            path.display()
+        );
+        return Ok(Some(resume::config_hash(&old)));
+    }
+    let new_table: toml::Table = toml::from_str(config_text).unwrap_or_default();
+    let old_table = resolved.map_or(old_table, |(_, t)| t);
+    let why = first_difference(&old_table, &new_table, "")
+        .map(|d| format!(" ({d})"))
+        .unwrap_or_default();
+    Err(ConfigError::Usage(format!(
+        "run directory {} holds a run with a different config{why}; choose another --out or remove it",
+        run_dir.display()
+    ))
+    .into())
+}
+
+/// The first dotted key whose value differs between a run directory's config (`old`) and this
+/// run's (`new`), as text for a message.
+fn first_difference(old: &toml::Table, new: &toml::Table, prefix: &str) -> Option<String> {
+    let keys: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    for key in keys {
+        let name = config::join_key(prefix, key);
+        match (old.get(key), new.get(key)) {
+            (Some(toml::Value::Table(a)), Some(toml::Value::Table(b))) => {
+                if let Some(d) = first_difference(a, b, &name) {
+                    return Some(d);
+                }
             }
-            Ok(())
+            (Some(a), Some(b)) if a == b => {}
+            (Some(a), Some(b)) => {
+                return Some(format!(
+                    "{name} is {} there, {} here",
+                    config::short(a),
+                    config::short(b)
+                ));
+            }
+            (Some(_), None) => return Some(format!("{name} is set there, not here")),
+            (None, Some(_)) => return Some(format!("{name} is set here, not there")),
+            (None, None) => {}
         }
     }
+    None
 }
 
 /// What every job of a run shares.
@@ -893,6 +1126,8 @@ struct JobContext<'a> {
     run_dir: &'a Path,
     experiment: &'a str,
     run_id: &'a str,
+    /// The resolved config's hash, bound into every completion record.
+    config_hash: &'a str,
     git_commit: &'a str,
     n_jobs: usize,
     progress: &'a Arc<Shared>,
@@ -999,7 +1234,7 @@ fn write_output(ctx: &JobContext<'_>, job: &Job, output: JobOutput) -> anyhow::R
             records.push(resume::describe_part(&path, name, rows)?);
         }
         // Last: the record that marks the job finished (resume trusts nothing else).
-        resume::write_record(ctx.run_dir, job, records)
+        resume::write_record(ctx.run_dir, job, ctx.config_hash, records)
     })();
     if result.is_err() {
         for path in &written {
@@ -1048,6 +1283,8 @@ struct Manifest {
     n_failed: usize,
     /// Jobs found finished in the run directory and skipped (resume).
     n_resumed: usize,
+    /// Jobs another process on the same run directory ran while this one waited for them.
+    n_by_others: usize,
     total_work_units: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     finish_error: Option<String>,

@@ -43,6 +43,8 @@ pub(crate) struct CollectArgs {
 struct CollectRecord {
     experiment: String,
     run_id: String,
+    /// The hash of the run's `config.toml` the merged jobs ran with (their records' binding).
+    config_fnv1a64: String,
     /// "complete", "incomplete" (nothing merged) or "partial" (merged with --allow-missing).
     status: String,
     collected_utc: String,
@@ -140,19 +142,29 @@ pub(crate) fn collect<E: Experiment>(args: &CollectArgs) -> anyhow::Result<RunSu
         ))
         .into());
     }
+    // Alone in the directory: no shard or sweep is running (whose jobs would look missing and
+    // whose re-submission this would suggest), and nothing changes while tables are merged.
+    let _lock = crate::lock::run_exclusive(&run_dir, "collect")?;
+    let stored_text = crate::store::read_small_text(&stored)?;
     let (cfg, table) = crate::resolve_config::<E>(Some(&stored), &[], false, &[])?;
     let config_text = config::config_text(&table)?;
+    // Records are bound to the stored file's text (what the jobs ran with).
+    let config_hash = resume::config_hash(&stored_text);
     let jobs: Vec<Job> = crate::expand_jobs::<E>(&cfg, &table)?
         .into_iter()
         .map(|(j, _)| j)
         .collect();
+    // What an earlier collect merged goes first: an incomplete or interrupted collect leaves no
+    // merged table that could be taken for the run's.
+    crate::store::clear_collected(&run_dir)?;
 
     let mut complete: Vec<&Job> = Vec::new();
     let mut missing: Vec<(&Job, String)> = Vec::new();
     for job in &jobs {
-        match resume::check_job(&run_dir, job) {
-            None => complete.push(job),
-            Some(why) => missing.push((job, why)),
+        match resume::check_job(&run_dir, job, &config_hash) {
+            resume::JobState::Done(_) => complete.push(job),
+            resume::JobState::NotRun => missing.push((job, "not run".to_owned())),
+            resume::JobState::Invalid(why) => missing.push((job, why)),
         }
     }
     let failures = failures_in_manifests(&run_dir);
@@ -207,6 +219,7 @@ pub(crate) fn collect<E: Experiment>(args: &CollectArgs) -> anyhow::Result<RunSu
     let mut record = CollectRecord {
         experiment: E::NAME.to_owned(),
         run_id: run_id.clone(),
+        config_fnv1a64: config_hash.clone(),
         status: "incomplete".to_owned(),
         collected_utc: rfc3339_utc(SystemTime::now()),
         n_jobs: jobs.len(),
@@ -224,7 +237,7 @@ pub(crate) fn collect<E: Experiment>(args: &CollectArgs) -> anyhow::Result<RunSu
                 t.table, t.parts, t.rows, t.file
             ));
         }
-        let run = RunDir::new(&run_dir);
+        let run = RunDir::planned(&run_dir, config_hash.clone(), jobs.clone());
         finish_error = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             E::finish(&cfg, &run)
         })) {
@@ -247,7 +260,7 @@ pub(crate) fn collect<E: Experiment>(args: &CollectArgs) -> anyhow::Result<RunSu
     }
     let text =
         toml::to_string(&record).map_err(|e| anyhow!("cannot serialize collect.toml: {e}"))?;
-    write_file_atomic(&run_dir.join("collect.toml"), text.as_bytes())?;
+    write_file_atomic(&run_dir.join(crate::store::COLLECT_FILE), text.as_bytes())?;
 
     Ok(RunSummary {
         run_dir,
@@ -349,6 +362,10 @@ fn merge_tables(
         ("elise.experiment".to_owned(), experiment),
         ("elise.run_id".to_owned(), run_id.to_owned()),
         ("elise.config".to_owned(), config_text.to_owned()),
+        (
+            "elise.config_fnv1a64".to_owned(),
+            resume::config_hash(config_text),
+        ),
         ("elise.jobs".to_owned(), jobs_text),
         ("elise.missing_jobs".to_owned(), missing_text.join(" ")),
     ];

@@ -120,16 +120,19 @@ mod cli;
 mod collect;
 mod config;
 mod interrupt;
+pub mod lock;
 mod parquet_io;
 mod progress;
 pub mod resume;
 mod shard;
 mod slurm;
+mod store;
 mod telemetry;
 pub mod testing;
 mod util;
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use arrow_array::RecordBatch;
 
@@ -295,17 +298,42 @@ impl JobOutput {
     }
 }
 
-/// A run directory: `config.toml`, `manifest.toml` and one sub-directory of Parquet parts per
-/// table.
+/// A run directory: `config.toml`, `manifest.toml`, one sub-directory of Parquet parts per
+/// table and the completion records `_done/`.
+///
+/// Tables are read from *recorded* jobs only: the parts named by completion records that match
+/// the run's config and whose parts are intact ([`resume::check_job`]). A part on disk without
+/// such a record (a job killed while writing, a stray file, a record made with other config
+/// values) is never read, so figures and summaries describe exactly the jobs the config says.
 #[derive(Clone, Debug)]
 pub struct RunDir {
     path: PathBuf,
+    /// The config hash and jobs the records must match; `None`: the hash of `config.toml` and
+    /// whatever jobs have records.
+    expect: Option<Arc<(String, Vec<Job>)>>,
+    /// The verified records, in job order (computed once).
+    recorded: Arc<OnceLock<Result<Vec<resume::DoneRecord>, String>>>,
 }
 
 impl RunDir {
     /// Wraps an existing (or future) run directory, e.g. to read the tables of a finished run.
+    /// Its records are checked against its own `config.toml`.
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into() }
+        Self {
+            path: path.into(),
+            expect: None,
+            recorded: Arc::default(),
+        }
+    }
+
+    /// A run directory whose records must match the resolved config of hash `config_hash` and
+    /// the jobs `jobs` (the harness's view of a run it planned).
+    pub(crate) fn planned(path: impl Into<PathBuf>, config_hash: String, jobs: Vec<Job>) -> Self {
+        Self {
+            path: path.into(),
+            expect: Some(Arc::new((config_hash, jobs))),
+            recorded: Arc::default(),
+        }
     }
 
     /// The directory.
@@ -313,28 +341,72 @@ impl RunDir {
         &self.path
     }
 
-    /// The directory holding the parts of `table`.
-    pub fn table_dir(&self, table: &str) -> PathBuf {
-        self.path.join(table)
+    /// The completion records of the jobs whose parts may be read, in job order.
+    pub fn recorded_jobs(&self) -> anyhow::Result<&[resume::DoneRecord]> {
+        self.recorded
+            .get_or_init(|| self.verify_records())
+            .as_deref()
+            .map_err(|e| anyhow::anyhow!("{e}"))
     }
 
-    /// The parts `job-*.parquet` of `table`, sorted by file name (= by job index).
-    pub fn table_parts(&self, table: &str) -> anyhow::Result<Vec<PathBuf>> {
-        use anyhow::Context as _;
-        let dir = self.table_dir(table);
-        let mut parts = Vec::new();
-        let entries = std::fs::read_dir(&dir)
-            .with_context(|| format!("cannot list table directory {}", dir.display()))?;
-        for entry in entries {
-            let entry = entry.with_context(|| format!("cannot list {}", dir.display()))?;
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with("job-") && name.ends_with(".parquet") {
-                parts.push(entry.path());
-            }
+    fn verify_records(&self) -> Result<Vec<resume::DoneRecord>, String> {
+        if let Some(expect) = &self.expect {
+            let (hash, jobs) = &**expect;
+            let mut jobs: Vec<&Job> = jobs.iter().collect();
+            jobs.sort_by_key(|j| j.index);
+            return Ok(jobs
+                .into_iter()
+                .filter_map(|job| match resume::check_job(&self.path, job, hash) {
+                    resume::JobState::Done(r) => Some(r),
+                    _ => None,
+                })
+                .collect());
         }
-        parts.sort();
-        Ok(parts)
+        let config =
+            store::read_small_text(&self.path.join("config.toml")).map_err(|e| format!("{e:#}"))?;
+        let hash = resume::config_hash(&config);
+        let dir = self.path.join(resume::DONE_DIR);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(format!("cannot list {}: {e}", dir.display())),
+        };
+        let mut indices: Vec<usize> = entries
+            .filter_map(Result::ok)
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let digits = name.strip_prefix("job-")?.strip_suffix(".toml")?;
+                digits.parse().ok()
+            })
+            .collect();
+        indices.sort_unstable();
+        Ok(indices
+            .into_iter()
+            .filter_map(|i| resume::read_record(&self.path, i).ok())
+            .filter(|r| r.config_fnv1a64 == hash && resume::check_parts(&self.path, r).is_ok())
+            .collect())
+    }
+
+    /// The parts of `table` of the recorded jobs, in job order.
+    pub fn table_parts(&self, table: &str) -> anyhow::Result<Vec<PathBuf>> {
+        Ok(self
+            .recorded_jobs()?
+            .iter()
+            .flat_map(|r| r.parts.iter())
+            .filter(|p| p.table == table)
+            .map(|p| self.path.join(&p.table).join(&p.file))
+            .collect())
+    }
+
+    /// The part of `table` of job `index`, if that job is recorded and wrote the table.
+    pub fn part(&self, table: &str, index: usize) -> anyhow::Result<Option<PathBuf>> {
+        Ok(self
+            .recorded_jobs()?
+            .iter()
+            .filter(|r| r.index == index)
+            .flat_map(|r| r.parts.iter())
+            .find(|p| p.table == table)
+            .map(|p| self.path.join(&p.table).join(&p.file)))
     }
 
     /// The run's resolved config table, read from its `config.toml` (with `[axes]`; see
@@ -342,12 +414,11 @@ impl RunDir {
     pub fn config_table(&self) -> anyhow::Result<toml::Table> {
         use anyhow::Context as _;
         let file = self.path.join("config.toml");
-        let text = std::fs::read_to_string(&file)
-            .with_context(|| format!("cannot read {}", file.display()))?;
+        let text = store::read_small_text(&file)?;
         toml::from_str(&text).with_context(|| format!("{} is not valid TOML", file.display()))
     }
 
-    /// All rows of `table`: the batches of every part `job-*.parquet`, parts sorted by file name.
+    /// All rows of `table` of the recorded jobs, in job order.
     pub fn read_table(&self, table: &str) -> anyhow::Result<Vec<RecordBatch>> {
         let mut batches = Vec::new();
         for part in self.table_parts(table)? {

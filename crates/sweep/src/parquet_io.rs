@@ -13,35 +13,25 @@ use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 
-/// `<path>.tmp`, in the same directory as `path` (so that the final rename is atomic).
+/// `<path>.<pid>.tmp`, in the same directory as `path` (so that the final rename is atomic),
+/// named after the process so that processes sharing a run directory (shards, a second sweep
+/// on the same `--out`) never write through each other's temporary file.
 fn tmp_path(path: &Path) -> anyhow::Result<PathBuf> {
     let name = path
         .file_name()
         .ok_or_else(|| anyhow!("{} has no file name", path.display()))?;
     let mut tmp = OsString::from(name);
-    tmp.push(".tmp");
+    tmp.push(format!(".{}.tmp", std::process::id()));
     Ok(path.with_file_name(tmp))
 }
 
-/// Writes `<path>.tmp` with `write`, syncs it and renames it to `path`; removes the temporary
-/// file on failure. Readers see either the old file, no file, or the complete new one.
+/// Writes `<path>.<pid>.tmp` with `write`, syncs it and renames it to `path`; removes the
+/// temporary file on failure. Readers see either the old file, no file, or the complete new one.
 fn write_via_tmp(
     path: &Path,
     write: impl FnOnce(File) -> anyhow::Result<File>,
 ) -> anyhow::Result<()> {
     write_via(path, &tmp_path(path)?, write)
-}
-
-/// [`write_file_atomic`] through `<path>.<pid>.tmp`, for files that several processes (the
-/// shards of one sweep) may write at the same time with the same contents.
-pub(crate) fn write_file_atomic_unique(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-    let mut tmp = tmp_path(path)?.into_os_string();
-    tmp.push(format!(".{}.tmp", std::process::id()));
-    write_via(path, Path::new(&tmp), |mut file| {
-        file.write_all(contents)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        Ok(file)
-    })
 }
 
 fn write_via(

@@ -1,10 +1,14 @@
 //! Resume: which jobs of a run directory are finished and can be skipped.
 //!
-//! A job is finished when its completion record `_done/job-<index:06>.toml` exists and every
-//! part it lists is present with the recorded size and FNV-1a hash. The record is written
-//! (atomically) only after all the job's parts were renamed into place, so a job killed at any
-//! moment either has a valid record or is redone: its leftover parts are removed first. A part
-//! truncated or altered after the fact fails the hash check and its job is redone.
+//! A job is finished when its completion record `_done/job-<index:06>.toml` exists, names this
+//! job (index, seed, params) and this config ([`config_hash`] of the resolved `config.toml`),
+//! lists at least one part, and every part it lists is present with the recorded size and
+//! FNV-1a hash ([`check_job`], [`JobState`]). The record is written (atomically) only after all
+//! the job's parts were renamed into place, so a job killed at any moment either has a valid
+//! record or is redone: its leftover parts are removed first. A part truncated or altered after
+//! the fact, or a record made with other config values (an edited `config.toml`), fails the
+//! check and its job is redone. Only the process holding a job's lock ([`crate::lock`]) checks,
+//! clears or writes that job's files.
 
 use std::path::{Path, PathBuf};
 
@@ -43,8 +47,9 @@ pub struct PartRecord {
     pub rows: u64,
 }
 
-/// `_done/job-<index>.toml`: what a finished job wrote.
+/// `_done/job-<index>.toml`: what a finished job wrote, and for which config.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DoneRecord {
     /// The job's index.
     pub index: usize,
@@ -52,8 +57,35 @@ pub struct DoneRecord {
     pub seed: String,
     /// The job's params as `key=value` text.
     pub params: String,
-    /// Its parts.
+    /// [`config_hash`] of the resolved config (the run's `config.toml`, with its `[axes]` and
+    /// input hashes) the job ran with: a record is trusted only for that config.
+    pub config_fnv1a64: String,
+    /// Its parts (at least one).
     pub parts: Vec<PartRecord>,
+}
+
+/// What a run directory holds of one job.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JobState {
+    /// A valid completion record whose parts are intact.
+    Done(DoneRecord),
+    /// No completion record.
+    NotRun,
+    /// A record that cannot be trusted, and why (the job is redone or reported missing).
+    Invalid(String),
+}
+
+impl JobState {
+    /// Whether the job is finished and its parts are intact.
+    pub fn is_done(&self) -> bool {
+        matches!(self, Self::Done(_))
+    }
+}
+
+/// The identity of a resolved config: FNV-1a 64 of its text, 16 hex digits. Completion records
+/// carry it, so a record made for other values is never trusted.
+pub fn config_hash(config_text: &str) -> String {
+    format!("{:016x}", fnv1a_64(config_text.as_bytes()))
 }
 
 /// File name of job `index`'s parts, `job-<index:06>.parquet`.
@@ -81,38 +113,52 @@ pub fn describe_part(path: &Path, table: &str, rows: u64) -> anyhow::Result<Part
     })
 }
 
-/// Writes job `job`'s completion record (atomically, after its parts).
-pub fn write_record(run_dir: &Path, job: &Job, parts: Vec<PartRecord>) -> anyhow::Result<()> {
-    let record = DoneRecord {
-        index: job.index,
-        seed: job.seed.to_string(),
-        params: job.params_text(),
-        parts,
-    };
-    let dir = run_dir.join(DONE_DIR);
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let text = toml::to_string(&record).map_err(|e| anyhow!("cannot serialize record: {e}"))?;
-    write_file_atomic(&record_path(run_dir, job.index), text.as_bytes())
+/// Writes job `job`'s completion record for the config of hash `config` (atomically, after
+/// its parts).
+pub fn write_record(
+    run_dir: &Path,
+    job: &Job,
+    config: &str,
+    parts: Vec<PartRecord>,
+) -> anyhow::Result<()> {
+    write_done(
+        run_dir,
+        &DoneRecord {
+            index: job.index,
+            seed: job.seed.to_string(),
+            params: job.params_text(),
+            config_fnv1a64: config.to_owned(),
+            parts,
+        },
+    )
 }
 
-/// Why a job is not finished (for the log), or `None` if it is finished and its parts are
-/// intact.
-pub fn check_job(run_dir: &Path, job: &Job) -> Option<String> {
+/// Writes `record` as its job's completion record (atomically).
+pub fn write_done(run_dir: &Path, record: &DoneRecord) -> anyhow::Result<()> {
+    let dir = run_dir.join(DONE_DIR);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let text = toml::to_string(record).map_err(|e| anyhow!("cannot serialize record: {e}"))?;
+    write_file_atomic(&record_path(run_dir, record.index), text.as_bytes())
+}
+
+/// Largest completion record read (a record lists a few parts; anything bigger is not one).
+const MAX_RECORD_BYTES: u64 = 1 << 20;
+
+/// Job `job`'s state in `run_dir` for the config of hash `config`: [`JobState::Done`] only if
+/// its record names this job and this config, lists at least one part, and every part has the
+/// recorded size and hash.
+pub fn check_job(run_dir: &Path, job: &Job, config: &str) -> JobState {
     let path = record_path(run_dir, job.index);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some("not run".to_owned()),
-        Err(e) => return Some(format!("cannot read {}: {e}", path.display())),
-    };
-    let record: DoneRecord = match toml::from_str(&text) {
-        Ok(r) => r,
-        Err(e) => return Some(format!("{}: unreadable record: {e}", path.display())),
+    let record = match read_record_file(&path) {
+        Ok(Some(r)) => r,
+        Ok(None) => return JobState::NotRun,
+        Err(e) => return JobState::Invalid(e),
     };
     if record.index != job.index
         || record.seed != job.seed.to_string()
         || record.params != job.params_text()
     {
-        return Some(format!(
+        return JobState::Invalid(format!(
             "{}: recorded job (seed {}, {}) differs from this job (seed {}, {})",
             path.display(),
             record.seed,
@@ -121,13 +167,54 @@ pub fn check_job(run_dir: &Path, job: &Job) -> Option<String> {
             job.params_text()
         ));
     }
+    if record.config_fnv1a64 != config {
+        return JobState::Invalid(format!(
+            "{}: made with another config (hash {}; this run's config.toml has {config}), so \
+             its rows do not describe this config",
+            path.display(),
+            record.config_fnv1a64
+        ));
+    }
+    match check_parts(run_dir, &record) {
+        Ok(()) => JobState::Done(record),
+        Err(why) => JobState::Invalid(why),
+    }
+}
+
+/// Checks that `record` lists at least one part and that each is present with the recorded
+/// size and FNV-1a hash.
+pub fn check_parts(run_dir: &Path, record: &DoneRecord) -> Result<(), String> {
+    if record.parts.is_empty() {
+        return Err(format!(
+            "{}: the record lists no parts",
+            record_path(run_dir, record.index).display()
+        ));
+    }
     for part in &record.parts {
+        if !valid_component(&part.table) || !valid_component(&part.file) {
+            return Err(format!(
+                "{}: part {}/{} is not a part name this harness writes",
+                record_path(run_dir, record.index).display(),
+                part.table,
+                part.file
+            ));
+        }
         let part_path = run_dir.join(&part.table).join(&part.file);
-        match std::fs::read(&part_path) {
-            Err(e) => return Some(format!("part {}: {e}", part_path.display())),
+        let bytes = match std::fs::symlink_metadata(&part_path) {
+            Ok(m) if m.file_type().is_file() => std::fs::read(&part_path),
+            Ok(_) => {
+                return Err(format!(
+                    "part {} is not a regular file",
+                    part_path.display()
+                ));
+            }
+            Err(e) => return Err(format!("part {}: {e}", part_path.display())),
+        };
+        match bytes {
+            Err(e) => return Err(format!("part {}: {e}", part_path.display())),
             Ok(bytes) => {
                 if bytes.len() as u64 != part.bytes {
-                    return Some(format!(
+                    return Err(format!(
                         "part {} has {} bytes, {} were written",
                         part_path.display(),
                         bytes.len(),
@@ -135,7 +222,7 @@ pub fn check_job(run_dir: &Path, job: &Job) -> Option<String> {
                     ));
                 }
                 if format!("{:016x}", fnv1a_64(&bytes)) != part.fnv1a64 {
-                    return Some(format!(
+                    return Err(format!(
                         "part {} is corrupt (hash differs from the one recorded)",
                         part_path.display()
                     ));
@@ -143,7 +230,44 @@ pub fn check_job(run_dir: &Path, job: &Job) -> Option<String> {
             }
         }
     }
-    None
+    Ok(())
+}
+
+/// A file or directory name without a path separator that does not climb out (`..`).
+fn valid_component(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0'])
+}
+
+/// Reads a completion record: `Ok(None)` if there is none, `Err(why)` if it cannot be trusted
+/// as a record (unreadable, not a regular file, too large, not a record).
+fn read_record_file(path: &Path) -> Result<Option<DoneRecord>, String> {
+    use std::io::Read as _;
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        Ok(m) if !m.file_type().is_file() => {
+            return Err(format!("{} is not a regular file", path.display()));
+        }
+        Ok(_) => {}
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_RECORD_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if bytes.len() as u64 > MAX_RECORD_BYTES {
+        return Err(format!(
+            "{}: too large for a completion record",
+            path.display()
+        ));
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| format!("{}: unreadable record (not UTF-8)", path.display()))?;
+    toml::from_str(&text).map(Some).map_err(|e| {
+        format!(
+            "{}: unreadable record (written by another version?): {e}",
+            path.display()
+        )
+    })
 }
 
 /// Removes everything job `index` may have left: its record and its parts (and temporary
@@ -177,15 +301,26 @@ pub fn clear_job_temporaries(run_dir: &Path, index: usize) -> anyhow::Result<()>
         }
         Ok(())
     })?;
-    let record_tmp = run_dir
-        .join(DONE_DIR)
-        .join(format!("job-{index:06}.toml.tmp"));
-    match std::fs::remove_file(&record_tmp) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(e).with_context(|| format!("cannot remove {}", record_tmp.display()))
+    let done = run_dir.join(DONE_DIR);
+    let entries = match std::fs::read_dir(&done) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("cannot list {}", done.display())),
+    };
+    let record_prefix = format!("job-{index:06}.toml.");
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(&record_prefix) && name.ends_with(".tmp") {
+            let path = entry.path();
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(e).with_context(|| format!("cannot remove {}", path.display()));
+                }
+                _ => {}
+            }
         }
-        _ => Ok(()),
     }
+    Ok(())
 }
 
 /// Removes every part, temporary part and completion record of a run directory (`--restart`).
@@ -232,10 +367,10 @@ fn for_each_table_file(
     Ok(())
 }
 
-/// The completion record of job `index` (for `collect`: the parts to merge).
+/// The completion record of job `index`, as written (not checked; see [`check_job`]).
 pub fn read_record(run_dir: &Path, index: usize) -> anyhow::Result<DoneRecord> {
     let path = record_path(run_dir, index);
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    toml::from_str(&text).with_context(|| format!("{}: unreadable record", path.display()))
+    read_record_file(&path)
+        .map_err(|e| anyhow!(e))?
+        .ok_or_else(|| anyhow!("{} does not exist", path.display()))
 }

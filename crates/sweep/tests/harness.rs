@@ -515,7 +515,9 @@ fn end_to_end_run_writes_parts_manifest_and_config() {
     }
     for i in 0..4 {
         expected.push(format!("_done/job-{i:06}.toml"));
+        expected.push(format!("_locks/job-{i:06}.lock"));
     }
+    expected.push("_lock".to_owned());
     expected.sort();
     assert_eq!(files, expected, "no .tmp or stray files");
     assert_eq!(

@@ -196,9 +196,6 @@ fn draw_rasters(cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
 
 /// (job, seed) of the lowest job index with a `traces` part (parts are sorted by job).
 fn first_job_with_traces(run: &RunDir) -> anyhow::Result<Option<(u64, u64)>> {
-    if !run.table_dir("traces").is_dir() {
-        return Ok(None);
-    }
     for part in run.table_parts("traces")? {
         for b in elise_sweep::read_parquet(&part)? {
             if b.num_rows() > 0 {
