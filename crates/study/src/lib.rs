@@ -72,8 +72,10 @@ pub struct Config {
     pub output: OutputConfig,
 }
 
-/// Largest network the step's dense matrices (two N x N f64) are allowed to reach.
+/// Largest network the step's dense matrices (two N x N f64, 1 GiB at this size) may reach:
+/// latent neurons, and visible plus latent neurons.
 const MAX_LATENT: usize = 8192;
+const MAX_NEURONS: usize = 8192;
 
 /// Everything one job computed.
 pub struct JobResult {
@@ -511,6 +513,7 @@ pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
 
     let net = &cfg.network;
     check_range("network.n_latent", net.n_latent, 0, MAX_LATENT)?;
+    check_pattern_learnable(cfg, &pattern)?;
     check_range("network.density", net.density, 0.0, 1.0)?;
     check_range("network.innervation_ratio", net.innervation_ratio, 0.0, 1.0)?;
     check_range("network.weight_init_mean", net.weight_init_mean, -1e3, 1e3)?;
@@ -615,8 +618,76 @@ pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
             })?;
     }
     checkpointing::validate(cfg)?;
-    limits::check_memory(cfg, &pattern, steps_per_state)?;
     Ok(())
+}
+
+/// The config key that named the pattern (for errors about its content).
+fn pattern_key(cfg: &Config) -> &'static str {
+    if cfg.pattern.annotation_file.is_empty() {
+        "pattern.file"
+    } else {
+        "pattern.annotation_file"
+    }
+}
+
+/// Refuses patterns no network can learn or hold, before anything runs: a single state (no
+/// sequence), no note at all (nothing to learn), more neurons than a network may have.
+fn check_pattern_learnable(cfg: &Config, pattern: &Pattern) -> Result<(), ConfigError> {
+    let key = pattern_key(cfg);
+    if pattern.n_states() < 2 {
+        return Err(ConfigError::invalid(
+            key,
+            format!(
+                "the pattern has {} state: a sequence needs at least 2 states",
+                pattern.n_states()
+            ),
+        ));
+    }
+    if (0..pattern.n_neurons()).all(|i| pattern.row(i).iter().all(|&v| v == 0)) {
+        return Err(ConfigError::invalid(
+            key,
+            "no neuron is ever on (every entry is 0): the pattern has nothing to learn",
+        ));
+    }
+    if pattern.n_neurons() + cfg.network.n_latent > MAX_NEURONS {
+        return Err(ConfigError::invalid(
+            key,
+            format!(
+                "{} visible + {} latent neurons: a network has at most {MAX_NEURONS} neurons",
+                pattern.n_neurons(),
+                cfg.network.n_latent
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks one job before anything runs: its scaffold (grown from the job's seed, as the job
+/// will) must respect `scaffold.max_in_degree`, so that a pattern too large for the scaffold
+/// is refused up front instead of failing every job.
+pub fn check_job(cfg: &Config, job: &Job) -> Result<(), ConfigError> {
+    if !cfg.run.from_checkpoint.is_empty() {
+        return Ok(());
+    }
+    let Ok(pattern) = cfg.pattern.load() else {
+        return Ok(()); // `validate` reported it
+    };
+    elise_scaffold::grow(
+        pattern.n_neurons(),
+        cfg.network.n_latent,
+        &cfg.scaffold,
+        &mut Seed(job.seed).stream("scaffold"),
+    )
+    .map(drop)
+    .map_err(|e| ConfigError::invalid("scaffold.max_in_degree", format!("seed {}: {e}", job.seed)))
+}
+
+/// One job's peak memory, about (for the harness's check of the jobs that run at once); `None`
+/// when the pattern cannot be loaded (`validate` reports that).
+pub fn memory_need(cfg: &Config) -> Option<elise_sweep::limits::MemoryNeed> {
+    let pattern = cfg.pattern.load().ok()?;
+    let steps_per_state = cfg.pattern.steps_per_state(cfg.neuron.dt_ms).ok()?;
+    Some(limits::memory_need(cfg, &pattern, steps_per_state))
 }
 
 /// The base config text (every key of [`Config`], the paper's demo run).
@@ -721,6 +792,12 @@ impl<S: StudySpec> elise_sweep::Experiment for Study<S> {
     }
     fn work_units(cfg: &Config, _job: &Job) -> u64 {
         work_units(cfg)
+    }
+    fn memory_need(cfg: &Config, _job: &Job) -> Option<elise_sweep::limits::MemoryNeed> {
+        memory_need(cfg)
+    }
+    fn check_job(cfg: &Config, job: &Job) -> Result<(), ConfigError> {
+        check_job(cfg, job)
     }
     fn run_job(cfg: &Config, job: &Job, progress: &Progress) -> anyhow::Result<JobOutput> {
         run_job(cfg, job, progress)

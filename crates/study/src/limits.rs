@@ -1,9 +1,9 @@
-//! Memory a job needs, estimated before anything runs, against the memory available
-//! (`MemAvailable` of `/proc/meminfo`; no check where that file does not exist).
+//! Memory a job needs, estimated before anything runs (the harness compares the jobs that run
+//! at once with what the process may use: `elise_sweep::limits`).
 
 use crate::Config;
 use elise_core::Pattern;
-use elise_sweep::ConfigError;
+use elise_sweep::limits::MemoryNeed;
 
 /// Bytes one job of `cfg` needs at its peak, about, and the config key of the largest part:
 /// the network (weights and learning rates n x n, delay lines), the teacher (four values per
@@ -45,37 +45,17 @@ pub fn job_bytes(cfg: &Config, pattern: &Pattern, steps_per_state: usize) -> (f6
     (parts.iter().map(|p| p.0).sum(), key)
 }
 
-/// `MemAvailable` in bytes, if the system says.
-pub fn available_bytes() -> Option<f64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024.0)
-}
-
-/// An error naming the dominant key if one job would need more memory than is available.
-pub fn check_memory(
-    cfg: &Config,
-    pattern: &Pattern,
-    steps_per_state: usize,
-) -> Result<(), ConfigError> {
-    let (need, key) = job_bytes(cfg, pattern, steps_per_state);
-    let Some(avail) = available_bytes() else {
-        return Ok(());
-    };
-    if need > avail {
-        let gib = |b: f64| b / f64::from(1u32 << 30);
-        return Err(ConfigError::invalid(
-            key,
-            format!(
-                "one job would need about {:.1} GiB of memory ({} neurons, {} steps per cycle, {} replay cycles), more than the {:.1} GiB available (MemAvailable in /proc/meminfo)",
-                gib(need),
-                pattern.n_neurons() + cfg.network.n_latent,
-                steps_per_state * pattern.n_states(),
-                cfg.replay.cycles,
-                gib(avail)
-            ),
-        ));
+/// One job's [`MemoryNeed`]: [`job_bytes`] with the key of its largest part.
+pub fn memory_need(cfg: &Config, pattern: &Pattern, steps_per_state: usize) -> MemoryNeed {
+    let (bytes, key) = job_bytes(cfg, pattern, steps_per_state);
+    MemoryNeed {
+        bytes,
+        key: key.to_owned(),
+        detail: format!(
+            "{} neurons, {} steps per cycle, {} replay cycles",
+            pattern.n_neurons() + cfg.network.n_latent,
+            steps_per_state * pattern.n_states(),
+            cfg.replay.cycles
+        ),
     }
-    Ok(())
 }

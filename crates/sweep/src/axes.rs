@@ -415,10 +415,11 @@ pub fn expand_jobs<E: Experiment>(
     table: &Table,
 ) -> Result<Vec<(Job, E::Config)>, ConfigError> {
     let base = E::jobs(cfg);
+    let stride = base.iter().map(|j| j.index + 1).max().unwrap_or(0);
+    check_job_count(&axes_of(table), base.len(), stride)?;
     if axes_of(table).is_empty() {
         return Ok(base.into_iter().map(|j| (j, cfg.clone())).collect());
     }
-    let stride = base.iter().map(|j| j.index + 1).max().unwrap_or(0);
     let points = grid_points(table);
     let mut jobs = Vec::with_capacity(points.len() * base.len());
     for (p, point) in points.iter().enumerate() {
@@ -441,6 +442,49 @@ pub fn expand_jobs<E: Experiment>(
         }
     }
     Ok(jobs)
+}
+
+/// Most jobs one run directory holds (part files are named `job-<index:06>`, and every job's
+/// config is kept in memory while the run is planned). Larger sweeps are split into several
+/// runs.
+pub const MAX_JOBS: usize = 100_000;
+
+/// Refuses a grid whose jobs (points x base jobs) or job indices (points x `stride`) exceed
+/// [`MAX_JOBS`], computed without overflow; the error names the axes and their sizes.
+fn check_job_count(
+    axes: &[(String, Vec<Value>)],
+    n_base: usize,
+    stride: usize,
+) -> Result<(), ConfigError> {
+    let points = axes
+        .iter()
+        .try_fold(1_u128, |acc, (_, v)| acc.checked_mul(v.len() as u128));
+    let too_many = |n: u128| n > MAX_JOBS as u128;
+    let (jobs, last_index) = match points {
+        Some(p) => (p.checked_mul(n_base as u128), p.checked_mul(stride as u128)),
+        None => (None, None),
+    };
+    if jobs.is_none_or(too_many) || last_index.is_none_or(too_many) {
+        let sizes: Vec<String> = axes
+            .iter()
+            .map(|(k, v)| format!("{k} ({} values)", v.len()))
+            .collect();
+        let grid = if sizes.is_empty() {
+            String::new()
+        } else {
+            format!("the grid {} times ", sizes.join(" x "))
+        };
+        let key = axes
+            .first()
+            .map_or_else(|| "run.seeds".to_owned(), |(k, _)| format!("axes.{k}"));
+        return Err(ConfigError::invalid(
+            key,
+            format!(
+                "{grid}{n_base} jobs per point is more than the {MAX_JOBS} jobs one run directory holds; split the sweep into several runs (e.g. one per value of an axis)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The config of one job of a run: `table` (the run's resolved table, e.g. its `config.toml`)

@@ -301,6 +301,15 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
             );
         }
     }
+    for (job, cfg) in jobs.iter().zip(&job_cfgs) {
+        E::check_job(cfg, job).map_err(|source| match job.params.is_empty() {
+            true => source,
+            false => ConfigError::Point {
+                point: job.params_text(),
+                source: Box::new(source),
+            },
+        })?;
+    }
     let units: Vec<u64> = jobs
         .iter()
         .zip(&job_cfgs)
@@ -398,6 +407,16 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
     };
     let threads = shard::resolve_threads(cli.threads, env)?;
 
+    // The jobs that may run at once must fit in memory: checked before anything is written.
+    if let Some(limit) = crate::limits::memory_limit() {
+        let needs: Vec<crate::limits::MemoryNeed> = jobs
+            .iter()
+            .zip(&job_cfgs)
+            .filter(|(j, _)| shard.is_none_or(|s| s.contains(j.index)))
+            .filter_map(|(j, c)| E::memory_need(c, j))
+            .collect();
+        crate::limits::check_memory(&needs, threads, &limit)?;
+    }
     let restart_all = cli.restart && shard.is_none();
     create_run_dir(&run_dir)?;
     // A whole-sweep --restart deletes every part: it needs the directory alone. Everything else
@@ -532,8 +551,10 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
         run_dir.display()
     );
 
+    // No more threads than jobs to run (an absurd --threads for a small sweep starts no
+    // thousands of idle threads).
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
+        .num_threads(threads.min((n_selected - n_resumed).max(1)))
         .thread_name(|i| format!("sweep-{i}"))
         .build()
         .context("cannot start the thread pool")?;

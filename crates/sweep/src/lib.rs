@@ -120,6 +120,7 @@ mod cli;
 mod collect;
 mod config;
 mod interrupt;
+pub mod limits;
 pub mod lock;
 mod parquet_io;
 mod progress;
@@ -193,6 +194,19 @@ pub trait Experiment: Sync {
     /// Units of work of one job for the progress bar (e.g. simulated cycles). `cfg` is the job's
     /// own config (its grid point applied).
     fn work_units(cfg: &Self::Config, job: &Job) -> u64;
+
+    /// Checks one job (its own config and seed) before anything runs, e.g. that what it builds
+    /// from its seed is possible; an error is a usage error naming the key. Default: nothing.
+    fn check_job(_cfg: &Self::Config, _job: &Job) -> Result<(), ConfigError> {
+        Ok(())
+    }
+
+    /// One job's peak memory, about, and the key that dominates it. Before anything runs the
+    /// harness checks that the jobs that may run at once fit in what the process may use
+    /// ([`limits`]). Default: no estimate (no check).
+    fn memory_need(_cfg: &Self::Config, _job: &Job) -> Option<limits::MemoryNeed> {
+        None
+    }
 
     /// Run one job. Must be a pure function of `(cfg, job)`; `cfg` is the job's own config (the
     /// base config with the job's grid point applied, see [`expand_jobs`]). Report progress via

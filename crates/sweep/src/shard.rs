@@ -100,18 +100,28 @@ pub fn resolve_threads(
         Some(0) => Err(ConfigError::Usage(
             "--threads 0: need at least 1 thread".to_owned(),
         )),
+        Some(n) if n > MAX_THREADS => Err(ConfigError::Usage(format!(
+            "--threads {n}: at most {MAX_THREADS} (one job runs per thread; this machine has {} cores)",
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        ))),
         Some(n) => Ok(n),
         None => {
             if let Some(v) = env("SLURM_CPUS_PER_TASK") {
                 match v.trim().parse::<usize>() {
-                    Ok(n) if n > 0 => return Ok(n),
-                    _ => tracing::warn!("ignoring SLURM_CPUS_PER_TASK={v} (not a positive number)"),
+                    Ok(n) if n > 0 && n <= MAX_THREADS => return Ok(n),
+                    _ => tracing::warn!(
+                        "ignoring SLURM_CPUS_PER_TASK={v} (not a number in 1..={MAX_THREADS})"
+                    ),
                 }
             }
             Ok(std::thread::available_parallelism().map_or(1, |n| n.get()))
         }
     }
 }
+
+/// Most worker threads a sweep starts (a job per thread; more would only exhaust the process's
+/// thread and memory limits).
+pub const MAX_THREADS: usize = 4096;
 
 #[cfg(test)]
 mod tests {

@@ -108,6 +108,43 @@ fn sbatch_path(what: &str, path: &Path) -> anyhow::Result<String> {
     Ok(s.to_owned())
 }
 
+/// Refuses Slurm option values that are not in Slurm's own format: they are written into
+/// `#SBATCH` lines, where a newline or a shell word would become a command of the script.
+fn check_directive_values(args: &SlurmArgs) -> Result<(), ConfigError> {
+    let check =
+        |flag: &str, value: &Option<String>, ok: fn(char) -> bool, expected: &str| match value {
+            Some(v) if v.is_empty() || !v.chars().all(ok) => Err(ConfigError::Usage(format!(
+                "slurm {flag} {v:?}: expected {expected}"
+            ))),
+            _ => Ok(()),
+        };
+    check(
+        "--time",
+        &args.time,
+        |c| c.is_ascii_digit() || c == ':' || c == '-',
+        "a Slurm time such as 90, 2:00:00 or 1-12:00:00",
+    )?;
+    check(
+        "--mem",
+        &args.mem,
+        |c| c.is_ascii_alphanumeric(),
+        "a Slurm memory size such as 4000, 8G or 512M",
+    )?;
+    let name = |c: char| c.is_ascii_alphanumeric() || "_.,-".contains(c);
+    check(
+        "--partition",
+        &args.partition,
+        name,
+        "partition names (letters, digits, '_', '.', '-', ',')",
+    )?;
+    check(
+        "--account",
+        &args.account,
+        name,
+        "an account name (letters, digits, '_', '.', '-')",
+    )
+}
+
 /// `#SBATCH` lines shared by the array and the collect step.
 fn common_directives(args: &SlurmArgs, workdir: &str) -> String {
     let mut s = String::new();
@@ -161,7 +198,7 @@ exec "$run_dir/slurm/exp-{name}" --config "$run_dir/config.toml" --out "$run_dir
 "#,
         run_id = plan.run_id,
         n_jobs = plan.n_jobs,
-        command_line = plan.command_line.replace('\n', " "),
+        command_line = plan.command_line.replace(|c: char| c.is_control(), " "),
         last = tasks - 1,
         cpus = args.cpus_per_task,
         common = common_directives(args, workdir),
@@ -267,6 +304,7 @@ pub(crate) fn submit<E: Experiment>(
         )
         .into());
     }
+    check_directive_values(args)?;
     let name = E::NAME;
     prepare_run_dir_for::<E>(plan.run_dir, plan.config_text)?;
     let run_dir = plan
