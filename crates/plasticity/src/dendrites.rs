@@ -10,7 +10,7 @@
 //!   visible/latent boundary) needs per-column factors. Two rows share each load of the trace
 //!   and rates. Frozen rows (reservoir mode) only compute the drive.
 //! - [`Layout::Masked`]: any mask, dense W and rate matrix (the previous kernel); the mask is
-//!   kept as an `sprs` pattern for [`Dendrites::to_sparse`].
+//!   kept as a bit set (one bit per pair) for [`Dendrites::to_sparse`].
 //! - [`Layout::Csr`]: the weights as an `sprs` CSR matrix ([`SparseWeights`], column indices
 //!   `u32`) and the rates in the order of its entries, for sparse masks. The drive keeps one
 //!   accumulator per column residue mod 8, in increasing column order, so the sum is the dense
@@ -30,9 +30,6 @@ use elise_core::AlignedVec;
 /// existing synapse (an entry may hold 0), columns increasing within a row. `u32` column indices
 /// keep the CSR kernel's index traffic at half that of `usize`.
 pub type SparseWeights = sprs::CsMatI<f64, u32, usize>;
-
-/// Which synapses exist, as a pattern with the indices of [`SparseWeights`].
-type SparsePattern = sprs::CsStructureI<u32, usize>;
 
 /// How [`Dendrites`] stores the weights.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,8 +96,9 @@ pub struct Dendrites {
     groups: Vec<Group>,
     /// CSR only (else 0 x 0): the weights and their structure.
     csr: SparseWeights,
-    /// Masked only (else 0 x 0): the mask.
-    mask: SparsePattern,
+    /// Masked only (else empty): the mask, bit `k % 64` of word `k / 64` for `k = post * n +
+    /// pre` (1/512 of the dense weights and rates, never read by the kernels).
+    mask_bits: Vec<u64>,
     n_plastic: usize,
     n_synapses: usize,
     avx2: bool,
@@ -200,7 +198,7 @@ impl Dendrites {
             row_rates: Vec::new(),
             groups: Vec::new(),
             csr: SparseWeights::zero((0, 0)),
-            mask: SparsePattern::zero((0, 0)),
+            mask_bits: Vec::new(),
             n_plastic,
             n_synapses,
             avx2: avx2_available(),
@@ -219,8 +217,10 @@ impl Dendrites {
                     me.row_rates = row_rates;
                 } else {
                     me.eta = eta.into();
-                    let (row_ptr, col) = compress(mask, n, n_synapses);
-                    me.mask = SparsePattern::new((n, n), row_ptr, col, vec![(); n_synapses]);
+                    me.mask_bits = vec![0; (n * n).div_ceil(64)];
+                    for (k, _) in mask.iter().enumerate().filter(|&(_, &m)| m) {
+                        me.mask_bits[k / 64] |= 1 << (k % 64);
+                    }
                 }
             }
             Layout::Csr => {
@@ -259,11 +259,11 @@ impl Dendrites {
     }
     /// Heap bytes of the weights and their structure.
     pub fn memory_bytes(&self) -> usize {
-        let sparse = |ptr: usize, nnz: usize, value: usize| 8 * ptr + (4 + value) * nnz;
         self.w.heap_bytes()
             + self.eta.heap_bytes()
-            + sparse(self.csr.indptr().len(), self.csr.nnz(), 8)
-            + sparse(self.mask.indptr().len(), self.mask.nnz(), 0)
+            + 8 * self.csr.indptr().len()
+            + 12 * self.csr.nnz()
+            + 8 * self.mask_bits.capacity()
             + self.row_plastic.capacity()
             + std::mem::size_of::<RowRates>() * self.row_rates.capacity()
     }
@@ -326,21 +326,21 @@ impl Dendrites {
         let n = self.n;
         match self.layout {
             Layout::Csr => self.csr.clone(),
-            Layout::Masked => {
-                let (row_ptr, col) = (self.mask.indptr().to_owned(), self.mask.indices());
-                let w = (0..n)
-                    .flat_map(|i| row_ptr.outer_inds_sz(i).map(move |k| (i, k)))
-                    .map(|(i, k)| self.w[i * self.stride + col[k] as usize])
-                    .collect();
-                SparseWeights::new((n, n), row_ptr.into_raw_storage(), col.to_vec(), w)
-            }
-            Layout::Structured => {
-                // All-to-all without the diagonal.
+            Layout::Masked | Layout::Structured => {
+                let exists = |i: usize, j: usize| match self.layout {
+                    Layout::Masked => {
+                        let k = i * n + j;
+                        self.mask_bits[k / 64] >> (k % 64) & 1 == 1
+                    }
+                    // All-to-all without the diagonal.
+                    _ => i != j,
+                };
                 let mut row_ptr = Vec::with_capacity(n + 1);
-                let (mut col, mut w) = (Vec::new(), Vec::new());
+                let mut col = Vec::with_capacity(self.n_synapses);
+                let mut w = Vec::with_capacity(self.n_synapses);
                 row_ptr.push(0);
                 for i in 0..n {
-                    for j in (0..n).filter(|&j| j != i) {
+                    for j in (0..n).filter(|&j| exists(i, j)) {
                         col.push(j as u32);
                         w.push(self.w[i * self.stride + j]);
                     }
