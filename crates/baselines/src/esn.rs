@@ -35,10 +35,10 @@
 //! - RLS: recursive least squares on every training step ([`crate::rls`]), P(0) = I / rls_alpha;
 //!   the output of a step is the a-priori output (before that step's update).
 
-use crate::error::check;
-use crate::rls::Rls;
-use crate::recurrent::{self, RecurrentMatrix, SPECTRAL_ITERATIONS};
 use crate::BaselineError;
+use crate::error::check;
+use crate::recurrent::{self, RecurrentMatrix, SPECTRAL_ITERATIONS};
+use crate::rls::Rls;
 use elise_core::metrics::dot;
 use elise_core::{Model, Seed, Stream, Teacher};
 use faer::linalg::matmul::matmul;

@@ -18,10 +18,10 @@
 //! Time base: one step is `dt_ms`; as a [`Model`] the step index `t` indexes a teacher built
 //! with that same dt (e.g. 1 ms steps, 10 steps per 10 ms state).
 
-use crate::error::check;
-use crate::rls::Rls;
 use crate::BaselineError;
+use crate::error::check;
 use crate::recurrent::{self, RecurrentMatrix};
+use crate::rls::Rls;
 use elise_core::metrics::dot;
 use elise_core::{Model, Seed, Teacher};
 use serde::{Deserialize, Serialize};

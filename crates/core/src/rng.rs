@@ -6,8 +6,8 @@
 //! Streams are xoshiro256++ generators seeded from a SplitMix64 mix of (seed, FNV-1a(name)).
 
 use rand_core::{Rng, SeedableRng};
-use std::hash::Hasher;
 use rand_xoshiro::Xoshiro256PlusPlus;
+use std::hash::Hasher;
 
 /// The seed of one job (one network).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

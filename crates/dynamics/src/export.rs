@@ -64,7 +64,11 @@ mod tests {
 
     #[test]
     fn weights_round_trip_bit_for_bit() {
-        for (layout, density) in [(Layout::Csr, 0.2), (Layout::Masked, 0.2), (Layout::Csr, 1.0)] {
+        for (layout, density) in [
+            (Layout::Csr, 0.2),
+            (Layout::Masked, 0.2),
+            (Layout::Csr, 1.0),
+        ] {
             let mut net = trained(layout, density);
             let mut text = Vec::new();
             write_weights_mtx(&mut net, &mut text).unwrap();
@@ -78,10 +82,14 @@ mod tests {
             assert_eq!(back.indices(), want.indices(), "{layout:?} structure");
             let bits = |m: &SparseWeights| m.data().iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&back), bits(&want), "{layout:?} weights");
-            // The same synapses as the dense weights, and the training moved them.
+            // The weights of the dense copy, and one entry per non-zero weight.
             let dense = net.weights();
             let n = net.n_neurons();
-            assert!((&back).into_iter().all(|(&w, (i, j))| w == dense[i as usize * n + j as usize]));
+            assert!(
+                (&back)
+                    .into_iter()
+                    .all(|(&w, (i, j))| w == dense[i as usize * n + j as usize])
+            );
             let nonzero = dense.iter().filter(|&&w| w != 0.0).count();
             assert_eq!(back.nnz(), nonzero, "no synapse holds exactly 0 here");
         }

@@ -1082,7 +1082,11 @@ mod tests {
                 let dense = d.to_dense();
                 for (&x, (i, j)) in &m {
                     let k = i as usize * n + j as usize;
-                    assert!(mask[k], "{:?}: entry ({i}, {j}) is not a synapse", d.layout());
+                    assert!(
+                        mask[k],
+                        "{:?}: entry ({i}, {j}) is not a synapse",
+                        d.layout()
+                    );
                     assert_eq!(x.to_bits(), dense[k].to_bits(), "{:?}", d.layout());
                 }
             }
