@@ -5,9 +5,10 @@
 //! x[t+1] = (1 - a) x[t] + a tanh(W x[t] + W_fb d[t] + b),   y[t+1] = W_out^T z[t+1],
 //! z = [1; x]  (the bias of the readout comes first).
 //!
-//! - W: n x n sparse (CSR), entries present with probability `density`, values uniform in
-//!   [-1, 1), then scaled so that its spectral radius equals `spectral_radius` (estimated by
-//!   power iteration with log-growth averaging, [`crate::csr`], 1000 iterations; O(nnz) each,
+//! - W: n x n sparse (an sprs CSR matrix, [`crate::RecurrentMatrix`]), entries present with
+//!   probability `density`, values uniform in [-1, 1), then scaled so that its spectral radius
+//!   equals `spectral_radius` (estimated by power iteration with log-growth averaging,
+//!   `recurrent.rs`, 1000 iterations; O(nnz) each,
 //!   in the crate's optimized code instead of an O(n^3) dense eigenvalue solve).
 //! - W_fb: n x m, uniform in [-1, 1) times `feedback_scaling`; b: uniform in [-1, 1) times
 //!   `bias_scaling`; x[0] = 0.
@@ -34,9 +35,10 @@
 //! - RLS: recursive least squares on every training step ([`crate::rls`]), P(0) = I / rls_alpha;
 //!   the output of a step is the a-priori output (before that step's update).
 
+use crate::BaselineError;
 use crate::error::check;
+use crate::recurrent::{self, RecurrentMatrix, SPECTRAL_ITERATIONS};
 use crate::rls::Rls;
-use crate::{BaselineError, csr::Csr, csr::SPECTRAL_ITERATIONS};
 use elise_core::metrics::dot;
 use elise_core::{Model, Seed, Stream, Teacher};
 use faer::linalg::matmul::matmul;
@@ -279,7 +281,7 @@ pub struct EsnCore {
     n_drive: usize,
     n_out: usize,
     leak: f64,
-    w: Csr,
+    w: RecurrentMatrix,
     /// Estimated spectral radius of W before scaling.
     raw_radius: f64,
     /// n x n_drive, row-major.
@@ -311,11 +313,14 @@ impl EsnCore {
             return Err(BaselineError::NoOutputs(0));
         }
         let n = params.n_reservoir;
-        let mut w = Csr::random(n, params.density, &mut seed.stream("esn_reservoir"), |s| {
+        let mut w = recurrent::random(n, params.density, &mut seed.stream("esn_reservoir"), |s| {
             2.0 * s.uniform() - 1.0
         });
-        let raw_radius =
-            w.spectral_radius_estimate(&mut seed.stream("esn_spectral"), SPECTRAL_ITERATIONS);
+        let raw_radius = recurrent::spectral_radius_estimate(
+            &w,
+            &mut seed.stream("esn_spectral"),
+            SPECTRAL_ITERATIONS,
+        );
         // A nilpotent W (radius 0, only possible for tiny n * density) cannot be scaled.
         if raw_radius > 0.0 {
             w.scale(params.spectral_radius / raw_radius);
@@ -374,6 +379,10 @@ impl EsnCore {
     pub fn nnz(&self) -> usize {
         self.w.nnz()
     }
+    /// The reservoir matrix W (n x n, already scaled to `spectral_radius`).
+    pub fn reservoir(&self) -> &RecurrentMatrix {
+        &self.w
+    }
     /// Estimated spectral radius of the random W before it was scaled to `spectral_radius`.
     pub fn raw_spectral_radius(&self) -> f64 {
         self.raw_radius
@@ -406,7 +415,7 @@ impl EsnCore {
     pub fn update(&mut self, drive: &[f64]) {
         assert_eq!(drive.len(), self.n_drive, "drive length");
         let (m, a) = (self.n_drive, self.leak);
-        self.w.mul_vec(&self.z[1..], &mut self.wx);
+        recurrent::mul_vec(&self.w, &self.z[1..], &mut self.wx);
         for (i, x) in self.z[1..].iter_mut().enumerate() {
             let mut u = self.wx[i] + self.bias[i];
             for (wf, d) in self.w_fb[i * m..(i + 1) * m].iter().zip(drive) {
@@ -797,7 +806,7 @@ mod tests {
             ..Default::default()
         };
         let core = EsnCore::new(&p, 1, 1, Seed(2)).unwrap();
-        let d = core.w.to_dense();
+        let d = crate::recurrent::to_dense(core.reservoir());
         let n = 150;
         let m = faer::Mat::<f64>::from_fn(n, n, |i, j| d[i * n + j]);
         let rho = m

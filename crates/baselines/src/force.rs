@@ -6,8 +6,8 @@
 //! integrated by Euler: x <- x + (dt / tau) (-x + g J r + w_f z) with r and z of the previous
 //! step, then r = tanh(x) and z = W_out^T r.
 //!
-//! - J: n x n sparse (CSR), entries present with probability p, values N(0, 1 / (p n)); stored
-//!   already multiplied by g. g = 1.5 makes the untrained network chaotic.
+//! - J: n x n sparse (an sprs CSR matrix, [`crate::RecurrentMatrix`]), entries present with
+//!   probability p, values N(0, 1 / (p n)); stored already multiplied by g. g = 1.5 makes the untrained network chaotic.
 //! - w_f: n x m, uniform in [-1, 1) times `feedback_scaling`; W_out: n x m, starts at 0;
 //!   x(0) ~ N(0, 0.5^2) per unit (the paper's demo code), so z(0) = 0.
 //! - Training (teacher present): every `update_every`-th step (counted from construction), one
@@ -18,9 +18,10 @@
 //! Time base: one step is `dt_ms`; as a [`Model`] the step index `t` indexes a teacher built
 //! with that same dt (e.g. 1 ms steps, 10 steps per 10 ms state).
 
+use crate::BaselineError;
 use crate::error::check;
+use crate::recurrent::{self, RecurrentMatrix};
 use crate::rls::Rls;
-use crate::{BaselineError, csr::Csr};
 use elise_core::metrics::dot;
 use elise_core::{Model, Seed, Teacher};
 use serde::{Deserialize, Serialize};
@@ -120,7 +121,7 @@ pub struct ForceCore {
     dt_over_tau: f64,
     update_every: u64,
     /// g J.
-    j: Csr,
+    j: RecurrentMatrix,
     /// n x n_out, row-major.
     w_f: Vec<f64>,
     x: Vec<f64>,
@@ -146,7 +147,7 @@ impl ForceCore {
         }
         let n = params.n;
         let sd = params.g / (params.p * n as f64).sqrt();
-        let j = Csr::random(n, params.p, &mut seed.stream("force_connectivity"), |s| {
+        let j = recurrent::random(n, params.p, &mut seed.stream("force_connectivity"), |s| {
             sd * s.normal()
         });
         let mut fb = seed.stream("force_feedback");
@@ -187,6 +188,10 @@ impl ForceCore {
     pub fn nnz(&self) -> usize {
         self.j.nnz()
     }
+    /// The recurrent matrix g J (n x n).
+    pub fn connectivity(&self) -> &RecurrentMatrix {
+        &self.j
+    }
     /// Unit currents x.
     pub fn state(&self) -> &[f64] {
         &self.x
@@ -219,7 +224,7 @@ impl ForceCore {
     /// If the target does not have `n_outputs` values.
     pub fn step(&mut self, target: Option<&[f64]>) {
         let (m, k) = (self.n_out, self.dt_over_tau);
-        self.j.mul_vec(&self.r, &mut self.jr);
+        recurrent::mul_vec(&self.j, &self.r, &mut self.jr);
         for (i, x) in self.x.iter_mut().enumerate() {
             let mut u = self.jr[i];
             for (wf, z) in self.w_f[i * m..(i + 1) * m].iter().zip(&self.z) {
@@ -416,7 +421,7 @@ mod tests {
             ..Default::default()
         };
         let core = ForceCore::new(&p, 2, Seed(3)).unwrap();
-        let d = core.j.to_dense();
+        let d = crate::recurrent::to_dense(core.connectivity());
         let nnz = core.nnz() as f64;
         assert!((nnz / (400.0 * 400.0) - 0.1).abs() < 0.005, "{nnz}");
         let var = d.iter().map(|v| v * v).sum::<f64>() / nnz;

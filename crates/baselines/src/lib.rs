@@ -13,14 +13,15 @@
 //! ([`four_sines_task`], [`one_step_prediction`] on [`mackey_glass`]) drive exactly the code the
 //! models run. All randomness comes from named streams of the job's [`elise_core::Seed`]. The
 //! step functions allocate nothing (buffers are sized at construction); dense linear algebra
-//! (RLS products, ridge accumulation and solve) goes through `faer`, sequentially.
+//! (RLS products, ridge accumulation and solve) goes through `faer`, sequentially; the sparse
+//! recurrent matrices are `sprs` matrices ([`RecurrentMatrix`]).
 
 #![warn(missing_docs)]
 
-mod csr;
 mod error;
 mod esn;
 mod force;
+mod recurrent;
 mod rls;
 mod tasks;
 #[cfg(test)]
@@ -29,6 +30,7 @@ mod testutil;
 pub use error::BaselineError;
 pub use esn::{Esn, EsnCore, EsnParams, Readout};
 pub use force::{Force, ForceCore, ForceParams};
+pub use recurrent::RecurrentMatrix;
 pub use tasks::{
     FourSinesResult, PredictionResult, four_sines_target, four_sines_task, mackey_glass, nrmse,
     one_step_prediction,

@@ -7,6 +7,7 @@
 
 use rand_core::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
+use std::hash::Hasher;
 
 /// The seed of one job (one network).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -66,13 +67,12 @@ impl Stream {
 }
 
 /// FNV-1a 64-bit hash: stable across platforms and Rust versions (unlike `DefaultHasher`).
+/// The one FNV-1a of the workspace (the `fnv` crate's hasher fed the bytes as they are, no
+/// length prefix): stream names here, checkpoint checksums in elise-dynamics.
 pub fn fnv1a64(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
+    let mut h = fnv::FnvHasher::default();
+    h.write(bytes);
+    h.finish()
 }
 
 /// SplitMix64 finaliser: a bijective mix of 64 bits.
@@ -86,6 +86,13 @@ pub fn splitmix64(x: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fnv1a64_known_values() {
+        assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a64(b"foobar"), 0x8594_4171_f739_67e8);
+    }
 
     #[test]
     fn streams_are_reproducible_and_independent() {

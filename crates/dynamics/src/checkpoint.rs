@@ -53,6 +53,8 @@
 use crate::build::Mode;
 use crate::protocol::{CurvePoint, Phase, TrainProgress};
 use elise_core::{NeuronParams, Teacher};
+use fnv::FnvHasher;
+use std::hash::Hasher;
 use std::path::Path;
 
 /// The first 8 bytes of every checkpoint.
@@ -367,48 +369,30 @@ impl Checkpoint {
     }
 }
 
-/// FNV-1a 64 over `bytes`.
-pub fn fnv1a_64(bytes: &[u8]) -> u64 {
-    let mut h = Fnv::default();
-    h.write(bytes);
-    h.0
-}
+/// FNV-1a 64 over `bytes` (the checksum of the file layout): the workspace's one FNV-1a,
+/// [`elise_core::rng::fnv1a64`].
+pub use elise_core::rng::fnv1a64 as fnv1a_64;
 
-/// Incremental FNV-1a 64.
-struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Self(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Fnv {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-    fn f64s(&mut self, xs: &[f64]) {
-        for x in xs {
-            self.write(&x.to_bits().to_le_bytes());
-        }
+/// `f64` values as their little-endian bits, into an FNV-1a hasher.
+fn write_f64s(h: &mut FnvHasher, xs: &[f64]) {
+    for x in xs {
+        h.write(&x.to_bits().to_le_bytes());
     }
 }
 
 /// FNV-1a 64 over a teacher's shape and every target potential, conductance and target rate
 /// (bits): two teachers with the same fingerprint nudge identically.
 pub fn teacher_fingerprint(t: &Teacher) -> u64 {
-    let mut h = Fnv::default();
+    let mut h = FnvHasher::default();
     h.write(&(t.n_visible() as u64).to_le_bytes());
     h.write(&(t.cycle_len_steps() as u64).to_le_bytes());
     for k in 0..t.cycle_len_steps() {
-        h.f64s(t.target_mv(k));
-        h.f64s(t.g_exc(k));
-        h.f64s(t.g_inh(k));
-        h.f64s(t.target_rate(k));
+        write_f64s(&mut h, t.target_mv(k));
+        write_f64s(&mut h, t.g_exc(k));
+        write_f64s(&mut h, t.g_inh(k));
+        write_f64s(&mut h, t.target_rate(k));
     }
-    h.0
+    h.finish()
 }
 
 fn section(out: &mut Vec<u8>, tag: &[u8; 4], payload: &[u8]) {

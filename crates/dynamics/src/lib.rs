@@ -12,10 +12,13 @@
 //!   their scores.
 //! - [`checkpoint`]: a network's complete state (and its training progress) in a versioned,
 //!   checksummed binary file.
+//! - [`export`]: a trained network's dendritic weights and its scaffold as MatrixMarket text
+//!   (through `sprs`).
 
 pub mod build;
 pub mod checkpoint;
 mod delay;
+pub mod export;
 pub mod network;
 pub mod protocol;
 

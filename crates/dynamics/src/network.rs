@@ -14,7 +14,10 @@
 use crate::build::{Mode, NetworkSpec};
 use crate::delay::DelayLines;
 use elise_core::{AlignedVec, NeuronParams, Teacher};
-use elise_plasticity::{Dendrites, Layout, LayoutChoice, LearningRates, PlasticRows};
+use elise_plasticity::{
+    Dendrites, Layout, LayoutChoice, LearningRates, PlasticRows, SparseWeights,
+};
+use elise_scaffold::Scaffold;
 
 /// Why a network spec was rejected.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -64,7 +67,9 @@ pub struct Network {
     /// Rate history: the delayed reads of each step.
     delays: DelayLines,
     /// Scaffold teachers per student, compressed rows: teachers of i are
-    /// `teacher_idx[teacher_ptr[i]..teacher_ptr[i + 1]]` (a multiset).
+    /// `teacher_idx[teacher_ptr[i]..teacher_ptr[i + 1]]`, a multiset in growth order (the order
+    /// of the conductance sums), which the scaffold's sprs matrix (sorted, distinct columns with
+    /// counts) does not keep; hence a list of its own for the step.
     teacher_ptr: Vec<usize>,
     teacher_idx: Vec<usize>,
     /// Steps executed so far.
@@ -88,6 +93,8 @@ pub struct Network {
     // Constants.
     phi_rest: f64,
     trace_coef: f64,
+    /// The scaffold it was built with (not read by the step; see `export.rs`).
+    scaffold: Scaffold,
 }
 
 impl Network {
@@ -234,6 +241,7 @@ impl Network {
             avx2: avx2_available(),
             phi_rest,
             trace_coef: params.trace_coefficient(),
+            scaffold: spec.scaffold.clone(),
         })
     }
 
@@ -337,6 +345,19 @@ impl Network {
         self.dendrites.to_dense()
     }
 
+    /// Dendritic weights after the last step as a sparse matrix (a copy): row = post, column =
+    /// pre, one entry per existing synapse (absent synapses have none). Applies a pending
+    /// update first, as [`Network::weights`] (which changes no result).
+    pub fn weights_sparse(&mut self) -> SparseWeights {
+        self.flush_weights();
+        self.dendrites.to_sparse()
+    }
+
+    /// The scaffold the network was built with; [`Scaffold::matrix`] is its adjacency matrix.
+    pub fn scaffold(&self) -> &Scaffold {
+        &self.scaffold
+    }
+
     /// Switches plasticity on or off (it is on by default, as in the CUDA code).
     pub fn set_learning(&mut self, on: bool) {
         self.learning = on;
@@ -425,6 +446,9 @@ impl Network {
             .map(AlignedVec::heap_bytes)
             .sum::<usize>()
             + 8 * (self.teacher_ptr.capacity() + self.teacher_idx.capacity())
+            + 16 * self.scaffold.edges().len()
+            + 8 * self.scaffold.matrix().indptr().len()
+            + 12 * self.scaffold.matrix().nnz()
             + self.delays.memory_bytes()
     }
     /// Whether every state variable is finite.

@@ -9,10 +9,15 @@
 //!   only the 8-column block holding the diagonal (and, for visible rows, the block holding the
 //!   visible/latent boundary) needs per-column factors. Two rows share each load of the trace
 //!   and rates. Frozen rows (reservoir mode) only compute the drive.
-//! - [`Layout::Masked`]: any mask, dense W and rate matrix (the previous kernel).
-//! - [`Layout::Csr`]: compressed rows (column indices `u32`, weights, rates) for sparse masks.
-//!   The drive keeps one accumulator per column residue mod 8, in increasing column order, so the
-//!   sum is the dense kernel's sum without its exact-zero terms: the same bits (for finite rates).
+//! - [`Layout::Masked`]: any mask, dense W and rate matrix (the previous kernel); the mask is
+//!   kept as a bit set (one bit per pair) for [`Dendrites::to_sparse`].
+//! - [`Layout::Csr`]: the weights as an `sprs` CSR matrix ([`SparseWeights`], column indices
+//!   `u32`) and the rates in the order of its entries, for sparse masks. The drive keeps one
+//!   accumulator per column residue mod 8, in increasing column order, so the sum is the dense
+//!   kernel's sum without its exact-zero terms: the same bits (for finite rates).
+//!
+//! [`Dendrites::to_sparse`] gives the existing synapses and their weights as a [`SparseWeights`]
+//! matrix in every layout.
 //!
 //! Every layout sums the drive of a row in eight accumulators (`acc[j mod 8]`, increasing `j`)
 //! combined as `((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7))`; the update of a synapse is
@@ -20,6 +25,11 @@
 
 use crate::{LearningRates, PlasticRows, rate_matrix};
 use elise_core::AlignedVec;
+
+/// Dendritic weights as a sparse matrix: `n x n`, CSR, row = post, column = pre, one entry per
+/// existing synapse (an entry may hold 0), columns increasing within a row. `u32` column indices
+/// keep the CSR kernel's index traffic at half that of `usize`.
+pub type SparseWeights = sprs::CsMatI<f64, u32, usize>;
 
 /// How [`Dendrites`] stores the weights.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,18 +84,21 @@ pub struct Dendrites {
     n: usize,
     stride: usize,
     layout: Layout,
-    /// Dense: `n * stride` (zero padding); CSR: one per stored synapse.
+    /// Dense (structured, masked): `n * stride` (zero padding); CSR: empty.
     w: AlignedVec,
-    /// Masked: `n * stride`; CSR: one per stored synapse; Structured: empty.
+    /// Masked: `n * stride`; CSR: one per stored synapse, in the order of `csr.data()`;
+    /// Structured: empty.
     eta: AlignedVec,
     /// Per row (all layouts): whether any synapse of the row learns.
     row_plastic: Vec<bool>,
     /// Structured only: per row, and the rows grouped for the kernel.
     row_rates: Vec<RowRates>,
     groups: Vec<Group>,
-    /// CSR only.
-    row_ptr: Vec<usize>,
-    col: Vec<u32>,
+    /// CSR only (else 0 x 0): the weights and their structure.
+    csr: SparseWeights,
+    /// Masked only (else empty): the mask, bit `k % 64` of word `k / 64` for `k = post * n +
+    /// pre` (1/512 of the dense weights and rates, never read by the kernels).
+    mask_bits: Vec<u64>,
     n_plastic: usize,
     n_synapses: usize,
     avx2: bool,
@@ -184,8 +197,8 @@ impl Dendrites {
             row_plastic,
             row_rates: Vec::new(),
             groups: Vec::new(),
-            row_ptr: Vec::new(),
-            col: Vec::new(),
+            csr: SparseWeights::zero((0, 0)),
+            mask_bits: Vec::new(),
             n_plastic,
             n_synapses,
             avx2: avx2_available(),
@@ -204,24 +217,23 @@ impl Dendrites {
                     me.row_rates = row_rates;
                 } else {
                     me.eta = eta.into();
+                    me.mask_bits = vec![0; (n * n).div_ceil(64)];
+                    for (k, _) in mask.iter().enumerate().filter(|&(_, &m)| m) {
+                        me.mask_bits[k / 64] |= 1 << (k % 64);
+                    }
                 }
             }
             Layout::Csr => {
-                me.row_ptr.push(0);
+                let (row_ptr, col) = compress(mask, n, n_synapses);
                 let (mut w, mut rates) = (Vec::new(), Vec::new());
-                for i in 0..n {
-                    for j in 0..n {
-                        if mask[i * n + j] {
-                            me.col.push(j as u32);
-                            w.push(w_init[i * n + j]);
-                            rates.push(eta[i * stride + j]);
-                        }
-                    }
-                    me.row_ptr.push(me.col.len());
+                w.reserve_exact(n_synapses);
+                rates.reserve_exact(n_synapses);
+                for (k, _) in mask.iter().enumerate().filter(|&(_, &m)| m) {
+                    w.push(w_init[k]);
+                    rates.push(eta[(k / n) * stride + k % n]);
                 }
-                me.w = w.into();
+                me.csr = SparseWeights::new((n, n), row_ptr, col, w);
                 me.eta = rates.into();
-                me.col.shrink_to_fit();
             }
         }
         me
@@ -249,8 +261,9 @@ impl Dendrites {
     pub fn memory_bytes(&self) -> usize {
         self.w.heap_bytes()
             + self.eta.heap_bytes()
-            + 8 * self.row_ptr.capacity()
-            + 4 * self.col.capacity()
+            + 8 * self.csr.indptr().len()
+            + 12 * self.csr.nnz()
+            + 8 * self.mask_bits.capacity()
             + self.row_plastic.capacity()
             + std::mem::size_of::<RowRates>() * self.row_rates.capacity()
     }
@@ -269,8 +282,8 @@ impl Dendrites {
                 Layout::Masked => out[i * n..(i + 1) * n]
                     .copy_from_slice(&self.eta[i * self.stride..i * self.stride + n]),
                 Layout::Csr => {
-                    for k in self.row_ptr[i]..self.row_ptr[i + 1] {
-                        out[i * n + self.col[k] as usize] = self.eta[k];
+                    for k in self.csr.indptr().outer_inds_sz(i) {
+                        out[i * n + self.csr.indices()[k] as usize] = self.eta[k];
                     }
                 }
             }
@@ -299,14 +312,43 @@ impl Dendrites {
                 }
             }
             Layout::Csr => {
-                for i in 0..n {
-                    for k in self.row_ptr[i]..self.row_ptr[i + 1] {
-                        out[i * n + self.col[k] as usize] = self.w[k];
-                    }
+                for (&w, (i, j)) in &self.csr {
+                    out[i as usize * n + j as usize] = w;
                 }
             }
         }
         out
+    }
+
+    /// The existing synapses and their weights as a sparse matrix (row = post, column = pre;
+    /// a copy). Absent synapses have no entry; an existing one may hold 0.
+    pub fn to_sparse(&self) -> SparseWeights {
+        let n = self.n;
+        match self.layout {
+            Layout::Csr => self.csr.clone(),
+            Layout::Masked | Layout::Structured => {
+                let exists = |i: usize, j: usize| match self.layout {
+                    Layout::Masked => {
+                        let k = i * n + j;
+                        self.mask_bits[k / 64] >> (k % 64) & 1 == 1
+                    }
+                    // All-to-all without the diagonal.
+                    _ => i != j,
+                };
+                let mut row_ptr = Vec::with_capacity(n + 1);
+                let mut col = Vec::with_capacity(self.n_synapses);
+                let mut w = Vec::with_capacity(self.n_synapses);
+                row_ptr.push(0);
+                for i in 0..n {
+                    for j in (0..n).filter(|&j| exists(i, j)) {
+                        col.push(j as u32);
+                        w.push(self.w[i * self.stride + j]);
+                    }
+                    row_ptr.push(col.len());
+                }
+                SparseWeights::new((n, n), row_ptr, col, w)
+            }
+        }
     }
 
     fn check(&self, err: &[f64], trace: &[f64], rates: &[f64], out: &[f64]) {
@@ -348,10 +390,12 @@ impl Dendrites {
                 }
             }
             Layout::Csr => {
+                // The sprs matrix's own slices (row offsets, columns, weights), updated in place.
+                let (row_ptr, col, w) = self.csr.view_mut().into_raw_storage();
                 for i in 0..n {
                     let e = err[i];
-                    for k in self.row_ptr[i]..self.row_ptr[i + 1] {
-                        self.w[k] += (self.eta[k] * e) * trace[self.col[k] as usize];
+                    for k in row_ptr[i]..row_ptr[i + 1] {
+                        w[k] += (self.eta[k] * e) * trace[col[k] as usize];
                     }
                 }
             }
@@ -364,11 +408,15 @@ impl Dendrites {
         match self.layout {
             Layout::Masked | Layout::Structured => crate::drive(&self.w, rates, out),
             Layout::Csr => {
+                // A bespoke loop over the sprs matrix's slices: sprs's product sums a row in
+                // one accumulator, this one in the dense kernel's eight lanes (same bits).
+                let indptr = self.csr.indptr();
+                let (row_ptr, col, w) = (indptr.raw_storage(), self.csr.indices(), self.csr.data());
                 for (i, o) in out.iter_mut().enumerate() {
                     let mut acc = [0.0f64; 8];
-                    for k in self.row_ptr[i]..self.row_ptr[i + 1] {
-                        let j = self.col[k] as usize;
-                        acc[j & 7] += self.w[k] * rates[j];
+                    for k in row_ptr[i]..row_ptr[i + 1] {
+                        let j = col[k] as usize;
+                        acc[j & 7] += w[k] * rates[j];
                     }
                     *o = crate::reduce8(&acc) + 0.0;
                 }
@@ -398,10 +446,14 @@ impl Dendrites {
         }
     }
 
+    /// The CSR kernel: a bespoke loop over the sprs matrix's row offsets, column indices and
+    /// weights (updated in place), for speed and for the dense kernel's lane order (sprs's
+    /// product sums a row in one accumulator).
     fn csr_fused(&mut self, err: &[f64], trace: &[f64], rates: &[f64], out: &mut [f64]) {
-        let (w, eta, col) = (&mut self.w[..], &self.eta[..], &self.col[..]);
+        let (row_ptr, col, w) = self.csr.view_mut().into_raw_storage();
+        let eta = &self.eta[..];
         for (i, o) in out.iter_mut().enumerate() {
-            let (lo, hi) = (self.row_ptr[i], self.row_ptr[i + 1]);
+            let (lo, hi) = (row_ptr[i], row_ptr[i + 1]);
             let mut acc = [0.0f64; 8];
             let (w, col) = (&mut w[lo..hi], &col[lo..hi]);
             if self.row_plastic[i] {
@@ -469,6 +521,19 @@ impl Dendrites {
             }
         }
     }
+}
+
+/// The row offsets and column indices of the `true` entries of a row-major `n x n` mask with
+/// `nnz` of them.
+fn compress(mask: &[bool], n: usize, nnz: usize) -> (Vec<usize>, Vec<u32>) {
+    let mut row_ptr = Vec::with_capacity(n + 1);
+    let mut col = Vec::with_capacity(nnz);
+    row_ptr.push(0);
+    for row in mask.chunks_exact(n.max(1)) {
+        col.extend((0..n).filter(|&j| row[j]).map(|j| j as u32));
+        row_ptr.push(col.len());
+    }
+    (row_ptr, col)
 }
 
 /// The rate matrix entry of a structured row (0 on the diagonal and the padding).
@@ -986,6 +1051,44 @@ mod tests {
                     Layout::Masked
                 };
                 check_all_layouts(&sparse, n, nv, PlasticRows::All, want);
+            }
+        }
+    }
+
+    #[test]
+    fn to_sparse_lists_every_synapse_in_every_layout() {
+        let (n, nv) = (40, 12);
+        let full = all_to_all(n);
+        let sparse: Vec<bool> = (0..n * n).map(|k| full[k] && f(k + 5) < 0.0).collect();
+        let r = LearningRates::default();
+        for mask in [&full, &sparse] {
+            // A present synapse with weight 0 keeps its entry.
+            let w: Vec<f64> = (0..n * n)
+                .map(|k| if mask[k] && k % 9 != 0 { f(k) } else { 0.0 })
+                .collect();
+            for layout in [Layout::Structured, Layout::Masked, Layout::Csr] {
+                let force = LayoutChoice::Force(layout);
+                let mut d = Dendrites::new(mask, &w, n, nv, &r, PlasticRows::All, force);
+                if mask == &sparse && layout == Layout::Structured {
+                    assert_eq!(d.layout(), Layout::Masked);
+                }
+                let err: Vec<f64> = (0..n).map(|k| f(k + 3) * 0.3).collect();
+                let mut tr: Vec<f64> = (0..n).map(|k| f(k + 8).abs()).collect();
+                tr.resize(d.stride(), 0.0);
+                d.update(&err, &tr);
+                let m = d.to_sparse();
+                assert!(m.is_csr() && m.shape() == (n, n));
+                assert_eq!(m.nnz(), mask.iter().filter(|&&b| b).count());
+                let dense = d.to_dense();
+                for (&x, (i, j)) in &m {
+                    let k = i as usize * n + j as usize;
+                    assert!(
+                        mask[k],
+                        "{:?}: entry ({i}, {j}) is not a synapse",
+                        d.layout()
+                    );
+                    assert_eq!(x.to_bits(), dense[k].to_bits(), "{:?}", d.layout());
+                }
             }
         }
     }

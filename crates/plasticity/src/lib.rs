@@ -12,7 +12,7 @@
 use serde::{Deserialize, Serialize};
 
 mod dendrites;
-pub use dendrites::{Dendrites, Layout, LayoutChoice, csr_max_density};
+pub use dendrites::{Dendrites, Layout, LayoutChoice, SparseWeights, csr_max_density};
 
 /// Learning rates per step.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

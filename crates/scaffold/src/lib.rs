@@ -4,9 +4,13 @@
 //! visible neurons into the latent pool before learning. Dendritic masks (MODEL.md (d)) say which
 //! plastic dendritic synapses exist: all-to-all, sparse with density rho (optionally protecting
 //! synapses parallel to a scaffold edge), or thinned visible->latent innervation.
+//!
+//! A scaffold is held both as its edge list in growth order and as an `sprs` adjacency matrix
+//! ([`Scaffold::matrix`]: row = student, column = teacher, value = number of edges).
 
 use elise_core::Stream;
 use serde::{Deserialize, Serialize};
+use sprs::{CsMat, TriMat};
 
 /// Parameters of the growth process.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -53,11 +57,18 @@ pub enum ScaffoldError {
 
 /// A grown scaffold. Edges are (teacher, student) pairs in growth order; a pair may repeat
 /// (a duplicate edge doubles the conductance, as in the CUDA code).
+///
+/// The adjacency matrix ([`Scaffold::matrix`]) holds the multiset of edges; the edge list is
+/// kept for the growth order, which is the order in which a network sums a student's teacher
+/// conductances ([`Scaffold::teachers_of`]) and which a sparse matrix (sorted, distinct
+/// columns) does not record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Scaffold {
     n_visible: usize,
     n_latent: usize,
     edges: Vec<(usize, usize)>,
+    /// n x n, CSR: entry (student, teacher) = number of edges teacher -> student.
+    matrix: CsMat<u32>,
 }
 
 impl Scaffold {
@@ -73,15 +84,27 @@ impl Scaffold {
                 "invalid scaffold edge ({k}, {s})"
             );
         }
+        let mut adjacency = TriMat::with_capacity((n, n), edges.len());
+        for &(k, s) in &edges {
+            adjacency.add_triplet(s, k, 1u32);
+        }
         Self {
             n_visible,
             n_latent,
             edges,
+            // Duplicate triplets are summed: the entry counts the edges.
+            matrix: adjacency.to_csr(),
         }
     }
 
+    /// The edges (teacher, student) in growth order.
     pub fn edges(&self) -> &[(usize, usize)] {
         &self.edges
+    }
+    /// The adjacency matrix: n x n, CSR, entry (student, teacher) = number of edges teacher ->
+    /// student (rows are posts, columns pres, as in the dendritic weights).
+    pub fn matrix(&self) -> &CsMat<u32> {
+        &self.matrix
     }
     pub fn n_neurons(&self) -> usize {
         self.n_visible + self.n_latent
@@ -89,18 +112,17 @@ impl Scaffold {
     /// Outgoing edge count of every neuron.
     pub fn n_out(&self) -> Vec<usize> {
         let mut v = vec![0; self.n_neurons()];
-        for &(k, _) in &self.edges {
-            v[k] += 1;
+        for (&count, (_, teacher)) in &self.matrix {
+            v[teacher] += count as usize;
         }
         v
     }
     /// Incoming edge count of every neuron (0 for visible neurons).
     pub fn n_in(&self) -> Vec<usize> {
-        let mut v = vec![0; self.n_neurons()];
-        for &(_, s) in &self.edges {
-            v[s] += 1;
-        }
-        v
+        self.matrix
+            .outer_iterator()
+            .map(|row| row.data().iter().map(|&c| c as usize).sum())
+            .collect()
     }
     /// Teachers of each neuron, as a multiset in growth order.
     pub fn teachers_of(&self) -> Vec<Vec<usize>> {
@@ -112,7 +134,7 @@ impl Scaffold {
     }
     /// Whether `teacher -> student` is a scaffold edge.
     pub fn has_edge(&self, teacher: usize, student: usize) -> bool {
-        self.edges.contains(&(teacher, student))
+        student < self.matrix.rows() && self.matrix.get(student, teacher).is_some()
     }
     /// Number of latent neurons with at least one scaffold input.
     pub fn latent_reached(&self) -> usize {
@@ -256,12 +278,16 @@ pub fn dendritic_mask(
 ) -> Vec<bool> {
     let n = n_visible + n_latent;
     let mut mask = vec![false; n * n];
-    // The scaffold teachers of the current row, as flags (a scan of the edge list per synapse
-    // made this O(n^2 edges): minutes at n = 2000).
-    let teachers = scaffold.teachers_of();
+    // The scaffold teachers of the current row (a row of the adjacency matrix), as flags (a
+    // scan of the edge list per synapse made this O(n^2 edges): minutes at n = 2000).
+    let adjacency = scaffold.matrix();
     let mut is_teacher = vec![false; n];
     for post in 0..n {
-        let row_teachers = teachers.get(post).map_or(&[][..], Vec::as_slice);
+        let row_teachers = if post < adjacency.rows() {
+            &adjacency.indices()[adjacency.indptr().outer_inds_sz(post)]
+        } else {
+            &[]
+        };
         for &t in row_teachers {
             is_teacher[t] = true;
         }
@@ -314,6 +340,28 @@ mod tests {
     }
     use super::*;
     use elise_core::Seed;
+
+    #[test]
+    fn matrix_counts_the_edges() {
+        let sc = Scaffold::from_edges(2, 3, vec![(0, 2), (3, 4), (0, 2), (1, 3), (2, 4)]);
+        let m = sc.matrix();
+        assert!(m.is_csr() && m.shape() == (5, 5));
+        assert_eq!(m.nnz(), 4);
+        assert_eq!(m.get(2, 0), Some(&2)); // the duplicate edge 0 -> 2
+        assert_eq!(m.get(4, 3), Some(&1));
+        assert_eq!(m.get(0, 2), None); // no edge 2 -> 0
+        for k in 0..5 {
+            for s in 0..5 {
+                let count = sc.edges().iter().filter(|&&e| e == (k, s)).count();
+                assert_eq!(m.get(s, k).map_or(0, |&c| c as usize), count);
+                assert_eq!(sc.has_edge(k, s), count > 0);
+            }
+        }
+        assert_eq!(sc.n_in(), vec![0, 0, 2, 1, 2]);
+        assert_eq!(sc.n_out(), vec![2, 1, 1, 1, 0]);
+        // Growth order survives in the teacher lists.
+        assert_eq!(sc.teachers_of()[4], vec![3, 2]);
+    }
 
     #[test]
     fn guards_q_zero_and_bad_ranges() {
