@@ -252,8 +252,13 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
         ));
     }
     let overrides = command_line_overrides(matches, cli);
-    let (cfg, table) =
-        config::resolve_with::<E>(cli.config.as_deref(), &overrides, cli.quick, &extra)?;
+    let (cfg, table, inputs) = crate::inputs::resolve::<E>(
+        cli.config.as_deref(),
+        &overrides,
+        cli.quick,
+        &extra,
+        cli.out.as_deref(),
+    )?;
     let config_text = config::config_text(&table)?;
     let code_version = git_commit();
     if let Some(id) = &cli.run_id {
@@ -268,7 +273,9 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
 
     // Every grid point's config is built and validated here, before anything runs.
     let (jobs, job_cfgs): (Vec<Job>, Vec<E::Config>) =
-        crate::expand_jobs::<E>(&cfg, &table)?.into_iter().unzip();
+        crate::expand_jobs::<E>(&cfg, &table, &inputs)?
+            .into_iter()
+            .unzip();
     let mut seen = BTreeSet::new();
     for job in &jobs {
         if !seen.insert(job.index) {
@@ -352,6 +359,7 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
                 run_id: &run_id,
                 n_jobs: jobs.len(),
                 command_line: &format!("{bin} {}", shell_join(args)),
+                inputs: &inputs,
             },
         );
     }
@@ -370,6 +378,7 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
     let threads = shard::resolve_threads(cli.threads, env)?;
 
     prepare_run_dir::<E>(&run_dir, &config_text, shard.is_some())?;
+    crate::inputs::store(&run_dir, &inputs)?;
     write_config_file(&run_dir, &config_text)?;
     let run_id = match &cli.run_id {
         Some(id) => id.clone(),
@@ -504,6 +513,7 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
         git_commit: &git,
         n_jobs: n_selected - n_resumed,
         progress: &progress,
+        inputs: &inputs,
     };
     let results: Vec<Result<(), String>> = pool.install(|| {
         selected
@@ -552,7 +562,7 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
     let finish_error = if shard.is_some() {
         None
     } else {
-        let run = RunDir::new(run_dir.clone());
+        let run = RunDir::new(run_dir.clone()).with_inputs(Arc::clone(&inputs));
         match catch_unwind(AssertUnwindSafe(|| E::finish(&cfg, &run))) {
             Ok(Ok(())) => None,
             Ok(Err(e)) => Some(format!("{e:#}")),
@@ -638,12 +648,15 @@ fn remove_if_exists(path: &Path) -> anyhow::Result<()> {
     }
 }
 
-/// Creates (or checks) the run directory of a sweep and writes its `config.toml`.
+/// Creates (or checks) the run directory of a sweep, copies its inputs and writes its
+/// `config.toml`.
 pub(crate) fn prepare_run_dir_for<E: Experiment>(
     run_dir: &Path,
     config_text: &str,
+    inputs: &crate::Inputs,
 ) -> anyhow::Result<()> {
     prepare_run_dir::<E>(run_dir, config_text, false)?;
+    crate::inputs::store(run_dir, inputs)?;
     write_config_file(run_dir, config_text)
 }
 
@@ -859,9 +872,10 @@ fn prepare_run_dir<E: Experiment>(
     let old_config = run_dir.join("config.toml");
     match std::fs::read_to_string(&old_config) {
         Ok(old) if same_run_config::<E>(&old_config, &old, config_text) => Ok(()),
-        Ok(_) => Err(ConfigError::Usage(format!(
-            "run directory {} holds a run with a different config; choose another --out or remove it",
-            run_dir.display()
+        Ok(old) => Err(ConfigError::Usage(format!(
+            "run directory {} holds a run with a different config{}; choose another --out or remove it",
+            run_dir.display(),
+            crate::inputs::change_note(&old, config_text)
         ))
         .into()),
         Err(_) => {
@@ -896,6 +910,7 @@ struct JobContext<'a> {
     git_commit: &'a str,
     n_jobs: usize,
     progress: &'a Arc<Shared>,
+    inputs: &'a crate::Inputs,
 }
 
 /// Runs one job (catching panics) and writes its tables. Returns the error text on failure.
@@ -906,14 +921,17 @@ fn run_one<E: Experiment>(
     ctx: &JobContext<'_>,
 ) -> Result<(), String> {
     let checkpoint = resume::checkpoint_path(ctx.run_dir, job.index);
+    let saved = E::max_checkpoint_bytes(cfg)
+        .and_then(|max| crate::inputs::read_job_checkpoint(&checkpoint, max, job.index));
     let handle = ctx
         .progress
         .job_handle()
-        .with_checkpoint_file(checkpoint.clone());
+        .with_checkpoint_file(checkpoint.clone())
+        .with_saved_checkpoint(saved);
     let t0 = Instant::now();
     tracing::debug!("job {} (seed {}) started", job.index, job.seed);
     let outcome = catch_unwind(AssertUnwindSafe(|| -> anyhow::Result<()> {
-        let output = E::run_job(cfg, job, &handle)?;
+        let output = E::run_job(cfg, job, ctx.inputs, &handle)?;
         write_output(ctx, job, output)
     }));
     let result = match outcome {
@@ -959,12 +977,17 @@ fn valid_table_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
 }
 
-/// Writes each table of `output` as `<run dir>/<table>/job-<index:06>.parquet`; on failure
-/// removes the parts of this job written so far.
+/// Writes each table of `output` as `<run dir>/<table>/job-<index:06>.parquet` and its files
+/// (see [`JobOutput::push_file`]); on failure removes the parts and files of this job written
+/// so far.
 fn write_output(ctx: &JobContext<'_>, job: &Job, output: JobOutput) -> anyhow::Result<()> {
     // Batches of the same table (e.g. one per branch of a job) go into one part, in order.
     let mut tables: Vec<(String, Vec<arrow_array::RecordBatch>)> = Vec::new();
-    for (name, batch) in output.tables {
+    let JobOutput {
+        tables: output_tables,
+        files,
+    } = output;
+    for (name, batch) in output_tables {
         if !valid_table_name(&name) {
             bail!(
                 "invalid table name '{name}' (use letters, digits, '_', '-', '.'; not starting with '.' or '_')"
@@ -997,6 +1020,15 @@ fn write_output(ctx: &JobContext<'_>, job: &Job, output: JobOutput) -> anyhow::R
             written.push(path.clone());
             let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
             records.push(resume::describe_part(&path, name, rows)?);
+        }
+        let names: Vec<&str> = tables.iter().map(|(n, _)| n.as_str()).collect();
+        for (path, contents) in &files {
+            written.push(crate::job_files::write(
+                ctx.run_dir,
+                path,
+                contents,
+                &names,
+            )?);
         }
         // Last: the record that marks the job finished (resume trusts nothing else).
         resume::write_record(ctx.run_dir, job, records)

@@ -140,9 +140,9 @@ pub(crate) fn collect<E: Experiment>(args: &CollectArgs) -> anyhow::Result<RunSu
         ))
         .into());
     }
-    let (cfg, table) = crate::resolve_config::<E>(Some(&stored), &[], false, &[])?;
+    let (cfg, table, inputs) = crate::resolve_config_inputs::<E>(Some(&stored), &[], false, &[])?;
     let config_text = config::config_text(&table)?;
-    let jobs: Vec<Job> = crate::expand_jobs::<E>(&cfg, &table)?
+    let jobs: Vec<Job> = crate::expand_jobs::<E>(&cfg, &table, &inputs)?
         .into_iter()
         .map(|(j, _)| j)
         .collect();
@@ -224,7 +224,7 @@ pub(crate) fn collect<E: Experiment>(args: &CollectArgs) -> anyhow::Result<RunSu
                 t.table, t.parts, t.rows, t.file
             ));
         }
-        let run = RunDir::new(&run_dir);
+        let run = RunDir::new(&run_dir).with_inputs(inputs.clone());
         finish_error = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             E::finish(&cfg, &run)
         })) {

@@ -119,7 +119,9 @@ mod axes;
 mod cli;
 mod collect;
 mod config;
+mod inputs;
 mod interrupt;
+mod job_files;
 mod parquet_io;
 mod progress;
 pub mod resume;
@@ -130,6 +132,7 @@ pub mod testing;
 mod util;
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use arrow_array::RecordBatch;
 
@@ -137,8 +140,12 @@ pub use axes::{axes_of, expand_jobs, grid_points, job_config};
 pub use cli::{FailedJob, RunSummary, main, run_cli};
 pub use config::{
     ConfigError, apply_params, check_at_least, check_bounds, check_positive, check_range,
-    resolve_config,
+    resolve_config, resolve_config_inputs,
 };
+/// Input files by path as written in the config → bytes (read by the harness; see
+/// [`Experiment::input_files`]).
+pub use elise_core::Inputs;
+pub use inputs::{InputFile, ReadError, read_bounded};
 pub use parquet_io::{
     column, read_parquet, read_parquet_metadata, write_file_atomic, write_parquet_atomic,
     write_parquet_batches_atomic,
@@ -156,14 +163,14 @@ pub use arrow_schema;
 /// spelling out the dependency version.
 pub use toml;
 
-/// One experiment: its config, its jobs and how to run one job.
+/// One experiment: its config, its input files, its jobs and how to run one job.
 ///
 /// Every method is an associated function (no `self`): an experiment is a type, not a value.
-/// `run_job` must be a pure function of `(cfg, job)`; the harness runs jobs in parallel in an
-/// unspecified order.
+/// `run_job` must be a pure function of `(cfg, job, inputs)`; the harness runs jobs in parallel
+/// in an unspecified order. `axes` and `inputs` are reserved top-level names of a config.
 pub trait Experiment: Sync {
-    /// Parsed config; deserialized from the merged TOML without its `[axes]` table (use
-    /// `#[serde(deny_unknown_fields)]`; no `axes` field is needed).
+    /// Parsed config; deserialized from the merged TOML without its `[axes]` and `[inputs]`
+    /// tables (use `#[serde(deny_unknown_fields)]`; no `axes` or `inputs` field is needed).
     type Config: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync;
 
     /// Short name, e.g. `"birdsong"`; the binary is `exp-<name>` and the default run directory
@@ -178,28 +185,57 @@ pub trait Experiment: Sync {
     /// `("train.cycles", "1000")`.
     fn quick_overrides() -> &'static [(&'static str, &'static str)];
 
+    /// The input files `cfg` names (config key, path, size bound, what it should be), e.g. a
+    /// pattern file; built-in names and empty values are not files. Default: none.
+    ///
+    /// The harness calls this for every grid point's config when the run is planned, reads each
+    /// distinct file once ([`read_bounded`]: regular files only, at most `max_bytes`), records
+    /// its content hash in the resolved config's `[inputs]` table (so the content is part of
+    /// the run id and `config.toml`), keeps a copy in `<run dir>/inputs/` and passes the bytes
+    /// to `validate`, `jobs` and `run_job` ([`Inputs`], by path as written). Experiments never
+    /// open these files themselves.
+    fn input_files(_cfg: &Self::Config) -> Vec<InputFile> {
+        Vec::new()
+    }
+
     /// Range and consistency checks; return e.g. [`ConfigError::OutOfRange`] naming the dotted
-    /// key (see [`check_range`] and friends).
-    fn validate(cfg: &Self::Config) -> Result<(), ConfigError>;
+    /// key (see [`check_range`] and friends). `inputs` holds the files of
+    /// [`Experiment::input_files`].
+    fn validate(cfg: &Self::Config, inputs: &Inputs) -> Result<(), ConfigError>;
 
     /// The jobs of this run (indices must be unique). See [`replicate_jobs`] for the common case.
     /// Called with the base config; with `[axes]` these jobs are repeated for every grid point
     /// (see [`expand_jobs`]).
-    fn jobs(cfg: &Self::Config) -> Vec<Job>;
+    fn jobs(cfg: &Self::Config, inputs: &Inputs) -> Vec<Job>;
 
     /// Units of work of one job for the progress bar (e.g. simulated cycles). `cfg` is the job's
     /// own config (its grid point applied).
     fn work_units(cfg: &Self::Config, job: &Job) -> u64;
 
-    /// Run one job. Must be a pure function of `(cfg, job)`; `cfg` is the job's own config (the
-    /// base config with the job's grid point applied, see [`expand_jobs`]). Report progress via
-    /// [`Progress::inc`]. An `Err` or a panic marks the job as failed; the sweep continues.
-    fn run_job(cfg: &Self::Config, job: &Job, progress: &Progress) -> anyhow::Result<JobOutput>;
+    /// The largest checkpoint a job of `cfg` can write, if its jobs keep checkpoints. Then the
+    /// harness reads the job's checkpoint (left by a killed run) with that bound before the job
+    /// starts and hands over the bytes ([`Progress::saved_checkpoint`]); the job saves through
+    /// [`Progress::save_checkpoint`]. Default: `None` (no checkpoints are read).
+    fn max_checkpoint_bytes(_cfg: &Self::Config) -> Option<u64> {
+        None
+    }
+
+    /// Run one job. Must be a pure function of `(cfg, job, inputs)` (and of the saved checkpoint
+    /// it resumes from); `cfg` is the job's own config (the base config with the job's grid
+    /// point applied, see [`expand_jobs`]). Report progress via [`Progress::inc`]. An `Err` or a
+    /// panic marks the job as failed; the sweep continues.
+    fn run_job(
+        cfg: &Self::Config,
+        job: &Job,
+        inputs: &Inputs,
+        progress: &Progress,
+    ) -> anyhow::Result<JobOutput>;
 
     /// Called once after all jobs (also when some failed), e.g. to draw the figure from the
     /// tables in the run directory. `cfg` is the *base* config (no grid point applied): read
     /// per-job values from the tables or the parts' `elise.params`, or rebuild a job's config
-    /// with [`job_config`] from the run's `config.toml`. Default: nothing.
+    /// with [`job_config`] from the run's `config.toml`; the input files are
+    /// [`RunDir::inputs`]. Default: nothing.
     fn finish(_cfg: &Self::Config, _run: &RunDir) -> anyhow::Result<()> {
         Ok(())
     }
@@ -268,13 +304,17 @@ pub fn grid_jobs(points: &[Vec<(String, String)>], n_seeds: usize, base_seed: u6
     jobs
 }
 
-/// What one job produced: named tables (table name → rows). Each table becomes the part
-/// `<run dir>/<table>/job-<index:06>.parquet`. Table names use `[A-Za-z0-9_.-]`, must not start
-/// with `.` and must be unique within one output.
+/// What one job produced: named tables (table name → rows) and extra files. Each table becomes
+/// the part `<run dir>/<table>/job-<index:06>.parquet`. Table names use `[A-Za-z0-9_.-]`, must
+/// not start with `.` or `_`; batches of one name go into one part, in order. Each file
+/// (`<dir>/<name>`, e.g. `networks/job-000003.ckpt`) is written atomically to
+/// `<run dir>/<dir>/<name>` before the job's completion record (see [`JobOutput::push_file`]).
 #[derive(Clone, Debug, Default)]
 pub struct JobOutput {
     /// (table name, rows) pairs.
     pub tables: Vec<(String, RecordBatch)>,
+    /// (relative path `<dir>/<name>`, contents) pairs.
+    pub files: Vec<(String, Vec<u8>)>,
 }
 
 impl JobOutput {
@@ -293,19 +333,52 @@ impl JobOutput {
     pub fn push(&mut self, name: impl Into<String>, batch: RecordBatch) {
         self.tables.push((name.into(), batch));
     }
+
+    /// Adds the file `path` = `<dir>/<name>` (two parts of `[A-Za-z0-9_.-]`, not starting with
+    /// `.` or `_`; `dir` not a table of this output nor `inputs` or `slurm`; `name` not ending
+    /// in `.parquet`), written to `<run dir>/<dir>/<name>`. Kept after the run (the harness
+    /// never deletes it); resume does not check it.
+    pub fn push_file(&mut self, path: impl Into<String>, contents: Vec<u8>) {
+        self.files.push((path.into(), contents));
+    }
 }
 
-/// A run directory: `config.toml`, `manifest.toml` and one sub-directory of Parquet parts per
-/// table.
+/// A run directory: `config.toml`, `manifest.toml`, one sub-directory of Parquet parts per
+/// table and the copies of the run's input files (`inputs/`).
 #[derive(Clone, Debug)]
 pub struct RunDir {
     path: PathBuf,
+    /// The run's input files, once known.
+    inputs: Arc<Mutex<Option<Arc<Inputs>>>>,
 }
 
 impl RunDir {
     /// Wraps an existing (or future) run directory, e.g. to read the tables of a finished run.
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into() }
+        Self {
+            path: path.into(),
+            inputs: Arc::default(),
+        }
+    }
+
+    /// This run directory with its input files already read.
+    #[must_use]
+    pub fn with_inputs(self, inputs: Arc<Inputs>) -> Self {
+        *self.inputs.lock().unwrap_or_else(|e| e.into_inner()) = Some(inputs);
+        self
+    }
+
+    /// The run's input files (see [`Experiment::input_files`]): those recorded in the
+    /// `[inputs]` table of its `config.toml`, read from their copies in `inputs/` (checked
+    /// against the recorded hashes), never from the paths the config names. Read once.
+    pub fn inputs(&self) -> anyhow::Result<Arc<Inputs>> {
+        let mut slot = self.inputs.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(inputs) = &*slot {
+            return Ok(Arc::clone(inputs));
+        }
+        let inputs = Arc::new(inputs::from_run_dir(&self.path, &self.config_table()?)?);
+        *slot = Some(Arc::clone(&inputs));
+        Ok(inputs)
     }
 
     /// The directory.

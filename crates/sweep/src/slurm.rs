@@ -64,6 +64,8 @@ pub(crate) struct Plan<'a> {
     pub(crate) run_id: &'a str,
     pub(crate) n_jobs: usize,
     pub(crate) command_line: &'a str,
+    /// The sweep's input files (copied into the run directory).
+    pub(crate) inputs: &'a crate::Inputs,
 }
 
 /// `<run dir>/slurm/plan.toml`: what `collect` needs to print re-submission commands.
@@ -268,7 +270,7 @@ pub(crate) fn submit<E: Experiment>(
         .into());
     }
     let name = E::NAME;
-    prepare_run_dir_for::<E>(plan.run_dir, plan.config_text)?;
+    prepare_run_dir_for::<E>(plan.run_dir, plan.config_text, plan.inputs)?;
     let run_dir = plan
         .run_dir
         .canonicalize()
