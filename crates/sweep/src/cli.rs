@@ -303,8 +303,9 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
             ))
             .into());
         }
-        let (stored_cfg, _) = crate::resolve_config::<E>(Some(&stored), &[], false, &[])?;
-        let run = RunDir::new(&run_dir);
+        let (stored_cfg, _, stored_inputs) =
+            crate::resolve_config_inputs::<E>(Some(&stored), &[], false, &[])?;
+        let run = RunDir::new(&run_dir).with_inputs(stored_inputs);
         let finish_error = match catch_unwind(AssertUnwindSafe(|| E::finish(&stored_cfg, &run))) {
             Ok(Ok(())) => None,
             Ok(Err(e)) => Some(format!("{e:#}")),
