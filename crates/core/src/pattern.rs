@@ -866,6 +866,41 @@ mod tests {
     }
 
     #[test]
+    fn files_come_from_the_inputs_by_path_as_written() {
+        let mut c: PatternConfig =
+            serde_json::from_str(r#"{"file": "p.txt", "state_ms": 10.0}"#).unwrap();
+        let csv = "onset,offset,label\n0.0,0.05,a\n0.06,0.1,b\n";
+        let inputs = Inputs::new()
+            .with("p.txt", FUER_ELISE_TEXT.as_bytes().to_vec())
+            .with("songs/s.csv", csv.as_bytes().to_vec());
+        assert_eq!(
+            c.input_files(),
+            vec![("pattern.file", "p.txt", MAX_PATTERN_FILE_BYTES)]
+        );
+        assert_eq!(c.load(&inputs).unwrap(), Pattern::fuer_elise());
+        c.second_file = "ode_to_joy".into();
+        assert_eq!(c.input_files().len(), 1, "built-in names are not files");
+        c.second_file = "p.txt".into();
+        assert_eq!(c.input_files().len(), 2);
+        assert_eq!(c.load(&inputs).unwrap().n_neurons(), 26);
+        c.file = String::new();
+        c.second_file = String::new();
+        c.annotation_file = "songs/s.csv".into();
+        let song = c.load(&inputs).unwrap();
+        assert_eq!((song.name(), song.n_neurons()), ("s", 2));
+        assert_eq!(c.input_files()[0].0, "pattern.annotation_file");
+        // A file the harness did not read is an error naming it, never a read.
+        let e = c.load(&Inputs::new()).unwrap_err();
+        assert_eq!(e.source_name, "songs/s.csv");
+        assert!(e.problem.contains("not among the run's input files"), "{e}");
+        let e = Pattern::from_bytes(&[0x41, 0xff], "x.txt").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "x.txt:0: not UTF-8 text (invalid byte at offset 1)"
+        );
+    }
+
+    #[test]
     fn non_utf8_file_is_rejected_with_its_name() {
         let path = std::env::temp_dir().join(format!("elise-pattern-{}.bin", std::process::id()));
         std::fs::write(&path, [0xff, 0xfe, 0x00, 0x41]).unwrap();

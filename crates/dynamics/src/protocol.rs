@@ -115,8 +115,8 @@ impl Disruption {
         };
         if bytes.len() as u64 > MAX_DISRUPTION_FILE_BYTES {
             return Err(whole(format!(
-                "larger than {} KiB: not a disruption file (up to 5 short lines)",
-                MAX_DISRUPTION_FILE_BYTES >> 10
+                "larger than {} MiB: not a disruption file (up to 5 short lines)",
+                MAX_DISRUPTION_FILE_BYTES >> 20
             )));
         }
         let text = std::str::from_utf8(bytes).map_err(|_| whole("not UTF-8 text".to_owned()))?;
@@ -649,6 +649,21 @@ pub fn train_and_replay(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn disruption_bytes_are_bounded_and_utf8() {
+        let d = Disruption::from_bytes(
+            b"t_start: 0 t_end: 5 nrn_start: 0 nrn_end: 2 offset_el: 3\n",
+            "d.txt",
+        )
+        .unwrap();
+        assert_eq!(d.lines.len(), 1);
+        let e = Disruption::from_bytes(&[0xff], "d.txt").unwrap_err();
+        assert_eq!(e.to_string(), "d.txt:0: not UTF-8 text");
+        let big = vec![b'#'; MAX_DISRUPTION_FILE_BYTES as usize + 1];
+        let e = Disruption::from_bytes(&big, "d.txt").unwrap_err();
+        assert!(e.problem.contains("larger than 1 MiB"), "{e}");
+    }
 
     #[test]
     fn disruption_files_of_the_spec_parse() {
