@@ -192,7 +192,7 @@ fn location(origin: &str, key: &str) -> String {
 /// `pattern.file` and `--seeds` as `run.seeds`) ← `sets` (`key=value`, in order). Then
 /// deserializes into `E::Config`, reads the input files every grid point's config names
 /// ([`Experiment::input_files`]; for a config file with an `[inputs]` table, from the run's
-/// copies next to it, see [`crate::inputs`]), adds their `[inputs]` table and runs
+/// copies next to it, see the crate docs), adds their `[inputs]` table and runs
 /// `E::validate` with them. [`resolve_config_inputs`] also returns the inputs.
 ///
 /// When the default config has an `[axes]` table (see the crate docs), `[axes]` entries of the

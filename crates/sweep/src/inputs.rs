@@ -185,7 +185,7 @@ fn kind_text(path: &Path, t: &std::fs::FileType) -> String {
 /// `n` bytes in words: `64 MiB`, `1 KiB`, `100 bytes`, or `123456789 bytes (117.7 MiB)`.
 pub(crate) fn size_text(n: u64) -> String {
     for (unit, shift) in [("GiB", 30), ("MiB", 20), ("KiB", 10)] {
-        if n >= 1 << shift && n % (1 << shift) == 0 {
+        if n >= 1 << shift && n.is_multiple_of(1 << shift) {
             return format!("{} {unit}", n >> shift);
         }
     }

@@ -1,7 +1,7 @@
 //! Experiment harness: one CLI, TOML configs, seeds per job, rayon pool, atomic Parquet parts, manifest, progress.
 //!
-//! An experiment implements [`Experiment`] (a config type, an embedded default config, the list of
-//! jobs and a pure `run_job`), and its binary's `main` is one line:
+//! An experiment implements [`Experiment`] (a config type, an embedded default config, its input
+//! files, the list of jobs and a pure `run_job`), and its binary's `main` is one line:
 //!
 //! ```ignore
 //! fn main() -> std::process::ExitCode { elise_sweep::main::<MyExperiment>() }
@@ -15,11 +15,16 @@
 //!   ([`run_cli`]);
 //! * config resolution against the embedded default, with unknown keys and type mismatches
 //!   reported by dotted key ([`resolve_config`], [`ConfigError`], [`check_range`] and friends);
+//! * input files read once, when the run is planned, recorded by content in `config.toml` and
+//!   copied into the run directory; jobs get bytes, not paths (below);
 //! * jobs with explicit seeds ([`Job`], [`replicate_jobs`], [`grid_jobs`]) run in parallel on a
 //!   rayon pool of `--threads` threads; a job's output depends only on (config, job), never on
 //!   the thread count;
 //! * one Parquet part per job and table, written atomically
-//!   (`<run dir>/<table>/job-<index:06>.parquet`, see [`write_parquet_atomic`], [`RunDir`]);
+//!   (`<run dir>/<table>/job-<index:06>.parquet`, see [`write_parquet_atomic`], [`RunDir`]), and
+//!   a job's extra files ([`JobOutput::push_file`]);
+//! * a checkpoint file per job that survives a kill, read before the job and written for it
+//!   ([`Progress::saved_checkpoint`], [`Progress::save_checkpoint`]);
 //! * `config.toml` and `manifest.toml` (git commit, times, failures) in the run directory;
 //! * progress reporting ([`Progress`]) as a progress bar on a terminal, log lines otherwise;
 //! * parameter grids over any config values (`[axes]`, below);
@@ -27,11 +32,52 @@
 //!
 //! The crate knows nothing about what the experiments compute.
 //!
+//! # Input files: read once, at the edge
+//!
+//! [`Experiment::input_files`] names the config values that are input files (key, path as
+//! written, size bound, what it should be); built-in names and `""` are not files. When a run
+//! is planned the harness calls it for every grid point's config and reads each distinct file
+//! once with [`read_bounded`]: the file is opened with `O_NONBLOCK` and must be a regular file
+//! (a FIFO, a device such as `/dev/zero`, a directory or a socket, also behind a symlink, is
+//! refused at once), and at most its bound is read. Errors are [`ConfigError::Input`] naming
+//! the key, the path, the problem and what was expected (`pattern.file = 'x': cannot read: not
+//! a regular file (a FIFO); expected a pattern file`). The bytes go to `validate`, `jobs` and
+//! `run_job` as [`Inputs`] (path as written → bytes) and to `finish` through
+//! [`RunDir::inputs`]; experiments never open them.
+//!
+//! Each input's identity becomes part of the resolved config, so of `config.toml` and the run
+//! id:
+//!
+//! ```toml
+//! [inputs."data/patterns/x.txt"]
+//! fnv1a64 = "0123456789abcdef"
+//! bytes = 1234
+//! keys = ["pattern.file"]
+//! ```
+//!
+//! (`[inputs]` is removed before deserializing the experiment's config, like `[axes]`; config
+//! values are unchanged.) The run directory keeps a copy of each, `inputs/<fnv1a64>`, written
+//! before `config.toml`. Consequences:
+//!
+//! * A file changed between two shards or before a resume changes the config text: the run
+//!   directory refuses it ("holds a run with a different config (input 'x' (pattern.file)
+//!   changed: fnv1a64 A (N bytes) in the run, B (M bytes) now)"); runs are never mixed.
+//! * A config that already carries `[inputs]` — a run's `config.toml`, used by `collect`,
+//!   `--redraw`, the Slurm array tasks (`--config <run dir>/config.toml`) or by hand — takes the
+//!   recorded inputs from the copies (looked for in `--out`, the config file's directory and its
+//!   parent), checked against the hash (a missing or different copy is an error), never from the
+//!   paths, so it works from any working directory and after the user's file is gone. A key
+//!   overridden to another file is read from that file.
+//! * Without input files there is no `[inputs]` table: config text and run ids are as before.
+//!
 //! # Resume, shards, Slurm and `collect`
 //!
 //! * **Resume** ([`resume`]): running the same sweep into the same directory skips the jobs whose
 //!   completion record `_done/job-<index:06>.toml` matches their parts (size and FNV-1a hash);
-//!   missing, truncated or corrupt parts are redone; `--restart` discards.
+//!   missing, truncated or corrupt parts are redone; `--restart` discards. A job that is redone
+//!   gets the checkpoint it left (`_checkpoints/job-<index:06>.ckpt`, read with the bound
+//!   [`Experiment::max_checkpoint_bytes`]; a non-regular or oversized file is ignored with a
+//!   warning).
 //! * **Run id:** `run-<FNV-1a of the resolved config and the code version (git commit)>` unless
 //!   `--run-id ID`; the default run directory is `results/<experiment>/<run id>`; with `--out`
 //!   and no `--run-id` the id is the directory's name. It is in every part (`elise.run_id`) and
@@ -45,7 +91,8 @@
 //! * **`exp-<name> slurm [run flags] [--tasks N] [--cpus-per-task C] [--time T] [--mem M]
 //!   [--partition P] [--account A] [--max-running M] [--collect] [--dry-run]`** writes
 //!   `<run dir>/slurm/array.sh` (task `i` = shard `i`, array base 0 written in the script),
-//!   `collect.sh`, a copy of the binary and `plan.toml`, then submits with `sbatch --parsable`
+//!   `collect.sh`, a copy of the binary and `plan.toml` (and the run's `config.toml` with the
+//!   copies of its input files), then submits with `sbatch --parsable`
 //!   (and with `--collect` the collect step with `--dependency=afterok:<id>
 //!   --kill-on-invalid-dep=yes`). Default: one task per job, at most 1000.
 //! * **`exp-<name> collect --out DIR [--run-id ID] [--allow-missing]`** checks every job of the
@@ -58,9 +105,9 @@
 //!
 //! # Crash safety
 //!
-//! Every file the harness writes (parts, completion records, `config.toml`, manifests,
-//! `collect.toml`, merged tables, Slurm scripts, the copied binary) is written to a temporary
-//! name in the same directory and renamed; figures (elise-plot) and `summary.md`
+//! Every file the harness writes (parts, completion records, `config.toml`, input copies, job
+//! checkpoints and extra files, manifests, `collect.toml`, merged tables, Slurm scripts, the
+//! copied binary) is written to a temporary name in the same directory and renamed; figures (elise-plot) and `summary.md`
 //! ([`write_file_atomic`]) likewise. A process killed with SIGKILL at any moment leaves at most
 //! `*.tmp` files and parts without a completion record, which resume and `collect` never
 //! trust. SIGINT and SIGTERM stop a sweep cleanly: no new job starts, jobs still running are
@@ -108,7 +155,8 @@
 //!   ([`apply_params`]), deserialized and validated; all points are checked before any job runs,
 //!   and a bad one is a usage error (exit code 2) naming it ([`ConfigError::Point`], e.g.
 //!   `axes point network.n_latent=100000: network.n_latent = 100000 is out of range: ...`).
-//!   `work_units` and `run_job` receive the job's own config; `finish` the base config.
+//!   `work_units` and `run_job` receive the job's own config; `finish` the base config. An axis
+//!   may vary a file key (`pattern.file`): every point's file is an input of the run.
 //! * `config.toml` keeps the `[axes]` table (the run id hashes it); `Experiment::Config` never
 //!   sees it: `[axes]` is removed before deserializing, so configs need no `axes` field (one
 //!   declared anyway must be `#[serde(default)]`; it is always empty). The params are in each

@@ -1,7 +1,8 @@
 //! `exp-<name> slurm`: run a sweep as a Slurm job array.
 //!
 //! The subcommand resolves and validates the config like a run, creates the run directory with
-//! its `config.toml`, copies the running binary to `<run dir>/slurm/exp-<name>` (so a later
+//! its `config.toml` and the copies of its input files (`inputs/`, which the array tasks read
+//! instead of the user's paths), copies the running binary to `<run dir>/slurm/exp-<name>` (so a later
 //! rebuild cannot change a running sweep), writes `<run dir>/slurm/array.sh` (array task `i`
 //! runs shard `i`: `--shard slurm/N --array-base 0`) and `<run dir>/slurm/collect.sh`, and
 //! submits the array with `sbatch --parsable` (unless `--dry-run`); with `--collect` it also
