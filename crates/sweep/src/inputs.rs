@@ -361,15 +361,21 @@ struct Wanted {
     what: String,
 }
 
-/// Reads every input file of every grid point of `table` once: from a copy for the paths in
-/// `stored`, else from the path. Returns the bytes and the new `[inputs]` entries.
+/// Reads every input file of the base config and every grid point of `table` once: from a copy
+/// for the paths in `stored`, else from the path. Returns the bytes and the new `[inputs]`
+/// entries.
 fn plan<E: Experiment>(
     table: &Table,
     stored: &BTreeMap<String, Recorded>,
     search: &[PathBuf],
 ) -> Result<(Inputs, BTreeMap<String, Recorded>), ConfigError> {
     let mut wanted: BTreeMap<String, Wanted> = BTreeMap::new();
-    for point in crate::grid_points(table) {
+    // The base config (validated too, and what `finish` gets), then every grid point.
+    let mut points = vec![Vec::new()];
+    if !crate::axes_of(table).is_empty() {
+        points.extend(crate::grid_points(table));
+    }
+    for point in points {
         // A point whose config does not deserialize is reported by `expand_jobs`.
         let Ok(cfg) = config::apply_params::<E::Config>(table, &point) else {
             continue;

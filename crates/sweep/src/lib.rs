@@ -36,8 +36,8 @@
 //!
 //! [`Experiment::input_files`] names the config values that are input files (key, path as
 //! written, size bound, what it should be); built-in names and `""` are not files. When a run
-//! is planned the harness calls it for every grid point's config and reads each distinct file
-//! once with [`read_bounded`]: the file is opened with `O_NONBLOCK` and must be a regular file
+//! is planned the harness calls it for the base config and every grid point's config and reads
+//! each distinct file once with [`read_bounded`]: the file is opened with `O_NONBLOCK` and must be a regular file
 //! (a FIFO, a device such as `/dev/zero`, a directory or a socket, also behind a symlink, is
 //! refused at once), and at most its bound is read. Errors are [`ConfigError::Input`] naming
 //! the key, the path, the problem and what was expected (`pattern.file = 'x': cannot read: not
@@ -236,12 +236,12 @@ pub trait Experiment: Sync {
     /// The input files `cfg` names (config key, path, size bound, what it should be), e.g. a
     /// pattern file; built-in names and empty values are not files. Default: none.
     ///
-    /// The harness calls this for every grid point's config when the run is planned, reads each
-    /// distinct file once ([`read_bounded`]: regular files only, at most `max_bytes`), records
-    /// its content hash in the resolved config's `[inputs]` table (so the content is part of
-    /// the run id and `config.toml`), keeps a copy in `<run dir>/inputs/` and passes the bytes
-    /// to `validate`, `jobs` and `run_job` ([`Inputs`], by path as written). Experiments never
-    /// open these files themselves.
+    /// The harness calls this for the base config and every grid point's config when the run is
+    /// planned, reads each distinct file once ([`read_bounded`]: regular files only, at most
+    /// `max_bytes`), records its content hash in the resolved config's `[inputs]` table (so the
+    /// content is part of the run id and `config.toml`), keeps a copy in `<run dir>/inputs/` and
+    /// passes the bytes to `validate`, `jobs` and `run_job` ([`Inputs`], by path as written) and
+    /// to `finish` ([`RunDir::inputs`]). Experiments never open these files themselves.
     fn input_files(_cfg: &Self::Config) -> Vec<InputFile> {
         Vec::new()
     }

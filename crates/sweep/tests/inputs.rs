@@ -400,21 +400,29 @@ fn inputs_are_recorded_by_content_copied_and_handed_to_jobs() {
         listing.contains(&format!("fnv1a64 = \"{hash}\"")),
         "{listing}"
     );
-    // An axis over a file key reads every point's file.
+    // An axis over a file key reads every point's file, and the base config's (validated, and
+    // what `finish` gets).
     let other = dir.join("other.txt");
     std::fs::write(&other, b"second data\n").unwrap();
+    let base = dir.join("base.txt");
+    std::fs::write(&base, b"base").unwrap();
     let grid = dir.join("grid");
-    let a = with_out(
+    let mut a = with_out(
         &grid,
         &[
             "--axis",
             &format!("data.file={},{}", file.display(), other.display()),
         ],
     );
+    a.extend(set_file("data.file", &base));
     assert!(run(&a).unwrap().success());
     let stored = std::fs::read_to_string(grid.join("config.toml")).unwrap();
     let t: toml::Table = toml::from_str(&stored).unwrap();
-    assert_eq!(t["inputs"].as_table().unwrap().len(), 2, "{stored}");
+    assert_eq!(t["inputs"].as_table().unwrap().len(), 3, "{stored}");
+    assert_eq!(
+        std::fs::read_to_string(grid.join("finish.txt")).unwrap(),
+        "27"
+    );
     let mut hashes: Vec<u64> = rows(&grid)
         .iter()
         .map(|b| column::<UInt64Array>(b, "file_hash").unwrap().value(0))
