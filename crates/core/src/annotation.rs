@@ -28,18 +28,29 @@ pub struct Syllable {
     pub line: usize,
 }
 
-/// Reads a syllable annotation CSV and converts it with `step_ms` ms per pattern state.
-pub fn load_song(path: &Path, step_ms: f64) -> Result<Pattern, PatternError> {
-    let source = path.display().to_string();
-    let text = std::fs::read(path)
-        .map_err(|e| format!("cannot read annotation file: {e}"))
-        .and_then(|b| String::from_utf8(b).map_err(|_| "not UTF-8 text".to_owned()))
-        .map_err(|p| PatternError::whole(&source, &p))?;
-    let name = path
+/// Largest annotation table read (64 MiB, like a pattern file).
+pub const MAX_ANNOTATION_FILE_BYTES: u64 = 64 << 20;
+
+/// Converts the bytes of a syllable annotation CSV with `step_ms` ms per pattern state;
+/// `source` (the file as the config names it) names the input in errors, and its file stem
+/// names the pattern.
+pub fn song_from_bytes(bytes: &[u8], source: &str, step_ms: f64) -> Result<Pattern, PatternError> {
+    if bytes.len() as u64 > MAX_ANNOTATION_FILE_BYTES {
+        return Err(PatternError::whole(
+            source,
+            &format!(
+                "larger than {} MiB: not an annotation table",
+                MAX_ANNOTATION_FILE_BYTES >> 20
+            ),
+        ));
+    }
+    let text =
+        std::str::from_utf8(bytes).map_err(|_| PatternError::whole(source, "not UTF-8 text"))?;
+    let name = Path::new(source)
         .file_stem()
         .map_or_else(|| "song".to_owned(), |s| s.to_string_lossy().into_owned());
-    let syllables = parse_annotation(&text, &source)?;
-    song_pattern(&name, &syllables, step_ms, &source)
+    let syllables = parse_annotation(text, source)?;
+    song_pattern(&name, &syllables, step_ms, source)
 }
 
 /// Parses the annotation CSV; `source` names the input in errors.

@@ -9,8 +9,14 @@
 //! graded note amplitudes, a song from a syllable annotation table (`crate::annotation`), and a
 //! second pattern stacked below the first as a second visible population.
 
+use crate::Inputs;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+
+/// Whether a pattern key's value names a file: not empty and not a built-in name.
+fn is_file_name(name_or_path: &str) -> bool {
+    !name_or_path.is_empty() && !BUILT_IN.iter().any(|(n, _)| *n == name_or_path)
+}
 
 /// The `[pattern]` table of an experiment config. Every key after `state_ms` is optional in
 /// files (its default leaves the pattern as it is).
@@ -76,8 +82,10 @@ fn default_tutor_noise_tau_ms() -> f64 {
 impl PatternConfig {
     /// Loads the configured pattern with its variants applied, in this order: the base pattern
     /// (`annotation_file`, else `file`, else Für Elise), the stacked `second_file`, inserted
-    /// silence, muted states, graded amplitudes. Errors name the key or file.
-    pub fn load(&self) -> Result<Pattern, PatternError> {
+    /// silence, muted states, graded amplitudes. Files are taken from `inputs` (read by the
+    /// harness; see [`PatternConfig::input_files`]); built-in names need none. Errors name the
+    /// key or file.
+    pub fn load(&self, inputs: &Inputs) -> Result<Pattern, PatternError> {
         let mut p = if !self.annotation_file.is_empty() {
             if !self.file.is_empty() {
                 return Err(PatternError::whole(
@@ -85,14 +93,21 @@ impl PatternConfig {
                     "set either pattern.file or pattern.annotation_file, not both",
                 ));
             }
-            crate::annotation::load_song(Path::new(&self.annotation_file), self.annotation_step_ms)?
+            let bytes = inputs
+                .require(&self.annotation_file)
+                .map_err(|p| PatternError::whole(&self.annotation_file, &p))?;
+            crate::annotation::song_from_bytes(
+                bytes,
+                &self.annotation_file,
+                self.annotation_step_ms,
+            )?
         } else if self.file.is_empty() {
             Pattern::fuer_elise()
         } else {
-            Pattern::load_named(&self.file)?
+            Pattern::load_named(&self.file, inputs)?
         };
         if !self.second_file.is_empty() {
-            let second = Pattern::load_named(&self.second_file)?;
+            let second = Pattern::load_named(&self.second_file, inputs)?;
             p = p
                 .stacked(&second)
                 .map_err(|m| PatternError::whole("pattern.second_file", &m))?;
@@ -113,6 +128,30 @@ impl PatternConfig {
                 .map_err(|m| PatternError::whole("pattern.amplitude_min", &m))?;
         }
         Ok(p)
+    }
+
+    /// The files this config reads, as (config key, path as written, largest size accepted):
+    /// `annotation_file` (or else `file`) and `second_file`, unless empty or the name of a
+    /// built-in pattern ([`BUILT_IN`]).
+    pub fn input_files(&self) -> Vec<(&'static str, &str, u64)> {
+        let mut files = Vec::new();
+        if !self.annotation_file.is_empty() {
+            files.push((
+                "pattern.annotation_file",
+                self.annotation_file.as_str(),
+                crate::annotation::MAX_ANNOTATION_FILE_BYTES,
+            ));
+        } else if is_file_name(&self.file) {
+            files.push(("pattern.file", self.file.as_str(), MAX_PATTERN_FILE_BYTES));
+        }
+        if is_file_name(&self.second_file) {
+            files.push((
+                "pattern.second_file",
+                self.second_file.as_str(),
+                MAX_PATTERN_FILE_BYTES,
+            ));
+        }
+        files
     }
 
     /// Whether the tutor is noisy (`tutor_noise_sigma_mv > 0`).
@@ -231,16 +270,23 @@ impl Pattern {
             .expect("built-in pattern is valid")
     }
 
-    /// A built-in pattern by name ([`BUILT_IN`], e.g. `ode_to_joy`) or else a pattern file.
-    pub fn load_named(name_or_path: &str) -> Result<Self, PatternError> {
+    /// A built-in pattern by name ([`BUILT_IN`], e.g. `ode_to_joy`) or else a pattern file,
+    /// taken from `inputs` (its path is the source name in errors).
+    pub fn load_named(name_or_path: &str, inputs: &Inputs) -> Result<Self, PatternError> {
         match BUILT_IN.iter().find(|(n, _)| *n == name_or_path) {
             Some((n, text)) => Self::parse(text, &format!("data/patterns/{n}.txt")),
-            None => Self::load(Path::new(name_or_path)),
+            None => {
+                let bytes = inputs
+                    .require(name_or_path)
+                    .map_err(|p| PatternError::whole(name_or_path, &p))?;
+                Self::from_bytes(bytes, name_or_path)
+            }
         }
     }
 
     /// Reads and parses a pattern file (at most [`MAX_PATTERN_FILE_BYTES`]; reading stops
-    /// there, so a device or a huge file cannot exhaust memory).
+    /// there, so a huge file cannot exhaust memory). For tools and tests: experiments get their
+    /// files from the harness ([`PatternConfig::load`]), which also refuses devices and FIFOs.
     pub fn load(path: &Path) -> Result<Self, PatternError> {
         use std::io::Read as _;
         let source_name = path.display().to_string();
@@ -253,9 +299,15 @@ impl Pattern {
         std::fs::File::open(path)
             .and_then(|f| f.take(MAX_PATTERN_FILE_BYTES + 1).read_to_end(&mut bytes))
             .map_err(read_err)?;
+        Self::from_bytes(&bytes, &source_name)
+    }
+
+    /// Parses the bytes of a pattern file: at most [`MAX_PATTERN_FILE_BYTES`], UTF-8, then
+    /// [`Pattern::parse`]; `source_name` names the input in errors.
+    pub fn from_bytes(bytes: &[u8], source_name: &str) -> Result<Self, PatternError> {
         if bytes.len() as u64 > MAX_PATTERN_FILE_BYTES {
             return Err(PatternError {
-                source_name,
+                source_name: source_name.to_owned(),
                 line: 0,
                 problem: format!(
                     "larger than {} MiB: not a pattern file (a pattern has one short line per neuron)",
@@ -263,15 +315,15 @@ impl Pattern {
                 ),
             });
         }
-        let text = String::from_utf8(bytes).map_err(|e| PatternError {
-            source_name: source_name.clone(),
+        let text = std::str::from_utf8(bytes).map_err(|e| PatternError {
+            source_name: source_name.to_owned(),
             line: 0,
             problem: format!(
                 "not UTF-8 text (invalid byte at offset {})",
-                e.utf8_error().valid_up_to()
+                e.valid_up_to()
             ),
         })?;
-        Self::parse(&text, &source_name)
+        Self::parse(text, source_name)
     }
 
     /// Parses the pattern text format; `source_name` names the input in errors.
@@ -744,7 +796,7 @@ mod tests {
             g.amplitude(5, 9)
         );
 
-        let two = Pattern::load_named("ode_to_joy").unwrap();
+        let two = Pattern::load_named("ode_to_joy", &Inputs::new()).unwrap();
         let st = p.stacked(&two).unwrap();
         assert_eq!((st.n_neurons(), st.n_states()), (18, 25));
         assert_eq!(st.row(13), two.row(0));
@@ -761,30 +813,35 @@ mod tests {
             f(&mut c);
             c
         };
-        assert_eq!(cfg(&|_| {}).load().unwrap(), Pattern::fuer_elise());
+        assert_eq!(
+            cfg(&|_| {}).load(&Inputs::new()).unwrap(),
+            Pattern::fuer_elise()
+        );
         let c = cfg(&|c| {
             c.silence_states = 5;
             c.silence_at = 25;
             c.amplitude_min = 0.5;
         });
-        let p = c.load().unwrap();
+        let p = c.load(&Inputs::new()).unwrap();
         assert_eq!(p.n_states(), 30);
         assert!(p.is_graded());
         let e = cfg(&|c| {
             c.silence_states = 1;
             c.silence_at = 99;
         })
-        .load()
+        .load(&Inputs::new())
         .unwrap_err();
         assert!(e.to_string().starts_with("pattern.silence_at:0: "), "{e}");
         let e = cfg(&|c| {
             c.file = "x.txt".into();
             c.annotation_file = "y.csv".into();
         })
-        .load()
+        .load(&Inputs::new())
         .unwrap_err();
         assert!(e.to_string().contains("not both"), "{e}");
-        let e = cfg(&|c| c.amplitude_min = 1.5).load().unwrap_err();
+        let e = cfg(&|c| c.amplitude_min = 1.5)
+            .load(&Inputs::new())
+            .unwrap_err();
         assert!(e.to_string().contains("pattern.amplitude_min"), "{e}");
         // amplitude_max alone grades the notes; mute keys apply after inserted silence.
         let c = cfg(&|c| {
@@ -795,15 +852,52 @@ mod tests {
             c.mute_at = 0;
             c.mute_states = 5;
         });
-        let p = c.load().unwrap();
+        let p = c.load(&Inputs::new()).unwrap();
         assert_eq!(p.n_states(), 30);
         assert!(
             p.is_graded() && p.name().contains("graded0.3-1.2"),
             "{}",
             p.name()
         );
-        let e = cfg(&|c| c.mute_states = 26).load().unwrap_err();
+        let e = cfg(&|c| c.mute_states = 26)
+            .load(&Inputs::new())
+            .unwrap_err();
         assert!(e.to_string().starts_with("pattern.mute_at:0: "), "{e}");
+    }
+
+    #[test]
+    fn files_come_from_the_inputs_by_path_as_written() {
+        let mut c: PatternConfig =
+            serde_json::from_str(r#"{"file": "p.txt", "state_ms": 10.0}"#).unwrap();
+        let csv = "onset,offset,label\n0.0,0.05,a\n0.06,0.1,b\n";
+        let inputs = Inputs::new()
+            .with("p.txt", FUER_ELISE_TEXT.as_bytes().to_vec())
+            .with("songs/s.csv", csv.as_bytes().to_vec());
+        assert_eq!(
+            c.input_files(),
+            vec![("pattern.file", "p.txt", MAX_PATTERN_FILE_BYTES)]
+        );
+        assert_eq!(c.load(&inputs).unwrap(), Pattern::fuer_elise());
+        c.second_file = "ode_to_joy".into();
+        assert_eq!(c.input_files().len(), 1, "built-in names are not files");
+        c.second_file = "p.txt".into();
+        assert_eq!(c.input_files().len(), 2);
+        assert_eq!(c.load(&inputs).unwrap().n_neurons(), 26);
+        c.file = String::new();
+        c.second_file = String::new();
+        c.annotation_file = "songs/s.csv".into();
+        let song = c.load(&inputs).unwrap();
+        assert_eq!((song.name(), song.n_neurons()), ("s", 2));
+        assert_eq!(c.input_files()[0].0, "pattern.annotation_file");
+        // A file the harness did not read is an error naming it, never a read.
+        let e = c.load(&Inputs::new()).unwrap_err();
+        assert_eq!(e.source_name, "songs/s.csv");
+        assert!(e.problem.contains("not among the run's input files"), "{e}");
+        let e = Pattern::from_bytes(&[0x41, 0xff], "x.txt").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "x.txt:0: not UTF-8 text (invalid byte at offset 1)"
+        );
     }
 
     #[test]

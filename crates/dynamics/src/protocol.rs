@@ -80,6 +80,9 @@ pub struct Disruption {
     pub offset_mv: f64,
 }
 
+/// Largest disruption file read (1 MiB; a disruption has up to 5 short lines).
+pub const MAX_DISRUPTION_FILE_BYTES: u64 = 1 << 20;
+
 /// A rejected disruption file.
 #[derive(Debug, thiserror::Error, PartialEq)]
 #[error("{source_name}:{line}: {problem}")]
@@ -90,18 +93,34 @@ pub struct DisruptionError {
 }
 
 impl Disruption {
-    /// Reads and parses a disruption file.
+    /// Reads and parses a disruption file (for tools and tests: experiments get their files from
+    /// the harness and use [`Disruption::from_bytes`]).
     pub fn load(path: &Path) -> Result<Self, DisruptionError> {
         let name = path.display().to_string();
-        let text = std::fs::read(path)
-            .map_err(|e| format!("cannot read disruption file: {e}"))
-            .and_then(|b| String::from_utf8(b).map_err(|_| "not UTF-8 text".to_owned()))
-            .map_err(|problem| DisruptionError {
-                source_name: name.clone(),
-                line: 0,
-                problem,
-            })?;
-        Self::parse(&text, &name)
+        let bytes = std::fs::read(path).map_err(|e| DisruptionError {
+            source_name: name.clone(),
+            line: 0,
+            problem: format!("cannot read disruption file: {e}"),
+        })?;
+        Self::from_bytes(&bytes, &name)
+    }
+
+    /// Parses the bytes of a disruption file (at most [`MAX_DISRUPTION_FILE_BYTES`], UTF-8);
+    /// `source_name` names the input in errors.
+    pub fn from_bytes(bytes: &[u8], source_name: &str) -> Result<Self, DisruptionError> {
+        let whole = |problem: String| DisruptionError {
+            source_name: source_name.to_owned(),
+            line: 0,
+            problem,
+        };
+        if bytes.len() as u64 > MAX_DISRUPTION_FILE_BYTES {
+            return Err(whole(format!(
+                "larger than {} MiB: not a disruption file (up to 5 short lines)",
+                MAX_DISRUPTION_FILE_BYTES >> 20
+            )));
+        }
+        let text = std::str::from_utf8(bytes).map_err(|_| whole("not UTF-8 text".to_owned()))?;
+        Self::parse(text, source_name)
     }
 
     /// Parses lines `t_start: A t_end: B nrn_start: C nrn_end: D offset_el: E`.
@@ -630,6 +649,21 @@ pub fn train_and_replay(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn disruption_bytes_are_bounded_and_utf8() {
+        let d = Disruption::from_bytes(
+            b"t_start: 0 t_end: 5 nrn_start: 0 nrn_end: 2 offset_el: 3\n",
+            "d.txt",
+        )
+        .unwrap();
+        assert_eq!(d.lines.len(), 1);
+        let e = Disruption::from_bytes(&[0xff], "d.txt").unwrap_err();
+        assert_eq!(e.to_string(), "d.txt:0: not UTF-8 text");
+        let big = vec![b'#'; MAX_DISRUPTION_FILE_BYTES as usize + 1];
+        let e = Disruption::from_bytes(&big, "d.txt").unwrap_err();
+        assert!(e.problem.contains("larger than 1 MiB"), "{e}");
+    }
 
     #[test]
     fn disruption_files_of_the_spec_parse() {

@@ -169,7 +169,7 @@ fn rasters(
     let Some(w) = read_trace_window(run, job, None, first..=last)? else {
         return Ok(vec![]);
     };
-    let cycle_ms = cfg.pattern.state_ms * cfg.pattern.load()?.n_states() as f64;
+    let cycle_ms = cfg.pattern.state_ms * cfg.pattern.load(&*run.inputs()?)?.n_states() as f64;
     let x_range = (0.0, cycle_ms * (last - first + 1) as f64);
     Ok(vec![
         rate_raster(
@@ -235,7 +235,7 @@ pub fn draw(cfg: &Config, run: &RunDir, file_name: &str) -> anyhow::Result<()> {
         panels.extend(rasters(cfg, run, seed, rep, corr)?);
     }
     let rows = read_curves(&run.read_table("curves")?)?;
-    let n_vis = cfg.pattern.load()?.n_neurons() as f64;
+    let n_vis = cfg.pattern.load(&*run.inputs()?)?.n_neurons() as f64;
     let lines = |title: &str,
                  x_label: &str,
                  y_label: &str,

@@ -15,20 +15,21 @@ pub mod sweep_figure;
 pub mod tables;
 
 use anyhow::Context;
-use elise_core::{NeuronParams, Pattern, PatternConfig, Seed, Teacher};
-use elise_dynamics::protocol::{self, Disruption, Protocol, SAMPLE_EVERY_STEPS, TrainProgress};
+use elise_core::{Inputs, NeuronParams, Pattern, PatternConfig, Seed, Teacher};
+use elise_dynamics::protocol::{
+    self, Disruption, MAX_DISRUPTION_FILE_BYTES, Protocol, SAMPLE_EVERY_STEPS, TrainProgress,
+};
 use elise_dynamics::{
     ConnectivityKind, Mode, Network, NetworkConfig, NetworkSpec, ReplayConfig, TrainConfig,
 };
 pub use elise_plasticity::LearningRates;
 pub use elise_scaffold::ScaffoldParams;
 use elise_sweep::{
-    ConfigError, Job, JobOutput, Progress, check_at_least, check_bounds, check_positive,
+    ConfigError, InputFile, Job, JobOutput, Progress, check_at_least, check_bounds, check_positive,
     check_range,
 };
 use serde::{Deserialize, Serialize};
 use std::ops::Bound::{Excluded, Included};
-use std::path::Path;
 use std::time::Instant;
 
 /// The `[run]` table.
@@ -42,10 +43,11 @@ pub struct RunConfig {
     #[serde(default)]
     pub checkpoint_every: u64,
     /// A checkpoint file to load a trained network from and replay, instead of training ("" =
-    /// train).
+    /// train); an input file of the run.
     #[serde(default)]
     pub from_checkpoint: String,
-    /// Save every trained network to `<run dir>/networks/job-<index>.ckpt`.
+    /// Save every trained network to `<run dir>/networks/job-<index>.ckpt` (an output file of
+    /// the job, written by the harness).
     #[serde(default)]
     pub save_trained: bool,
 }
@@ -105,25 +107,39 @@ pub fn elise_method(mode: Mode) -> &'static str {
 }
 
 /// Builds the network of `seed`, trains it and replays (the pure core of a job), with the
-/// config's disruption file if any.
-pub fn simulate(cfg: &Config, seed: Seed, on_cycle: &mut dyn FnMut()) -> anyhow::Result<JobResult> {
-    simulate_with(cfg, seed, &checkpointing::JobFiles::default(), on_cycle)
+/// config's disruption file if any. Input files (pattern, disruption, `run.from_checkpoint`)
+/// come from `inputs` ([`input_files`]).
+pub fn simulate(
+    cfg: &Config,
+    inputs: &Inputs,
+    seed: Seed,
+    on_cycle: &mut dyn FnMut(),
+) -> anyhow::Result<JobResult> {
+    simulate_with(
+        cfg,
+        inputs,
+        seed,
+        &checkpointing::JobFiles::default(),
+        on_cycle,
+    )
 }
 
-/// [`simulate`] with the job's checkpoint files ([`train_job`]).
+/// [`simulate`] with the job's checkpoints ([`train_job`]).
 pub fn simulate_with(
     cfg: &Config,
+    inputs: &Inputs,
     seed: Seed,
     files: &checkpointing::JobFiles,
     on_cycle: &mut dyn FnMut(),
 ) -> anyhow::Result<JobResult> {
-    let disruption = load_disruption(cfg)?;
+    let disruption = load_disruption(cfg, inputs)?;
     let label = if disruption.is_some() {
         cfg.replay.disruption_file.clone()
     } else {
         String::new()
     };
-    let mut results = simulate_branches_with(cfg, seed, &[(label, disruption)], files, on_cycle)?;
+    let mut results =
+        simulate_branches_with(cfg, inputs, seed, &[(label, disruption)], files, on_cycle)?;
     Ok(results.remove(0))
 }
 
@@ -133,12 +149,14 @@ pub fn simulate_with(
 /// replay plus the shared training.
 pub fn simulate_branches(
     cfg: &Config,
+    inputs: &Inputs,
     seed: Seed,
     branches: &[(String, Option<Disruption>)],
     on_cycle: &mut dyn FnMut(),
 ) -> anyhow::Result<Vec<JobResult>> {
     simulate_branches_with(
         cfg,
+        inputs,
         seed,
         branches,
         &checkpointing::JobFiles::default(),
@@ -146,16 +164,17 @@ pub fn simulate_branches(
     )
 }
 
-/// [`simulate_branches`] with the job's checkpoint files ([`train_job`]); each replay's final
-/// state is checked for a numerical blow-up.
+/// [`simulate_branches`] with the job's checkpoints ([`train_job`]); each replay's final state
+/// is checked for a numerical blow-up.
 pub fn simulate_branches_with(
     cfg: &Config,
+    inputs: &Inputs,
     seed: Seed,
     branches: &[(String, Option<Disruption>)],
     files: &checkpointing::JobFiles,
     on_cycle: &mut dyn FnMut(),
 ) -> anyhow::Result<Vec<JobResult>> {
-    let trained = train_job(cfg, seed, files, on_cycle)?;
+    let trained = train_job(cfg, inputs, seed, files, on_cycle)?;
     let mut results = Vec::with_capacity(branches.len());
     for (label, disruption) in branches {
         let branch_start = Instant::now();
@@ -275,8 +294,19 @@ impl TutorNoise {
 
 /// Builds the network of `seed` and trains it (the training part of the protocol, with the
 /// noisy tutor if configured); the trained network has the clean teacher.
-pub fn train(cfg: &Config, seed: Seed, on_cycle: &mut dyn FnMut()) -> anyhow::Result<Trained> {
-    train_job(cfg, seed, &checkpointing::JobFiles::default(), on_cycle)
+pub fn train(
+    cfg: &Config,
+    inputs: &Inputs,
+    seed: Seed,
+    on_cycle: &mut dyn FnMut(),
+) -> anyhow::Result<Trained> {
+    train_job(
+        cfg,
+        inputs,
+        seed,
+        &checkpointing::JobFiles::default(),
+        on_cycle,
+    )
 }
 
 /// The main config values of a job, for error messages.
@@ -294,17 +324,19 @@ fn param_summary(cfg: &Config) -> String {
     )
 }
 
-/// [`train`] with checkpoints ([`checkpointing`]): resumes from the job's checkpoint file or
-/// `run.from_checkpoint` if present, saves every `files.every` cycles, and stops with an error
-/// naming the cycle and the parameters when the network blows up (checked once per cycle).
+/// [`train`] with checkpoints ([`checkpointing`]): resumes from the job's saved checkpoint or
+/// `run.from_checkpoint` if present, saves every `files.every` cycles, keeps the trained
+/// network (`run.save_trained`) in `files`, and stops with an error naming the cycle and the
+/// parameters when the network blows up (checked once per cycle).
 pub fn train_job(
     cfg: &Config,
+    inputs: &Inputs,
     seed: Seed,
     files: &checkpointing::JobFiles,
     on_cycle: &mut dyn FnMut(),
 ) -> anyhow::Result<Trained> {
     let start = Instant::now();
-    let pattern = cfg.pattern.load()?;
+    let pattern = cfg.pattern.load(inputs)?;
     let steps_per_state = cfg
         .pattern
         .steps_per_state(cfg.neuron.dt_ms)
@@ -318,14 +350,19 @@ pub fn train_job(
         seed,
     )?;
     let mut noise = TutorNoise::new(cfg, &teacher, seed);
-    let own = match &files.checkpoint {
-        Some(path) => checkpointing::load_own(path, cfg, seed)?,
+    let own = match files.store() {
+        Some(store) => match store.saved() {
+            Some(bytes) => checkpointing::load_own(&bytes, store, cfg, seed)?,
+            None => None,
+        },
         None => None,
     };
     let foreign = !cfg.run.from_checkpoint.is_empty();
     let ckpt = match own {
         Some(c) => Some(c),
-        None if foreign => Some(checkpointing::load_foreign(cfg).map_err(anyhow::Error::msg)?),
+        None if foreign => {
+            Some(checkpointing::load_foreign(cfg, inputs).map_err(anyhow::Error::msg)?)
+        }
         None => None,
     };
     let (mut net, progress) = match &ckpt {
@@ -378,13 +415,13 @@ pub fn train_job(
             &mut |net, p| {
                 net.health(checkpointing::RUNAWAY_MV)
                     .map_err(|e| format!("numerical blow-up: {e}"))?;
-                if let Some(path) = &files.checkpoint
-                    && files.every > 0
-                    && p.cycles_done() % files.every == 0
+                if let Some(store) = files.store()
+                    && files.every() > 0
+                    && p.cycles_done() % files.every() == 0
                     && p.next_cycle < total
                 {
                     checkpointing::make(cfg, seed, net, p)
-                        .and_then(|c| checkpointing::write(path, &c))
+                        .and_then(|c| store.save(&c.to_bytes()))
                         .map_err(|e| format!("cannot write the checkpoint: {e:#}"))?;
                 }
                 Ok(())
@@ -395,16 +432,19 @@ pub fn train_job(
     if noise.is_some() {
         net.set_teacher(teacher.clone())?;
     }
-    if !foreign && (files.checkpoint.is_some() || files.save_trained.is_some()) {
+    if !foreign && (files.store().is_some() || files.save_trained()) {
         let done = TrainProgress {
             next_cycle: total,
             validation: result.validation.clone(),
             last_validation: result.last_validation.clone(),
             n_steps: result.n_steps,
         };
-        let ckpt = checkpointing::make(cfg, seed, &net, &done)?;
-        for path in files.checkpoint.iter().chain(&files.save_trained) {
-            checkpointing::write(path, &ckpt)?;
+        let bytes = checkpointing::make(cfg, seed, &net, &done)?.to_bytes();
+        if let Some(store) = files.store() {
+            store.save(&bytes)?;
+        }
+        if files.save_trained() {
+            files.keep_trained(bytes);
         }
     }
     Ok(Trained {
@@ -420,29 +460,94 @@ pub fn train_job(
     })
 }
 
+/// The jobs of an ELiSe run: one per seed, or with `run.from_checkpoint` one job, the saved
+/// network, with the seed it was built from (an unusable file is reported by `validate`).
+pub fn jobs(cfg: &Config, inputs: &Inputs) -> Vec<Job> {
+    let path = &cfg.run.from_checkpoint;
+    if path.is_empty() {
+        return elise_sweep::replicate_jobs(cfg.run.seeds, cfg.run.base_seed);
+    }
+    let seed = inputs
+        .get(path)
+        .and_then(|b| elise_dynamics::checkpoint::Checkpoint::from_bytes(b, path).ok())
+        .and_then(|c| checkpointing::seed_of(&c))
+        .unwrap_or(cfg.run.base_seed);
+    elise_sweep::replicate_jobs(1, seed)
+}
+
 /// Work units (simulated cycles) of one job, for the progress bar.
 pub fn work_units(cfg: &Config) -> u64 {
     (cfg.train.cycles + 1 + cfg.replay.cycles) as u64
 }
 
-/// One ELiSe job: simulate and tabulate.
-pub fn run_job(cfg: &Config, job: &Job, progress: &Progress) -> anyhow::Result<JobOutput> {
-    let files = checkpointing::JobFiles::of(cfg, job.index, progress);
-    let result = simulate_with(cfg, Seed(job.seed), &files, &mut || progress.inc(1))?;
-    tables::job_output(cfg, cfg.output.traces, job, &result)
+/// One ELiSe job: simulate and tabulate (and the trained network as an output file with
+/// `run.save_trained`).
+pub fn run_job(
+    cfg: &Config,
+    job: &Job,
+    inputs: &Inputs,
+    progress: &Progress,
+) -> anyhow::Result<JobOutput> {
+    let files = checkpointing::JobFiles::of(cfg, progress);
+    let result = simulate_with(cfg, inputs, Seed(job.seed), &files, &mut || progress.inc(1))?;
+    let mut out = tables::job_output(cfg, cfg.output.traces, job, &result)?;
+    files.add_saved_network(job, &mut out);
+    Ok(out)
 }
 
-pub fn load_disruption(cfg: &Config) -> anyhow::Result<Option<Disruption>> {
-    if cfg.replay.disruption_file.is_empty() {
+/// The disruption of `replay.disruption_file`, from `inputs` (`None` without one).
+pub fn load_disruption(cfg: &Config, inputs: &Inputs) -> anyhow::Result<Option<Disruption>> {
+    let path = &cfg.replay.disruption_file;
+    if path.is_empty() {
         return Ok(None);
     }
-    Ok(Some(Disruption::load(Path::new(
-        &cfg.replay.disruption_file,
-    ))?))
+    let bytes = inputs.require(path).map_err(anyhow::Error::msg)?;
+    Ok(Some(Disruption::from_bytes(bytes, path)?))
 }
 
-/// Range and consistency checks of a [`Config`]; errors name the dotted key.
-pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
+/// The input files of the pattern keys (`pattern.file`, `pattern.annotation_file`,
+/// `pattern.second_file`; built-in pattern names are not files).
+pub fn pattern_input_files(p: &PatternConfig) -> Vec<InputFile> {
+    p.input_files()
+        .into_iter()
+        .map(|(key, path, max)| {
+            let what = if key == "pattern.annotation_file" {
+                "a syllable annotation table (CSV with the columns onset,offset,label)"
+            } else {
+                "a pattern file (a header line `# name: NAME nNeurons: V nSteps: S`, then V rows of S values 0 or 1)"
+            };
+            InputFile::new(key, path, max, what)
+        })
+        .collect()
+}
+
+/// The input files `cfg` names: the pattern files, `replay.disruption_file` and
+/// `run.from_checkpoint` (read by the harness when the run is planned; see
+/// `elise_sweep::Experiment::input_files`).
+pub fn input_files(cfg: &Config) -> Vec<InputFile> {
+    let mut files = pattern_input_files(&cfg.pattern);
+    if !cfg.replay.disruption_file.is_empty() {
+        files.push(InputFile::new(
+            "replay.disruption_file",
+            &cfg.replay.disruption_file,
+            MAX_DISRUPTION_FILE_BYTES,
+            "a disruption file (lines `t_start: A t_end: B nrn_start: C nrn_end: D offset_el: E`)",
+        ));
+    }
+    if !cfg.run.from_checkpoint.is_empty() {
+        files.push(InputFile::new(
+            "run.from_checkpoint",
+            &cfg.run.from_checkpoint,
+            checkpointing::max_checkpoint_bytes(cfg),
+            "an elise-lab checkpoint of a network of this config (saved with run.save_trained)",
+        ));
+    }
+    files
+}
+
+/// Range and consistency checks of a [`Config`] with its input files; errors name the dotted
+/// key.
+pub fn validate(cfg: &Config, inputs: &Inputs) -> Result<(), ConfigError> {
     check_range("run.seeds", cfg.run.seeds, 1, 100_000)?;
     // dt first: the pattern's steps per state divide by it.
     check_bounds(
@@ -484,7 +589,7 @@ pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
         Excluded(0.0),
         Included(1e6),
     )?;
-    let pattern = cfg.pattern.load().map_err(|e| {
+    let pattern = cfg.pattern.load(inputs).map_err(|e| {
         // Variant errors name their key (source `pattern.silence_at`, no line): show the key
         // once; file errors keep `file:line: problem` under the key that named the file.
         let variant = [
@@ -600,7 +705,7 @@ pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
     let r = &cfg.replay;
     check_range("replay.cycles", r.cycles, r.nudged_cycles + 2, 10_000_000)
         .map_err(|e| ConfigError::invalid("replay.cycles", format!("{e}; at least nudged_cycles + 2 = {} so that one free cycle with a following cycle is scored", r.nudged_cycles + 2)))?;
-    if let Some(d) = load_disruption(cfg)
+    if let Some(d) = load_disruption(cfg, inputs)
         .map_err(|e| ConfigError::invalid("replay.disruption_file", format!("{e:#}")))?
     {
         check_range(
@@ -617,7 +722,7 @@ pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
                 )
             })?;
     }
-    checkpointing::validate(cfg)?;
+    checkpointing::validate(cfg, inputs)?;
     Ok(())
 }
 
@@ -665,11 +770,11 @@ fn check_pattern_learnable(cfg: &Config, pattern: &Pattern) -> Result<(), Config
 /// Checks one job before anything runs: its scaffold (grown from the job's seed, as the job
 /// will) must respect `scaffold.max_in_degree`, so that a pattern too large for the scaffold
 /// is refused up front instead of failing every job.
-pub fn check_job(cfg: &Config, job: &Job) -> Result<(), ConfigError> {
+pub fn check_job(cfg: &Config, job: &Job, inputs: &Inputs) -> Result<(), ConfigError> {
     if !cfg.run.from_checkpoint.is_empty() {
         return Ok(());
     }
-    let Ok(pattern) = cfg.pattern.load() else {
+    let Ok(pattern) = cfg.pattern.load(inputs) else {
         return Ok(()); // `validate` reported it
     };
     elise_scaffold::grow(
@@ -684,8 +789,8 @@ pub fn check_job(cfg: &Config, job: &Job) -> Result<(), ConfigError> {
 
 /// One job's peak memory, about (for the harness's check of the jobs that run at once); `None`
 /// when the pattern cannot be loaded (`validate` reports that).
-pub fn memory_need(cfg: &Config) -> Option<elise_sweep::limits::MemoryNeed> {
-    let pattern = cfg.pattern.load().ok()?;
+pub fn memory_need(cfg: &Config, inputs: &Inputs) -> Option<elise_sweep::limits::MemoryNeed> {
+    let pattern = cfg.pattern.load(inputs).ok()?;
     let steps_per_state = cfg.pattern.steps_per_state(cfg.neuron.dt_ms).ok()?;
     Some(limits::memory_need(cfg, &pattern, steps_per_state))
 }
@@ -774,33 +879,38 @@ impl<S: StudySpec> elise_sweep::Experiment for Study<S> {
     fn quick_overrides() -> &'static [(&'static str, &'static str)] {
         S::quick_overrides()
     }
-    fn validate(cfg: &Config) -> Result<(), ConfigError> {
-        validate(cfg)
+    fn input_files(cfg: &Config) -> Vec<InputFile> {
+        input_files(cfg)
     }
-    fn jobs(cfg: &Config) -> Vec<Job> {
-        if cfg.run.from_checkpoint.is_empty() {
-            return elise_sweep::replicate_jobs(cfg.run.seeds, cfg.run.base_seed);
-        }
-        // One job: the saved network, with the seed it was built from (an unreadable file is
-        // reported by `validate`).
-        let seed =
-            elise_dynamics::checkpoint::Checkpoint::load(Path::new(&cfg.run.from_checkpoint))
-                .ok()
-                .and_then(|c| checkpointing::seed_of(&c))
-                .unwrap_or(cfg.run.base_seed);
-        elise_sweep::replicate_jobs(1, seed)
+    fn validate(cfg: &Config, inputs: &Inputs) -> Result<(), ConfigError> {
+        validate(cfg, inputs)
+    }
+    fn jobs(cfg: &Config, inputs: &Inputs) -> Vec<Job> {
+        jobs(cfg, inputs)
     }
     fn work_units(cfg: &Config, _job: &Job) -> u64 {
         work_units(cfg)
     }
-    fn memory_need(cfg: &Config, _job: &Job) -> Option<elise_sweep::limits::MemoryNeed> {
-        memory_need(cfg)
+    fn memory_need(
+        cfg: &Config,
+        _job: &Job,
+        inputs: &Inputs,
+    ) -> Option<elise_sweep::limits::MemoryNeed> {
+        memory_need(cfg, inputs)
     }
-    fn check_job(cfg: &Config, job: &Job) -> Result<(), ConfigError> {
-        check_job(cfg, job)
+    fn check_job(cfg: &Config, job: &Job, inputs: &Inputs) -> Result<(), ConfigError> {
+        check_job(cfg, job, inputs)
     }
-    fn run_job(cfg: &Config, job: &Job, progress: &Progress) -> anyhow::Result<JobOutput> {
-        run_job(cfg, job, progress)
+    fn max_checkpoint_bytes(cfg: &Config) -> Option<u64> {
+        checkpointing::checkpoint_limit(cfg)
+    }
+    fn run_job(
+        cfg: &Config,
+        job: &Job,
+        inputs: &Inputs,
+        progress: &Progress,
+    ) -> anyhow::Result<JobOutput> {
+        run_job(cfg, job, inputs, progress)
     }
     fn finish(cfg: &Config, run: &elise_sweep::RunDir) -> anyhow::Result<()> {
         S::finish(cfg, run)

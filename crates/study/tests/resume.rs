@@ -2,8 +2,8 @@
 //! resumes from its checkpoint to the result of the uninterrupted job — also with the noisy
 //! tutor, whose noise process is regenerated and advanced on resume.
 
-use elise_core::Seed;
-use elise_study::checkpointing::JobFiles;
+use elise_core::{Inputs, Seed};
+use elise_study::checkpointing::{JobFiles, MemoryStore};
 use elise_study::{Config, simulate_with};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -29,32 +29,27 @@ fn bits(r: &elise_study::JobResult) -> Vec<u64> {
 
 fn check(noise_mv: f64) {
     let cfg = config(noise_mv);
-    let dir = std::env::temp_dir().join(format!(
-        "elise-study-resume-{noise_mv}-{}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    let files = JobFiles {
-        checkpoint: Some(dir.join("job.ckpt")),
-        every: 6,
-        save_trained: None,
-    };
+    let inputs = Inputs::new();
+    // The job's checkpoint slot (the harness keeps it in a file; here in memory).
+    let store = MemoryStore::default();
+    let files = JobFiles::new(Some(&store), 6, false);
     let seed = Seed(99);
-    let reference = simulate_with(&cfg, seed, &JobFiles::default(), &mut || {}).unwrap();
+    let reference = simulate_with(&cfg, &inputs, seed, &JobFiles::default(), &mut || {}).unwrap();
     // Killed after 17 cycles: the checkpoint of cycle 12 (cycles_done 12) is on disk.
     let mut n = 0;
     let killed = catch_unwind(AssertUnwindSafe(|| {
-        simulate_with(&cfg, seed, &files, &mut || {
+        simulate_with(&cfg, &inputs, seed, &files, &mut || {
             n += 1;
             assert!(n < 17, "killed");
         })
     }));
     assert!(killed.is_err());
     let ckpt =
-        elise_dynamics::checkpoint::Checkpoint::load(files.checkpoint.as_ref().unwrap()).unwrap();
+        elise_dynamics::checkpoint::Checkpoint::from_bytes(&store.get().unwrap(), "job.ckpt")
+            .unwrap();
     assert_eq!(ckpt.train.unwrap().next_cycle, 11);
     let mut resumed_cycles = 0;
-    let resumed = simulate_with(&cfg, seed, &files, &mut || resumed_cycles += 1).unwrap();
+    let resumed = simulate_with(&cfg, &inputs, seed, &files, &mut || resumed_cycles += 1).unwrap();
     assert_eq!(bits(&reference), bits(&resumed), "noise {noise_mv} mV");
     assert_eq!(
         resumed_cycles,
@@ -62,11 +57,10 @@ fn check(noise_mv: f64) {
         "progress counts the cycles already done"
     );
     // The finished job left its end-of-training checkpoint; another job's is refused.
-    let e = simulate_with(&cfg, Seed(100), &files, &mut || {})
+    let e = simulate_with(&cfg, &inputs, Seed(100), &files, &mut || {})
         .err()
         .unwrap();
     assert!(format!("{e:#}").contains("belongs to another job"), "{e:#}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

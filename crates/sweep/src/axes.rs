@@ -10,7 +10,7 @@ use crate::config::{
     ConfigError, Schema, apply_params, conform, describe, join_key, mismatch, parse_toml,
     parse_value, short,
 };
-use crate::{Experiment, Job};
+use crate::{Experiment, Inputs, Job};
 
 /// The name of the opt-in table.
 pub(crate) const AXES: &str = "axes";
@@ -407,14 +407,16 @@ fn params_text(params: &[(String, String)]) -> String {
 /// ([`apply_params`]), deserialized and validated with `E::validate` — for all points before
 /// this returns; the first bad point is a [`ConfigError::Point`] naming it.
 ///
-/// Without axes the jobs are exactly `E::jobs(cfg)`, each with a clone of `cfg`.
-/// `cfg` must be the base config resolved from `table` (as returned by
-/// [`resolve_config`](crate::resolve_config)).
+/// Without axes the jobs are exactly `E::jobs(cfg, inputs)`, each with a clone of `cfg`.
+/// `cfg` must be the base config resolved from `table` and `inputs` its input files (as
+/// returned by [`resolve_config_inputs`](crate::resolve_config_inputs); `Inputs::new()` for an
+/// experiment without input files).
 pub fn expand_jobs<E: Experiment>(
     cfg: &E::Config,
     table: &Table,
+    inputs: &Inputs,
 ) -> Result<Vec<(Job, E::Config)>, ConfigError> {
-    let base = E::jobs(cfg);
+    let base = E::jobs(cfg, inputs);
     let stride = base.iter().map(|j| j.index + 1).max().unwrap_or(0);
     check_job_count(&axes_of(table), base.len(), stride)?;
     if axes_of(table).is_empty() {
@@ -424,7 +426,7 @@ pub fn expand_jobs<E: Experiment>(
     let mut jobs = Vec::with_capacity(points.len() * base.len());
     for (p, point) in points.iter().enumerate() {
         let point_cfg = apply_params::<E::Config>(table, point)
-            .and_then(|c| E::validate(&c).map(|()| c))
+            .and_then(|c| E::validate(&c, inputs).map(|()| c))
             .map_err(|source| ConfigError::Point {
                 point: params_text(point),
                 source: Box::new(source),
@@ -451,7 +453,7 @@ pub const MAX_JOBS: usize = 100_000;
 
 /// Refuses a grid whose jobs (points x base jobs) or job indices (points x `stride`) exceed
 /// [`MAX_JOBS`], computed without overflow; the error names the axes and their sizes.
-fn check_job_count(
+pub(crate) fn check_job_count(
     axes: &[(String, Vec<Value>)],
     n_base: usize,
     stride: usize,
@@ -489,9 +491,13 @@ fn check_job_count(
 
 /// The config of one job of a run: `table` (the run's resolved table, e.g. its `config.toml`)
 /// with those params of `job` whose keys are axes of `table` applied, deserialized and
-/// validated. Without axes, the base config. Useful in `Experiment::finish`, which receives the
-/// base config only.
-pub fn job_config<E: Experiment>(table: &Table, job: &Job) -> Result<E::Config, ConfigError> {
+/// validated with the run's `inputs` ([`RunDir::inputs`](crate::RunDir::inputs)). Without axes,
+/// the base config. Useful in `Experiment::finish`, which receives the base config only.
+pub fn job_config<E: Experiment>(
+    table: &Table,
+    job: &Job,
+    inputs: &Inputs,
+) -> Result<E::Config, ConfigError> {
     let keys: Vec<String> = axes_of(table).into_iter().map(|(k, _)| k).collect();
     let params: Vec<(String, String)> = job
         .params
@@ -500,7 +506,7 @@ pub fn job_config<E: Experiment>(table: &Table, job: &Job) -> Result<E::Config, 
         .cloned()
         .collect();
     let cfg = apply_params::<E::Config>(table, &params)?;
-    E::validate(&cfg)?;
+    E::validate(&cfg, inputs)?;
     Ok(cfg)
 }
 

@@ -274,8 +274,13 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
         ));
     }
     let overrides = command_line_overrides(matches, cli);
-    let (cfg, table) =
-        config::resolve_with::<E>(cli.config.as_deref(), &overrides, cli.quick, &extra)?;
+    let (cfg, table, inputs) = crate::inputs::resolve::<E>(
+        cli.config.as_deref(),
+        &overrides,
+        cli.quick,
+        &extra,
+        cli.out.as_deref(),
+    )?;
     let config_text = config::config_text(&table)?;
     let code_version = git_commit();
     if let Some(id) = &cli.run_id {
@@ -290,7 +295,9 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
 
     // Every grid point's config is built and validated here, before anything runs.
     let (jobs, job_cfgs): (Vec<Job>, Vec<E::Config>) =
-        crate::expand_jobs::<E>(&cfg, &table)?.into_iter().unzip();
+        crate::expand_jobs::<E>(&cfg, &table, &inputs)?
+            .into_iter()
+            .unzip();
     let mut seen = BTreeSet::new();
     for job in &jobs {
         if !seen.insert(job.index) {
@@ -302,7 +309,7 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
         }
     }
     for (job, cfg) in jobs.iter().zip(&job_cfgs) {
-        E::check_job(cfg, job).map_err(|source| match job.params.is_empty() {
+        E::check_job(cfg, job, &inputs).map_err(|source| match job.params.is_empty() {
             true => source,
             false => ConfigError::Point {
                 point: job.params_text(),
@@ -329,13 +336,14 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
         }
         let _lock = crate::lock::run_shared(&run_dir, "--redraw")?;
         let stored_text = crate::store::read_small_text(&stored)?;
-        let (stored_cfg, stored_table) =
-            crate::resolve_config::<E>(Some(&stored), &[], false, &[])?;
-        let stored_jobs = crate::expand_jobs::<E>(&stored_cfg, &stored_table)?
+        let (stored_cfg, stored_table, stored_inputs) =
+            crate::resolve_config_inputs::<E>(Some(&stored), &[], false, &[])?;
+        let stored_jobs = crate::expand_jobs::<E>(&stored_cfg, &stored_table, &stored_inputs)?
             .into_iter()
             .map(|(j, _)| j)
             .collect();
-        let run = RunDir::planned(&run_dir, resume::config_hash(&stored_text), stored_jobs);
+        let run = RunDir::planned(&run_dir, resume::config_hash(&stored_text), stored_jobs)
+            .with_inputs(stored_inputs);
         let finish_error = match catch_unwind(AssertUnwindSafe(|| E::finish(&stored_cfg, &run))) {
             Ok(Ok(())) => None,
             Ok(Err(e)) => Some(format!("{e:#}")),
@@ -390,6 +398,7 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
                 run_id: &run_id,
                 n_jobs: jobs.len(),
                 command_line: &format!("{bin} {}", shell_join(args)),
+                inputs: &inputs,
             },
         );
     }
@@ -413,7 +422,7 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
             .iter()
             .zip(&job_cfgs)
             .filter(|(j, _)| shard.is_none_or(|s| s.contains(j.index)))
-            .filter_map(|(j, c)| E::memory_need(c, j))
+            .filter_map(|(j, c)| E::memory_need(c, j, &inputs))
             .collect();
         crate::limits::check_memory(&needs, threads, &limit)?;
     }
@@ -430,6 +439,7 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
     // Records made for the stored config.toml, when an older version wrote it and it resolves
     // to this config today, are taken over (re-bound to this config's hash).
     let older = check_run_config::<E>(&run_dir, &config_text)?;
+    crate::inputs::store(&run_dir, &inputs)?;
     write_config_file(&run_dir, &config_text)?;
     crate::store::clear_dead_temporaries(&run_dir)?;
     let run_id = match &cli.run_id {
@@ -572,6 +582,7 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
         git_commit: &git,
         n_jobs: n_selected - n_resumed,
         progress: &progress,
+        inputs: &inputs,
     };
     // One job under its lock: skipped if another process holds it (`wait`: wait for it), taken
     // over if another process finished it meanwhile, else cleared and run.
@@ -656,7 +667,8 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
     let finish_error = if shard.is_some() {
         None
     } else {
-        let run = RunDir::planned(run_dir.clone(), config_hash.clone(), jobs.clone());
+        let run = RunDir::planned(run_dir.clone(), config_hash.clone(), jobs.clone())
+            .with_inputs(Arc::clone(&inputs));
         match catch_unwind(AssertUnwindSafe(|| E::finish(&cfg, &run))) {
             Ok(Ok(())) => None,
             Ok(Err(e)) => Some(format!("{e:#}")),
@@ -744,15 +756,17 @@ fn remove_if_exists(path: &Path) -> anyhow::Result<()> {
     }
 }
 
-/// Creates (or checks) the run directory of a sweep and writes its `config.toml` (`slurm`:
-/// before the array tasks start).
+/// Creates (or checks) the run directory of a sweep, copies its inputs and writes its
+/// `config.toml` (`slurm`: before the array tasks start).
 pub(crate) fn prepare_run_dir_for<E: Experiment>(
     run_dir: &Path,
     config_text: &str,
+    inputs: &crate::Inputs,
 ) -> anyhow::Result<()> {
     create_run_dir(run_dir)?;
     let _lock = crate::lock::run_shared(run_dir, "slurm")?;
     check_run_config::<E>(run_dir, config_text)?;
+    crate::inputs::store(run_dir, inputs)?;
     write_config_file(run_dir, config_text)
 }
 
@@ -1104,9 +1118,13 @@ fn check_run_config<E: Experiment>(
     }
     let new_table: toml::Table = toml::from_str(config_text).unwrap_or_default();
     let old_table = resolved.map_or(old_table, |(_, t)| t);
-    let why = first_difference(&old_table, &new_table, "")
-        .map(|d| format!(" ({d})"))
-        .unwrap_or_default();
+    // A changed input file says which; otherwise the first key that differs.
+    let mut why = crate::inputs::change_note(&old, config_text);
+    if why.is_empty() {
+        why = first_difference(&old_table, &new_table, "")
+            .map(|d| format!(" ({d})"))
+            .unwrap_or_default();
+    }
     Err(ConfigError::Usage(format!(
         "run directory {} holds a run with a different config{why}; choose another --out or remove it",
         run_dir.display()
@@ -1152,6 +1170,7 @@ struct JobContext<'a> {
     git_commit: &'a str,
     n_jobs: usize,
     progress: &'a Arc<Shared>,
+    inputs: &'a crate::Inputs,
 }
 
 /// Runs one job (catching panics) and writes its tables. Returns the error text on failure.
@@ -1162,14 +1181,17 @@ fn run_one<E: Experiment>(
     ctx: &JobContext<'_>,
 ) -> Result<(), String> {
     let checkpoint = resume::checkpoint_path(ctx.run_dir, job.index);
+    let saved = E::max_checkpoint_bytes(cfg)
+        .and_then(|max| crate::inputs::read_job_checkpoint(&checkpoint, max, job.index));
     let handle = ctx
         .progress
         .job_handle()
-        .with_checkpoint_file(checkpoint.clone());
+        .with_checkpoint_file(checkpoint.clone())
+        .with_saved_checkpoint(saved);
     let t0 = Instant::now();
     tracing::debug!("job {} (seed {}) started", job.index, job.seed);
     let outcome = catch_unwind(AssertUnwindSafe(|| -> anyhow::Result<()> {
-        let output = E::run_job(cfg, job, &handle)?;
+        let output = E::run_job(cfg, job, ctx.inputs, &handle)?;
         write_output(ctx, job, output)
     }));
     let result = match outcome {
@@ -1215,12 +1237,17 @@ fn valid_table_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
 }
 
-/// Writes each table of `output` as `<run dir>/<table>/job-<index:06>.parquet`; on failure
-/// removes the parts of this job written so far.
+/// Writes each table of `output` as `<run dir>/<table>/job-<index:06>.parquet` and its files
+/// (see [`JobOutput::push_file`]); on failure removes the parts and files of this job written
+/// so far.
 fn write_output(ctx: &JobContext<'_>, job: &Job, output: JobOutput) -> anyhow::Result<()> {
     // Batches of the same table (e.g. one per branch of a job) go into one part, in order.
     let mut tables: Vec<(String, Vec<arrow_array::RecordBatch>)> = Vec::new();
-    for (name, batch) in output.tables {
+    let JobOutput {
+        tables: output_tables,
+        files,
+    } = output;
+    for (name, batch) in output_tables {
         if !valid_table_name(&name) {
             bail!(
                 "invalid table name '{name}' (use letters, digits, '_', '-', '.'; not starting with '.' or '_')"
@@ -1253,6 +1280,15 @@ fn write_output(ctx: &JobContext<'_>, job: &Job, output: JobOutput) -> anyhow::R
             written.push(path.clone());
             let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
             records.push(resume::describe_part(&path, name, rows)?);
+        }
+        let names: Vec<&str> = tables.iter().map(|(n, _)| n.as_str()).collect();
+        for (path, contents) in &files {
+            written.push(crate::job_files::write(
+                ctx.run_dir,
+                path,
+                contents,
+                &names,
+            )?);
         }
         // Last: the record that marks the job finished (resume trusts nothing else).
         resume::write_record(ctx.run_dir, job, ctx.config_hash, records)

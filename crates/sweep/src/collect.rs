@@ -146,11 +146,11 @@ pub(crate) fn collect<E: Experiment>(args: &CollectArgs) -> anyhow::Result<RunSu
     // whose re-submission this would suggest), and nothing changes while tables are merged.
     let _lock = crate::lock::run_exclusive(&run_dir, "collect")?;
     let stored_text = crate::store::read_small_text(&stored)?;
-    let (cfg, table) = crate::resolve_config::<E>(Some(&stored), &[], false, &[])?;
+    let (cfg, table, inputs) = crate::resolve_config_inputs::<E>(Some(&stored), &[], false, &[])?;
     let config_text = config::config_text(&table)?;
     // Records are bound to the stored file's text (what the jobs ran with).
     let config_hash = resume::config_hash(&stored_text);
-    let jobs: Vec<Job> = crate::expand_jobs::<E>(&cfg, &table)?
+    let jobs: Vec<Job> = crate::expand_jobs::<E>(&cfg, &table, &inputs)?
         .into_iter()
         .map(|(j, _)| j)
         .collect();
@@ -237,7 +237,8 @@ pub(crate) fn collect<E: Experiment>(args: &CollectArgs) -> anyhow::Result<RunSu
                 t.table, t.parts, t.rows, t.file
             ));
         }
-        let run = RunDir::planned(&run_dir, config_hash.clone(), jobs.clone());
+        let run = RunDir::planned(&run_dir, config_hash.clone(), jobs.clone())
+            .with_inputs(inputs.clone());
         finish_error = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             E::finish(&cfg, &run)
         })) {

@@ -139,6 +139,18 @@ pub enum ConfigError {
     /// A command-line usage error outside the config proper (e.g. `--threads 0`).
     #[error("{0}")]
     Usage(String),
+    /// An input file named by a config value that cannot be used (see
+    /// [`Experiment::input_files`]): unreadable, not a regular file, too large, or, for a
+    /// config with an `[inputs]` table, its copy in the run directory missing or changed.
+    #[error("{key} = '{path}': {message}")]
+    Input {
+        /// The config key(s) naming the file, e.g. `pattern.file`.
+        key: String,
+        /// The path as written in the config.
+        path: String,
+        /// What is wrong and what was expected.
+        message: String,
+    },
 }
 
 impl ConfigError {
@@ -178,14 +190,18 @@ fn location(origin: &str, key: &str) -> String {
 /// Resolves the config of experiment `E`: embedded default ← `config_file` ← quick overrides (if
 /// `quick`) ← `extra` (dotted key, TOML value text; the harness passes `--pattern` as
 /// `pattern.file` and `--seeds` as `run.seeds`) ← `sets` (`key=value`, in order). Then
-/// deserializes into `E::Config` and runs `E::validate`.
+/// deserializes into `E::Config`, reads the input files every grid point's config names
+/// ([`Experiment::input_files`]; for a config file with an `[inputs]` table, from the run's
+/// copies next to it, see the crate docs), adds their `[inputs]` table and runs
+/// `E::validate` with them. [`resolve_config_inputs`] also returns the inputs.
 ///
 /// When the default config has an `[axes]` table (see the crate docs), `[axes]` entries of the
 /// file and `--set axes.KEY=[V1, V2]` are checked as axes, the merged table keeps `[axes]`, and
 /// `[axes]` is removed before deserializing (the returned config is the *base* config, without
 /// any grid point applied; see [`expand_jobs`](crate::expand_jobs) for the per-job configs).
 ///
-/// Returns the config and the merged table (whose TOML text is the run's `config.toml`).
+/// Returns the config and the merged table (whose TOML text is the run's `config.toml`, with
+/// `[axes]` and `[inputs]`).
 pub fn resolve_config<E: Experiment>(
     config_file: Option<&Path>,
     sets: &[String],
@@ -194,6 +210,18 @@ pub fn resolve_config<E: Experiment>(
 ) -> Result<(E::Config, Table), ConfigError> {
     let overrides: Vec<CmdOverride<'_>> = sets.iter().map(|s| CmdOverride::Set(s)).collect();
     resolve_with::<E>(config_file, &overrides, quick, extra)
+}
+
+/// [`resolve_config`] that also returns the inputs read (for [`expand_jobs`](crate::expand_jobs),
+/// [`job_config`](crate::job_config) and `run_job`).
+pub fn resolve_config_inputs<E: Experiment>(
+    config_file: Option<&Path>,
+    sets: &[String],
+    quick: bool,
+    extra: &[(String, String)],
+) -> Result<(E::Config, Table, std::sync::Arc<crate::Inputs>), ConfigError> {
+    let overrides: Vec<CmdOverride<'_>> = sets.iter().map(|s| CmdOverride::Set(s)).collect();
+    crate::inputs::resolve::<E>(config_file, &overrides, quick, extra, None)
 }
 
 /// A command-line override, in command-line order.
@@ -212,12 +240,25 @@ pub(crate) fn resolve_with<E: Experiment>(
     quick: bool,
     extra: &[(String, String)],
 ) -> Result<(E::Config, Table), ConfigError> {
+    crate::inputs::resolve::<E>(config_file, overrides, quick, extra, None).map(|(c, t, _)| (c, t))
+}
+
+/// The layers of [`resolve_with`] merged over the default (not deserialized, not validated),
+/// and the `[inputs]` table of the config file, if it has one (a run's stored config; see
+/// [`crate::inputs`]), which is not merged.
+pub(crate) fn merge_layers<E: Experiment>(
+    config_file: Option<&Path>,
+    overrides: &[CmdOverride<'_>],
+    quick: bool,
+    extra: &[(String, String)],
+) -> Result<(Table, Option<Value>), ConfigError> {
     let schema: Table = toml::from_str(E::default_config()).map_err(|e| ConfigError::Default {
         experiment: E::NAME.to_owned(),
         message: e.to_string(),
     })?;
     let schema = Schema::new(schema);
     let mut merged = schema.full.clone();
+    let mut stored_inputs = None;
     if let Some(default_axes) = axes::axes_table_mut(&mut merged) {
         // Axes in the default config itself are checked (and normalized) like any other layer.
         let given = std::mem::take(default_axes);
@@ -240,6 +281,7 @@ pub(crate) fn resolve_with<E: Experiment>(
             origin: origin.clone(),
             message: e.to_string(),
         })?;
+        stored_inputs = layer.remove(crate::inputs::INPUTS);
         if schema.has_axes
             && let Some(axes_layer) = layer.remove(axes::AXES)
         {
@@ -280,9 +322,7 @@ pub(crate) fn resolve_with<E: Experiment>(
         }
     }
 
-    let cfg: E::Config = deserialize(&merged)?;
-    E::validate(&cfg)?;
-    Ok((cfg, merged))
+    Ok((merged, stored_inputs))
 }
 
 /// The default config as schema: the whole tree, and the tree without `[axes]` (what axis keys
@@ -326,9 +366,10 @@ fn apply_override(
     set_value(origin, &schema.full, merged, key, raw)
 }
 
-/// Deserializes a resolved table into a config type, without its `[axes]` table.
+/// Deserializes a resolved table into a config type, without its `[axes]` and `[inputs]`
+/// tables.
 pub(crate) fn deserialize<C: DeserializeOwned>(merged: &Table) -> Result<C, ConfigError> {
-    let text = config_text(&axes::without_axes(merged))?;
+    let text = config_text(&crate::inputs::without_inputs(&axes::without_axes(merged)))?;
     toml::from_str(&text).map_err(|e| ConfigError::Deserialize {
         key: e.span().and_then(|s| key_at(&text, s.start)),
         message: e.message().trim().to_owned(),

@@ -1,7 +1,7 @@
 //! Experiment harness: one CLI, TOML configs, seeds per job, rayon pool, atomic Parquet parts, manifest, progress.
 //!
-//! An experiment implements [`Experiment`] (a config type, an embedded default config, the list of
-//! jobs and a pure `run_job`), and its binary's `main` is one line:
+//! An experiment implements [`Experiment`] (a config type, an embedded default config, its input
+//! files, the list of jobs and a pure `run_job`), and its binary's `main` is one line:
 //!
 //! ```ignore
 //! fn main() -> std::process::ExitCode { elise_sweep::main::<MyExperiment>() }
@@ -15,11 +15,16 @@
 //!   ([`run_cli`]);
 //! * config resolution against the embedded default, with unknown keys and type mismatches
 //!   reported by dotted key ([`resolve_config`], [`ConfigError`], [`check_range`] and friends);
+//! * input files read once, when the run is planned, recorded by content in `config.toml` and
+//!   copied into the run directory; jobs get bytes, not paths (below);
 //! * jobs with explicit seeds ([`Job`], [`replicate_jobs`], [`grid_jobs`]) run in parallel on a
 //!   rayon pool of `--threads` threads; a job's output depends only on (config, job), never on
 //!   the thread count;
 //! * one Parquet part per job and table, written atomically
-//!   (`<run dir>/<table>/job-<index:06>.parquet`, see [`write_parquet_atomic`], [`RunDir`]);
+//!   (`<run dir>/<table>/job-<index:06>.parquet`, see [`write_parquet_atomic`], [`RunDir`]), and
+//!   a job's extra files ([`JobOutput::push_file`]);
+//! * a checkpoint file per job that survives a kill, read before the job and written for it
+//!   ([`Progress::saved_checkpoint`], [`Progress::save_checkpoint`]);
 //! * `config.toml` and `manifest.toml` (git commit, times, failures) in the run directory;
 //! * progress reporting ([`Progress`]) as a progress bar on a terminal, log lines otherwise;
 //! * parameter grids over any config values (`[axes]`, below);
@@ -27,11 +32,52 @@
 //!
 //! The crate knows nothing about what the experiments compute.
 //!
+//! # Input files: read once, at the edge
+//!
+//! [`Experiment::input_files`] names the config values that are input files (key, path as
+//! written, size bound, what it should be); built-in names and `""` are not files. When a run
+//! is planned the harness calls it for the base config and every grid point's config and reads
+//! each distinct file once with [`read_bounded`]: the file is opened with `O_NONBLOCK` and must be a regular file
+//! (a FIFO, a device such as `/dev/zero`, a directory or a socket, also behind a symlink, is
+//! refused at once), and at most its bound is read. Errors are [`ConfigError::Input`] naming
+//! the key, the path, the problem and what was expected (`pattern.file = 'x': cannot read: not
+//! a regular file (a FIFO); expected a pattern file`). The bytes go to `validate`, `jobs` and
+//! `run_job` as [`Inputs`] (path as written → bytes) and to `finish` through
+//! [`RunDir::inputs`]; experiments never open them.
+//!
+//! Each input's identity becomes part of the resolved config, so of `config.toml` and the run
+//! id:
+//!
+//! ```toml
+//! [inputs."data/patterns/x.txt"]
+//! fnv1a64 = "0123456789abcdef"
+//! bytes = 1234
+//! keys = ["pattern.file"]
+//! ```
+//!
+//! (`[inputs]` is removed before deserializing the experiment's config, like `[axes]`; config
+//! values are unchanged.) The run directory keeps a copy of each, `inputs/<fnv1a64>`, written
+//! before `config.toml`. Consequences:
+//!
+//! * A file changed between two shards or before a resume changes the config text: the run
+//!   directory refuses it ("holds a run with a different config (input 'x' (pattern.file)
+//!   changed: fnv1a64 A (N bytes) in the run, B (M bytes) now)"); runs are never mixed.
+//! * A config that already carries `[inputs]` — a run's `config.toml`, used by `collect`,
+//!   `--redraw`, the Slurm array tasks (`--config <run dir>/config.toml`) or by hand — takes the
+//!   recorded inputs from the copies (looked for in `--out`, the config file's directory and its
+//!   parent), checked against the hash (a missing or different copy is an error), never from the
+//!   paths, so it works from any working directory and after the user's file is gone. A key
+//!   overridden to another file is read from that file.
+//! * Without input files there is no `[inputs]` table: config text and run ids are as before.
+//!
 //! # Resume, shards, Slurm and `collect`
 //!
 //! * **Resume** ([`resume`]): running the same sweep into the same directory skips the jobs whose
 //!   completion record `_done/job-<index:06>.toml` matches their parts (size and FNV-1a hash);
-//!   missing, truncated or corrupt parts are redone; `--restart` discards.
+//!   missing, truncated or corrupt parts are redone; `--restart` discards. A job that is redone
+//!   gets the checkpoint it left (`_checkpoints/job-<index:06>.ckpt`, read with the bound
+//!   [`Experiment::max_checkpoint_bytes`]; a non-regular or oversized file is ignored with a
+//!   warning).
 //! * **Run id:** `run-<FNV-1a of the resolved config and the code version (git commit)>` unless
 //!   `--run-id ID`; the default run directory is `results/<experiment>/<run id>`; with `--out`
 //!   and no `--run-id` the id is the directory's name. It is in every part (`elise.run_id`) and
@@ -45,7 +91,8 @@
 //! * **`exp-<name> slurm [run flags] [--tasks N] [--cpus-per-task C] [--time T] [--mem M]
 //!   [--partition P] [--account A] [--max-running M] [--collect] [--dry-run]`** writes
 //!   `<run dir>/slurm/array.sh` (task `i` = shard `i`, array base 0 written in the script),
-//!   `collect.sh`, a copy of the binary and `plan.toml`, then submits with `sbatch --parsable`
+//!   `collect.sh`, a copy of the binary and `plan.toml` (and the run's `config.toml` with the
+//!   copies of its input files), then submits with `sbatch --parsable`
 //!   (and with `--collect` the collect step with `--dependency=afterok:<id>
 //!   --kill-on-invalid-dep=yes`). Default: one task per job, at most 1000.
 //! * **`exp-<name> collect --out DIR [--run-id ID] [--allow-missing]`** checks every job of the
@@ -58,9 +105,9 @@
 //!
 //! # Crash safety
 //!
-//! Every file the harness writes (parts, completion records, `config.toml`, manifests,
-//! `collect.toml`, merged tables, Slurm scripts, the copied binary) is written to a temporary
-//! name in the same directory and renamed; figures (elise-plot) and `summary.md`
+//! Every file the harness writes (parts, completion records, `config.toml`, input copies, job
+//! checkpoints and extra files, manifests, `collect.toml`, merged tables, Slurm scripts, the
+//! copied binary) is written to a temporary name in the same directory and renamed; figures (elise-plot) and `summary.md`
 //! ([`write_file_atomic`]) likewise. A process killed with SIGKILL at any moment leaves at most
 //! `*.tmp` files and parts without a completion record, which resume and `collect` never
 //! trust. SIGINT and SIGTERM stop a sweep cleanly: no new job starts, jobs still running are
@@ -108,7 +155,8 @@
 //!   ([`apply_params`]), deserialized and validated; all points are checked before any job runs,
 //!   and a bad one is a usage error (exit code 2) naming it ([`ConfigError::Point`], e.g.
 //!   `axes point network.n_latent=100000: network.n_latent = 100000 is out of range: ...`).
-//!   `work_units` and `run_job` receive the job's own config; `finish` the base config.
+//!   `work_units` and `run_job` receive the job's own config; `finish` the base config. An axis
+//!   may vary a file key (`pattern.file`): every point's file is an input of the run.
 //! * `config.toml` keeps the `[axes]` table (the run id hashes it); `Experiment::Config` never
 //!   sees it: `[axes]` is removed before deserializing, so configs need no `axes` field (one
 //!   declared anyway must be `#[serde(default)]`; it is always empty). The params are in each
@@ -119,7 +167,9 @@ mod axes;
 mod cli;
 mod collect;
 mod config;
+mod inputs;
 mod interrupt;
+mod job_files;
 pub mod limits;
 pub mod lock;
 mod parquet_io;
@@ -133,7 +183,7 @@ pub mod testing;
 mod util;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use arrow_array::RecordBatch;
 
@@ -141,8 +191,12 @@ pub use axes::{axes_of, expand_jobs, grid_points, job_config};
 pub use cli::{FailedJob, RunSummary, main, run_cli};
 pub use config::{
     ConfigError, apply_params, check_at_least, check_bounds, check_positive, check_range,
-    resolve_config,
+    resolve_config, resolve_config_inputs,
 };
+/// Input files by path as written in the config → bytes (read by the harness; see
+/// [`Experiment::input_files`]).
+pub use elise_core::Inputs;
+pub use inputs::{InputFile, ReadError, read_bounded};
 pub use parquet_io::{
     column, read_parquet, read_parquet_metadata, write_file_atomic, write_parquet_atomic,
     write_parquet_batches_atomic,
@@ -160,14 +214,14 @@ pub use arrow_schema;
 /// spelling out the dependency version.
 pub use toml;
 
-/// One experiment: its config, its jobs and how to run one job.
+/// One experiment: its config, its input files, its jobs and how to run one job.
 ///
 /// Every method is an associated function (no `self`): an experiment is a type, not a value.
-/// `run_job` must be a pure function of `(cfg, job)`; the harness runs jobs in parallel in an
-/// unspecified order.
+/// `run_job` must be a pure function of `(cfg, job, inputs)`; the harness runs jobs in parallel
+/// in an unspecified order. `axes` and `inputs` are reserved top-level names of a config.
 pub trait Experiment: Sync {
-    /// Parsed config; deserialized from the merged TOML without its `[axes]` table (use
-    /// `#[serde(deny_unknown_fields)]`; no `axes` field is needed).
+    /// Parsed config; deserialized from the merged TOML without its `[axes]` and `[inputs]`
+    /// tables (use `#[serde(deny_unknown_fields)]`; no `axes` or `inputs` field is needed).
     type Config: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync;
 
     /// Short name, e.g. `"birdsong"`; the binary is `exp-<name>` and the default run directory
@@ -182,14 +236,28 @@ pub trait Experiment: Sync {
     /// `("train.cycles", "1000")`.
     fn quick_overrides() -> &'static [(&'static str, &'static str)];
 
+    /// The input files `cfg` names (config key, path, size bound, what it should be), e.g. a
+    /// pattern file; built-in names and empty values are not files. Default: none.
+    ///
+    /// The harness calls this for the base config and every grid point's config when the run is
+    /// planned, reads each distinct file once ([`read_bounded`]: regular files only, at most
+    /// `max_bytes`), records its content hash in the resolved config's `[inputs]` table (so the
+    /// content is part of the run id and `config.toml`), keeps a copy in `<run dir>/inputs/` and
+    /// passes the bytes to `validate`, `jobs` and `run_job` ([`Inputs`], by path as written) and
+    /// to `finish` ([`RunDir::inputs`]). Experiments never open these files themselves.
+    fn input_files(_cfg: &Self::Config) -> Vec<InputFile> {
+        Vec::new()
+    }
+
     /// Range and consistency checks; return e.g. [`ConfigError::OutOfRange`] naming the dotted
-    /// key (see [`check_range`] and friends).
-    fn validate(cfg: &Self::Config) -> Result<(), ConfigError>;
+    /// key (see [`check_range`] and friends). `inputs` holds the files of
+    /// [`Experiment::input_files`].
+    fn validate(cfg: &Self::Config, inputs: &Inputs) -> Result<(), ConfigError>;
 
     /// The jobs of this run (indices must be unique). See [`replicate_jobs`] for the common case.
     /// Called with the base config; with `[axes]` these jobs are repeated for every grid point
     /// (see [`expand_jobs`]).
-    fn jobs(cfg: &Self::Config) -> Vec<Job>;
+    fn jobs(cfg: &Self::Config, inputs: &Inputs) -> Vec<Job>;
 
     /// Units of work of one job for the progress bar (e.g. simulated cycles). `cfg` is the job's
     /// own config (its grid point applied).
@@ -197,26 +265,45 @@ pub trait Experiment: Sync {
 
     /// Checks one job (its own config and seed) before anything runs, e.g. that what it builds
     /// from its seed is possible; an error is a usage error naming the key. Default: nothing.
-    fn check_job(_cfg: &Self::Config, _job: &Job) -> Result<(), ConfigError> {
+    fn check_job(_cfg: &Self::Config, _job: &Job, _inputs: &Inputs) -> Result<(), ConfigError> {
         Ok(())
     }
 
     /// One job's peak memory, about, and the key that dominates it. Before anything runs the
     /// harness checks that the jobs that may run at once fit in what the process may use
     /// ([`limits`]). Default: no estimate (no check).
-    fn memory_need(_cfg: &Self::Config, _job: &Job) -> Option<limits::MemoryNeed> {
+    fn memory_need(
+        _cfg: &Self::Config,
+        _job: &Job,
+        _inputs: &Inputs,
+    ) -> Option<limits::MemoryNeed> {
         None
     }
 
-    /// Run one job. Must be a pure function of `(cfg, job)`; `cfg` is the job's own config (the
-    /// base config with the job's grid point applied, see [`expand_jobs`]). Report progress via
-    /// [`Progress::inc`]. An `Err` or a panic marks the job as failed; the sweep continues.
-    fn run_job(cfg: &Self::Config, job: &Job, progress: &Progress) -> anyhow::Result<JobOutput>;
+    /// The largest checkpoint a job of `cfg` can write, if its jobs keep checkpoints. Then the
+    /// harness reads the job's checkpoint (left by a killed run) with that bound before the job
+    /// starts and hands over the bytes ([`Progress::saved_checkpoint`]); the job saves through
+    /// [`Progress::save_checkpoint`]. Default: `None` (no checkpoints are read).
+    fn max_checkpoint_bytes(_cfg: &Self::Config) -> Option<u64> {
+        None
+    }
+
+    /// Run one job. Must be a pure function of `(cfg, job, inputs)` (and of the saved checkpoint
+    /// it resumes from); `cfg` is the job's own config (the base config with the job's grid
+    /// point applied, see [`expand_jobs`]). Report progress via [`Progress::inc`]. An `Err` or a
+    /// panic marks the job as failed; the sweep continues.
+    fn run_job(
+        cfg: &Self::Config,
+        job: &Job,
+        inputs: &Inputs,
+        progress: &Progress,
+    ) -> anyhow::Result<JobOutput>;
 
     /// Called once after all jobs (also when some failed), e.g. to draw the figure from the
     /// tables in the run directory. `cfg` is the *base* config (no grid point applied): read
     /// per-job values from the tables or the parts' `elise.params`, or rebuild a job's config
-    /// with [`job_config`] from the run's `config.toml`. Default: nothing.
+    /// with [`job_config`] from the run's `config.toml`; the input files are
+    /// [`RunDir::inputs`]. Default: nothing.
     fn finish(_cfg: &Self::Config, _run: &RunDir) -> anyhow::Result<()> {
         Ok(())
     }
@@ -285,13 +372,17 @@ pub fn grid_jobs(points: &[Vec<(String, String)>], n_seeds: usize, base_seed: u6
     jobs
 }
 
-/// What one job produced: named tables (table name → rows). Each table becomes the part
-/// `<run dir>/<table>/job-<index:06>.parquet`. Table names use `[A-Za-z0-9_.-]`, must not start
-/// with `.` and must be unique within one output.
+/// What one job produced: named tables (table name → rows) and extra files. Each table becomes
+/// the part `<run dir>/<table>/job-<index:06>.parquet`. Table names use `[A-Za-z0-9_.-]`, must
+/// not start with `.` or `_`; batches of one name go into one part, in order. Each file
+/// (`<dir>/<name>`, e.g. `networks/job-000003.ckpt`) is written atomically to
+/// `<run dir>/<dir>/<name>` before the job's completion record (see [`JobOutput::push_file`]).
 #[derive(Clone, Debug, Default)]
 pub struct JobOutput {
     /// (table name, rows) pairs.
     pub tables: Vec<(String, RecordBatch)>,
+    /// (relative path `<dir>/<name>`, contents) pairs.
+    pub files: Vec<(String, Vec<u8>)>,
 }
 
 impl JobOutput {
@@ -310,10 +401,18 @@ impl JobOutput {
     pub fn push(&mut self, name: impl Into<String>, batch: RecordBatch) {
         self.tables.push((name.into(), batch));
     }
+
+    /// Adds the file `path` = `<dir>/<name>` (two parts of `[A-Za-z0-9_.-]`, not starting with
+    /// `.` or `_`; `dir` not a table of this output nor `inputs` or `slurm`; `name` not ending
+    /// in `.parquet`), written to `<run dir>/<dir>/<name>`. Kept after the run (the harness
+    /// never deletes it); resume does not check it.
+    pub fn push_file(&mut self, path: impl Into<String>, contents: Vec<u8>) {
+        self.files.push((path.into(), contents));
+    }
 }
 
 /// A run directory: `config.toml`, `manifest.toml`, one sub-directory of Parquet parts per
-/// table and the completion records `_done/`.
+/// table, the completion records `_done/` and the copies of the run's input files (`inputs/`).
 ///
 /// Tables are read from *recorded* jobs only: the parts named by completion records that match
 /// the run's config and whose parts are intact ([`resume::check_job`]). A part on disk without
@@ -327,6 +426,8 @@ pub struct RunDir {
     expect: Option<Arc<(String, Vec<Job>)>>,
     /// The verified records, in job order (computed once).
     recorded: Arc<OnceLock<Result<Vec<resume::DoneRecord>, String>>>,
+    /// The run's input files, once known.
+    inputs: Arc<Mutex<Option<Arc<Inputs>>>>,
 }
 
 impl RunDir {
@@ -337,6 +438,7 @@ impl RunDir {
             path: path.into(),
             expect: None,
             recorded: Arc::default(),
+            inputs: Arc::default(),
         }
     }
 
@@ -347,7 +449,28 @@ impl RunDir {
             path: path.into(),
             expect: Some(Arc::new((config_hash, jobs))),
             recorded: Arc::default(),
+            inputs: Arc::default(),
         }
+    }
+
+    /// This run directory with its input files already read.
+    #[must_use]
+    pub fn with_inputs(self, inputs: Arc<Inputs>) -> Self {
+        *self.inputs.lock().unwrap_or_else(|e| e.into_inner()) = Some(inputs);
+        self
+    }
+
+    /// The run's input files (see [`Experiment::input_files`]): those recorded in the
+    /// `[inputs]` table of its `config.toml`, read from their copies in `inputs/` (checked
+    /// against the recorded hashes), never from the paths the config names. Read once.
+    pub fn inputs(&self) -> anyhow::Result<Arc<Inputs>> {
+        let mut slot = self.inputs.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(inputs) = &*slot {
+            return Ok(Arc::clone(inputs));
+        }
+        let inputs = Arc::new(inputs::from_run_dir(&self.path, &self.config_table()?)?);
+        *slot = Some(Arc::clone(&inputs));
+        Ok(inputs)
     }
 
     /// The directory.

@@ -55,6 +55,23 @@ fn open(path: &Path) -> anyhow::Result<File> {
         .with_context(|| format!("cannot open the lock file {}", path.display()))
 }
 
+/// How long a run lock is retried before giving up: a lock is also held for a moment by a
+/// child process that another thread forks (its copy of the descriptor lives until its exec).
+const RUN_LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// [`attempt`], retried for [`RUN_LOCK_PATIENCE`] while busy.
+fn attempt_patiently(path: &Path, shared: bool) -> anyhow::Result<Attempt> {
+    let t0 = std::time::Instant::now();
+    loop {
+        match attempt(path, shared)? {
+            Attempt::Busy if t0.elapsed() < RUN_LOCK_PATIENCE => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            other => return Ok(other),
+        }
+    }
+}
+
 fn attempt(path: &Path, shared: bool) -> anyhow::Result<Attempt> {
     let file = open(path)?;
     let result = if shared {
@@ -84,7 +101,7 @@ pub fn job_lock_path(run_dir: &Path, index: usize) -> PathBuf {
 /// The run lock, shared (a process that runs jobs). Fails with a message naming `what` when a
 /// process holds it exclusive (a `collect` or a whole-sweep `--restart`).
 pub fn run_shared(run_dir: &Path, what: &str) -> anyhow::Result<Held> {
-    match attempt(&run_lock_path(run_dir), true)? {
+    match attempt_patiently(&run_lock_path(run_dir), true)? {
         Attempt::Held(h) => Ok(h),
         Attempt::Busy => Err(crate::ConfigError::Usage(format!(
             "{what}: run directory {} is in use by another process that needs it alone (a \
@@ -98,7 +115,7 @@ pub fn run_shared(run_dir: &Path, what: &str) -> anyhow::Result<Held> {
 /// The run lock, exclusive. Fails with a message naming `what` when any other process works in
 /// the run directory (a sweep, a shard, a `collect`).
 pub fn run_exclusive(run_dir: &Path, what: &str) -> anyhow::Result<Held> {
-    match attempt(&run_lock_path(run_dir), false)? {
+    match attempt_patiently(&run_lock_path(run_dir), false)? {
         Attempt::Held(h) => Ok(h),
         Attempt::Busy => Err(crate::ConfigError::Usage(format!(
             "{what}: run directory {} is in use by another process (a running sweep, shard or \

@@ -22,6 +22,7 @@ pub struct Progress {
     shared: Option<Arc<Shared>>,
     reported: AtomicU64,
     checkpoint: Option<PathBuf>,
+    saved: Option<Arc<[u8]>>,
 }
 
 impl Progress {
@@ -31,6 +32,7 @@ impl Progress {
             shared: None,
             reported: AtomicU64::new(0),
             checkpoint: None,
+            saved: None,
         }
     }
 
@@ -41,13 +43,43 @@ impl Progress {
         self
     }
 
-    /// Where this job may keep its checkpoint: `<run dir>/_checkpoints/job-<index:06>.ckpt`
-    /// during a run (`None` when `run_job` is called outside the harness). The file survives a
-    /// killed run, so a resumed job can continue from it; the harness deletes it once the job's
-    /// parts are written, and `--restart` discards it. Write it atomically
-    /// ([`crate::write_file_atomic`]).
+    /// This handle with the bytes of the job's saved checkpoint (see
+    /// [`Progress::saved_checkpoint`]).
+    #[must_use]
+    pub fn with_saved_checkpoint(mut self, bytes: Option<Arc<[u8]>>) -> Self {
+        self.saved = bytes;
+        self
+    }
+
+    /// Where this job's checkpoint lives: `<run dir>/_checkpoints/job-<index:06>.ckpt` during a
+    /// run (`None` when `run_job` is called outside the harness). The file survives a killed
+    /// run; the harness deletes it once the job's parts are written, and `--restart` discards
+    /// it. Jobs use [`Progress::saved_checkpoint`] and [`Progress::save_checkpoint`] rather than
+    /// the path.
     pub fn checkpoint_file(&self) -> Option<&Path> {
         self.checkpoint.as_deref()
+    }
+
+    /// The job's checkpoint as a killed run left it, read by the harness before the job started
+    /// (bounded by `Experiment::max_checkpoint_bytes`; `None` if there was none, or it could
+    /// not be used, with a warning). The job parses it and decides whether to resume from it.
+    pub fn saved_checkpoint(&self) -> Option<Arc<[u8]>> {
+        self.saved.clone()
+    }
+
+    /// Saves the job's checkpoint: the harness writes `bytes` atomically to the job's
+    /// checkpoint file. An error outside the harness (no checkpoint file).
+    pub fn save_checkpoint(&self, bytes: &[u8]) -> anyhow::Result<()> {
+        use anyhow::Context as _;
+        let path = self
+            .checkpoint
+            .as_deref()
+            .context("this job has no checkpoint file (run_job called outside the harness)")?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        crate::write_file_atomic(path, bytes)
     }
 
     /// Reports `units` more units of work done.
@@ -110,6 +142,7 @@ impl Shared {
             shared: Some(Arc::clone(self)),
             reported: AtomicU64::new(0),
             checkpoint: None,
+            saved: None,
         }
     }
 

@@ -1,7 +1,8 @@
 //! `exp-<name> slurm`: run a sweep as a Slurm job array.
 //!
 //! The subcommand resolves and validates the config like a run, creates the run directory with
-//! its `config.toml`, copies the running binary to `<run dir>/slurm/exp-<name>` (so a later
+//! its `config.toml` and the copies of its input files (`inputs/`, which the array tasks read
+//! instead of the user's paths), copies the running binary to `<run dir>/slurm/exp-<name>` (so a later
 //! rebuild cannot change a running sweep), writes `<run dir>/slurm/array.sh` (array task `i`
 //! runs shard `i`: `--shard slurm/N --array-base 0`) and `<run dir>/slurm/collect.sh`, and
 //! submits the array with `sbatch --parsable` (unless `--dry-run`); with `--collect` it also
@@ -64,6 +65,8 @@ pub(crate) struct Plan<'a> {
     pub(crate) run_id: &'a str,
     pub(crate) n_jobs: usize,
     pub(crate) command_line: &'a str,
+    /// The sweep's input files (copied into the run directory).
+    pub(crate) inputs: &'a crate::Inputs,
 }
 
 /// `<run dir>/slurm/plan.toml`: what `collect` needs to print re-submission commands.
@@ -306,7 +309,7 @@ pub(crate) fn submit<E: Experiment>(
     }
     check_directive_values(args)?;
     let name = E::NAME;
-    prepare_run_dir_for::<E>(plan.run_dir, plan.config_text)?;
+    prepare_run_dir_for::<E>(plan.run_dir, plan.config_text, plan.inputs)?;
     let run_dir = plan
         .run_dir
         .canonicalize()

@@ -118,13 +118,13 @@ impl crate::Experiment for Toy {
         &[("run.seeds", "2"), ("toy.steps", "3")]
     }
 
-    fn validate(cfg: &ToyConfig) -> Result<(), crate::ConfigError> {
+    fn validate(cfg: &ToyConfig, _inputs: &crate::Inputs) -> Result<(), crate::ConfigError> {
         crate::check_range("run.seeds", cfg.run.seeds, 1, 1_000_000)?;
         crate::check_range("toy.steps", cfg.toy.steps, 1, 1_000_000)?;
         crate::check_range("toy.sleep_ms", cfg.toy.sleep_ms, 0, 3_600_000)
     }
 
-    fn jobs(cfg: &ToyConfig) -> Vec<crate::Job> {
+    fn jobs(cfg: &ToyConfig, _inputs: &crate::Inputs) -> Vec<crate::Job> {
         crate::replicate_jobs(cfg.run.seeds, cfg.run.base_seed)
     }
 
@@ -135,6 +135,7 @@ impl crate::Experiment for Toy {
     fn run_job(
         cfg: &ToyConfig,
         job: &crate::Job,
+        _inputs: &crate::Inputs,
         progress: &crate::Progress,
     ) -> anyhow::Result<crate::JobOutput> {
         use arrow_array::{ArrayRef, Float64Array, RecordBatch, UInt64Array};

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use elise_sweep::arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use elise_sweep::arrow_array::{UInt64Array, cast::AsArray as _};
 use elise_sweep::{
-    ConfigError, Experiment, Job, JobOutput, Progress, RunDir, apply_params, axes_of,
+    ConfigError, Experiment, Inputs, Job, JobOutput, Progress, RunDir, apply_params, axes_of,
     check_positive, check_range, column, expand_jobs, grid_points, job_config,
     read_parquet_metadata, replicate_jobs, resolve_config, run_cli,
 };
@@ -84,13 +84,13 @@ impl Experiment for Grid {
         &[("run.seeds", "1")]
     }
 
-    fn validate(cfg: &Cfg) -> Result<(), ConfigError> {
+    fn validate(cfg: &Cfg, _: &Inputs) -> Result<(), ConfigError> {
         check_range("model.size", cfg.model.size, 1, 1000)?;
         check_positive("model.gain", cfg.model.gain)?;
         check_range("run.seeds", cfg.run.seeds, 1, 100)
     }
 
-    fn jobs(cfg: &Cfg) -> Vec<Job> {
+    fn jobs(cfg: &Cfg, _: &Inputs) -> Vec<Job> {
         replicate_jobs(cfg.run.seeds, cfg.run.base_seed)
     }
 
@@ -99,7 +99,7 @@ impl Experiment for Grid {
     }
 
     /// One row per step: the seed, the config values the job saw and a value depending on all.
-    fn run_job(cfg: &Cfg, job: &Job, progress: &Progress) -> anyhow::Result<JobOutput> {
+    fn run_job(cfg: &Cfg, job: &Job, _: &Inputs, progress: &Progress) -> anyhow::Result<JobOutput> {
         if cfg.model.gain == MARKED_GAIN {
             MARKED_RUNS.fetch_add(1, Ordering::SeqCst);
         }
@@ -143,8 +143,8 @@ impl Experiment for Grid {
         // `finish` sees the base config, and can rebuild every job's own config.
         let table = run.config_table()?;
         let mut lines = vec![format!("base size {}", cfg.model.size)];
-        for (job, _) in expand_jobs::<Grid>(cfg, &table)? {
-            let c = job_config::<Grid>(&table, &job)?;
+        for (job, _) in expand_jobs::<Grid>(cfg, &table, &Inputs::new())? {
+            let c = job_config::<Grid>(&table, &job, &Inputs::new())?;
             lines.push(format!("{} size {}", job.index, c.model.size));
         }
         std::fs::write(run.path().join("finish.txt"), lines.join("\n"))?;
@@ -165,17 +165,17 @@ impl Experiment for NoAxes {
     fn quick_overrides() -> &'static [(&'static str, &'static str)] {
         &[]
     }
-    fn validate(cfg: &Cfg) -> Result<(), ConfigError> {
-        Grid::validate(cfg)
+    fn validate(cfg: &Cfg, _: &Inputs) -> Result<(), ConfigError> {
+        Grid::validate(cfg, &Inputs::new())
     }
-    fn jobs(cfg: &Cfg) -> Vec<Job> {
-        Grid::jobs(cfg)
+    fn jobs(cfg: &Cfg, _: &Inputs) -> Vec<Job> {
+        Grid::jobs(cfg, &Inputs::new())
     }
     fn work_units(cfg: &Cfg, job: &Job) -> u64 {
         Grid::work_units(cfg, job)
     }
-    fn run_job(cfg: &Cfg, job: &Job, progress: &Progress) -> anyhow::Result<JobOutput> {
-        Grid::run_job(cfg, job, progress)
+    fn run_job(cfg: &Cfg, job: &Job, _: &Inputs, progress: &Progress) -> anyhow::Result<JobOutput> {
+        Grid::run_job(cfg, job, &Inputs::new(), progress)
     }
 }
 
@@ -200,16 +200,16 @@ impl Experiment for DeclaresAxes {
     fn quick_overrides() -> &'static [(&'static str, &'static str)] {
         &[]
     }
-    fn validate(_: &CfgWithAxes) -> Result<(), ConfigError> {
+    fn validate(_: &CfgWithAxes, _: &Inputs) -> Result<(), ConfigError> {
         Ok(())
     }
-    fn jobs(cfg: &CfgWithAxes) -> Vec<Job> {
+    fn jobs(cfg: &CfgWithAxes, _: &Inputs) -> Vec<Job> {
         replicate_jobs(cfg.run.seeds, cfg.run.base_seed)
     }
     fn work_units(_: &CfgWithAxes, _: &Job) -> u64 {
         1
     }
-    fn run_job(_: &CfgWithAxes, _: &Job, _: &Progress) -> anyhow::Result<JobOutput> {
+    fn run_job(_: &CfgWithAxes, _: &Job, _: &Inputs, _: &Progress) -> anyhow::Result<JobOutput> {
         Ok(JobOutput::new())
     }
 }
@@ -226,16 +226,16 @@ impl Experiment for Loose {
     fn quick_overrides() -> &'static [(&'static str, &'static str)] {
         &[]
     }
-    fn validate(_: &toml::Table) -> Result<(), ConfigError> {
+    fn validate(_: &toml::Table, _: &Inputs) -> Result<(), ConfigError> {
         Ok(())
     }
-    fn jobs(_: &toml::Table) -> Vec<Job> {
+    fn jobs(_: &toml::Table, _: &Inputs) -> Vec<Job> {
         replicate_jobs(1, 0)
     }
     fn work_units(_: &toml::Table, _: &Job) -> u64 {
         1
     }
-    fn run_job(_: &toml::Table, _: &Job, _: &Progress) -> anyhow::Result<JobOutput> {
+    fn run_job(_: &toml::Table, _: &Job, _: &Inputs, _: &Progress) -> anyhow::Result<JobOutput> {
         Ok(JobOutput::new())
     }
 }
@@ -272,7 +272,7 @@ fn table_of(sets: &[&str]) -> Result<toml::Table, ConfigError> {
 
 /// (index, replicate, seed, params text) of every job of a resolved run of `Grid`.
 fn job_rows(cfg: &Cfg, table: &toml::Table) -> Vec<(usize, usize, u64, String)> {
-    expand_jobs::<Grid>(cfg, table)
+    expand_jobs::<Grid>(cfg, table, &Inputs::new())
         .unwrap()
         .into_iter()
         .map(|(j, _)| (j.index, j.replicate, j.seed, j.params_text()))
@@ -300,7 +300,7 @@ fn without_axes_jobs_are_the_experiments_jobs() {
     let (cfg, table) = resolve_config::<Grid>(None, &[], false, &[]).unwrap();
     assert!(axes_of(&table).is_empty());
     assert_eq!(grid_points(&table), vec![Vec::new()]);
-    let jobs: Vec<Job> = expand_jobs::<Grid>(&cfg, &table)
+    let jobs: Vec<Job> = expand_jobs::<Grid>(&cfg, &table, &Inputs::new())
         .unwrap()
         .into_iter()
         .map(|(j, c)| {
@@ -308,7 +308,7 @@ fn without_axes_jobs_are_the_experiments_jobs() {
             j
         })
         .collect();
-    assert_eq!(jobs, Grid::jobs(&cfg));
+    assert_eq!(jobs, Grid::jobs(&cfg, &Inputs::new()));
     // The resolved table keeps the (empty) [axes] table; the config does not need it.
     assert!(table["axes"].as_table().unwrap().is_empty());
 }
@@ -343,7 +343,7 @@ fn grid_order_indices_and_seeds() {
     assert_eq!(rows, want);
 
     // Every point sees the same seeds, paired by replicate.
-    let jobs = expand_jobs::<Grid>(&cfg, &table).unwrap();
+    let jobs = expand_jobs::<Grid>(&cfg, &table, &Inputs::new()).unwrap();
     for (job, job_cfg) in &jobs {
         assert_eq!(job.seed, 7 + job.replicate as u64);
         let p = job.index / 2;
@@ -358,7 +358,10 @@ fn grid_order_indices_and_seeds() {
         assert_eq!(job_cfg.model.gain, cfg.model.gain);
         assert_eq!(job_cfg.run, cfg.run);
         // job_config and apply_params rebuild the same config.
-        assert_eq!(&job_config::<Grid>(&table, job).unwrap(), job_cfg);
+        assert_eq!(
+            &job_config::<Grid>(&table, job, &Inputs::new()).unwrap(),
+            job_cfg
+        );
         let rebuilt: Cfg = apply_params(&table, &job.params).unwrap();
         assert_eq!(&rebuilt, job_cfg);
     }
@@ -379,10 +382,10 @@ fn base_job_params_follow_the_point_params() {
         fn quick_overrides() -> &'static [(&'static str, &'static str)] {
             &[]
         }
-        fn validate(cfg: &Cfg) -> Result<(), ConfigError> {
-            Grid::validate(cfg)
+        fn validate(cfg: &Cfg, _: &Inputs) -> Result<(), ConfigError> {
+            Grid::validate(cfg, &Inputs::new())
         }
-        fn jobs(cfg: &Cfg) -> Vec<Job> {
+        fn jobs(cfg: &Cfg, _: &Inputs) -> Vec<Job> {
             let points = vec![
                 vec![("lr".to_owned(), "0.1".to_owned())],
                 vec![("lr".to_owned(), "0.2".to_owned())],
@@ -392,13 +395,13 @@ fn base_job_params_follow_the_point_params() {
         fn work_units(_: &Cfg, _: &Job) -> u64 {
             1
         }
-        fn run_job(_: &Cfg, _: &Job, _: &Progress) -> anyhow::Result<JobOutput> {
+        fn run_job(_: &Cfg, _: &Job, _: &Inputs, _: &Progress) -> anyhow::Result<JobOutput> {
             Ok(JobOutput::new())
         }
     }
     let (cfg, table) =
         resolve_config::<WithParams>(None, &args(&["axes.model.gain=[1, 2]"]), false, &[]).unwrap();
-    let jobs = expand_jobs::<WithParams>(&cfg, &table).unwrap();
+    let jobs = expand_jobs::<WithParams>(&cfg, &table, &Inputs::new()).unwrap();
     let got: Vec<(usize, usize, u64, String)> = jobs
         .iter()
         .map(|(j, _)| (j.index, j.replicate, j.seed, j.params_text()))
@@ -408,7 +411,7 @@ fn base_job_params_follow_the_point_params() {
     assert_eq!(got[3], (3, 1, 8, "model.gain=1.0 lr=0.2".to_owned()));
     assert_eq!(got[6], (6, 0, 7, "model.gain=2.0 lr=0.2".to_owned()));
     // job_config ignores the experiment's own params.
-    let c = job_config::<WithParams>(&table, &jobs[6].0).unwrap();
+    let c = job_config::<WithParams>(&table, &jobs[6].0, &Inputs::new()).unwrap();
     assert_eq!(c.model.gain, 2.0);
     // apply_params insists on config keys.
     let err = apply_params::<Cfg>(&table, &jobs[6].0.params).unwrap_err();
@@ -687,7 +690,7 @@ fn a_config_type_declaring_axes_still_works() {
         cfg.axes.is_empty(),
         "[axes] is stripped before deserializing"
     );
-    let jobs = expand_jobs::<DeclaresAxes>(&cfg, &table).unwrap();
+    let jobs = expand_jobs::<DeclaresAxes>(&cfg, &table, &Inputs::new()).unwrap();
     assert_eq!(jobs.len(), 4);
     assert_eq!(jobs[3].1.model.size, 2);
 }
@@ -774,7 +777,7 @@ fn each_job_runs_with_its_own_config() {
         &[],
     )
     .unwrap();
-    let jobs = expand_jobs::<Grid>(&cfg, &table).unwrap();
+    let jobs = expand_jobs::<Grid>(&cfg, &table, &Inputs::new()).unwrap();
     for ((job, job_cfg), batch) in jobs.iter().zip(&batches) {
         // Rows record the config the job saw, which is its grid point.
         let sizes = column::<Int64Array>(batch, "size").unwrap();
@@ -793,7 +796,7 @@ fn each_job_runs_with_its_own_config() {
         );
         assert_eq!(job_cfg.model.size, size);
         // ... and equals what run_job returns for (job config, job).
-        let direct = Grid::run_job(job_cfg, job, &Progress::noop()).unwrap();
+        let direct = Grid::run_job(job_cfg, job, &Inputs::new(), &Progress::noop()).unwrap();
         assert_eq!(batch.columns(), direct.tables[0].1.columns());
 
         // The part's metadata carries the params.

@@ -7,8 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use elise_sweep::arrow_array::{ArrayRef, Float64Array, RecordBatch, UInt64Array};
 use elise_sweep::{
-    ConfigError, Experiment, Job, JobOutput, Progress, RunDir, check_positive, check_range, column,
-    grid_jobs, read_parquet, read_parquet_metadata, replicate_jobs, resolve_config, run_cli,
+    ConfigError, Experiment, Inputs, Job, JobOutput, Progress, RunDir, check_positive, check_range,
+    column, grid_jobs, read_parquet, read_parquet_metadata, replicate_jobs, resolve_config,
+    run_cli,
 };
 use serde::{Deserialize, Serialize};
 
@@ -98,13 +99,13 @@ impl Experiment for Dummy {
         &[("model.steps", "3"), ("run.seeds", "2")]
     }
 
-    fn validate(cfg: &Cfg) -> Result<(), ConfigError> {
+    fn validate(cfg: &Cfg, _: &Inputs) -> Result<(), ConfigError> {
         check_range("model.steps", cfg.model.steps, 1, 100_000)?;
         check_positive("model.scale", cfg.model.scale)?;
         check_range("run.seeds", cfg.run.seeds, 1, 1000)
     }
 
-    fn jobs(cfg: &Cfg) -> Vec<Job> {
+    fn jobs(cfg: &Cfg, _: &Inputs) -> Vec<Job> {
         replicate_jobs(cfg.run.seeds, cfg.run.base_seed)
     }
 
@@ -112,7 +113,7 @@ impl Experiment for Dummy {
         cfg.model.steps
     }
 
-    fn run_job(cfg: &Cfg, job: &Job, progress: &Progress) -> anyhow::Result<JobOutput> {
+    fn run_job(cfg: &Cfg, job: &Job, _: &Inputs, progress: &Progress) -> anyhow::Result<JobOutput> {
         if let Some(ckpt) = progress.checkpoint_file() {
             std::fs::create_dir_all(ckpt.parent().unwrap())?;
             elise_sweep::write_file_atomic(ckpt, job.seed.to_string().as_bytes())?;
@@ -183,16 +184,16 @@ impl Experiment for NoPattern {
     fn quick_overrides() -> &'static [(&'static str, &'static str)] {
         &[]
     }
-    fn validate(_: &toml::Table) -> Result<(), ConfigError> {
+    fn validate(_: &toml::Table, _: &Inputs) -> Result<(), ConfigError> {
         Ok(())
     }
-    fn jobs(_: &toml::Table) -> Vec<Job> {
+    fn jobs(_: &toml::Table, _: &Inputs) -> Vec<Job> {
         replicate_jobs(1, 0)
     }
     fn work_units(_: &toml::Table, _: &Job) -> u64 {
         1
     }
-    fn run_job(_: &toml::Table, _: &Job, _: &Progress) -> anyhow::Result<JobOutput> {
+    fn run_job(_: &toml::Table, _: &Job, _: &Inputs, _: &Progress) -> anyhow::Result<JobOutput> {
         Ok(JobOutput::new())
     }
 }
@@ -574,8 +575,8 @@ fn end_to_end_run_writes_parts_manifest_and_config() {
 
     // The part equals what run_job returns for the job.
     let cfg = resolve(&["model.steps=6"]).unwrap();
-    let job = &Dummy::jobs(&cfg)[2];
-    let direct = Dummy::run_job(&cfg, job, &Progress::noop()).unwrap();
+    let job = &Dummy::jobs(&cfg, &Inputs::new())[2];
+    let direct = Dummy::run_job(&cfg, job, &Inputs::new(), &Progress::noop()).unwrap();
     assert_eq!(direct.tables[0].0, "samples");
     assert_eq!(batches[0].columns(), direct.tables[0].1.columns());
     assert_eq!(

@@ -62,7 +62,7 @@ mod tests {
         assert_eq!(c.plasticity, LearningRates::default());
         assert_eq!(c.neuron, NeuronParams::default());
         assert_eq!(c.network, NetworkConfig::default());
-        assert!(elise_study::validate(&c).is_ok());
+        assert!(elise_study::validate(&c, &elise_core::Inputs::new()).is_ok());
     }
 
     fn error_of(sets: &[&str]) -> String {

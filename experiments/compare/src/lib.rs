@@ -13,11 +13,12 @@
 //! (replay quality vs neurons, one line per method) and `summary.md`.
 
 use elise_baselines::{Esn, EsnParams, Force, ForceParams};
-use elise_core::{Model, NeuronParams, Seed, Teacher};
+use elise_core::{Inputs, Model, NeuronParams, Seed, Teacher};
 use elise_dynamics::{Mode, Protocol, TrainConfig};
 use elise_study::{Config as EliseConfig, JobResult, OutputConfig, RunConfig};
 use elise_sweep::{
-    ConfigError, Experiment, Job, JobOutput, Progress, RunDir, check_at_least, check_positive,
+    ConfigError, Experiment, InputFile, Job, JobOutput, Progress, RunDir, check_at_least,
+    check_positive,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
@@ -109,8 +110,14 @@ impl Experiment for Compare {
         ]
     }
 
-    fn validate(cfg: &Config) -> Result<(), ConfigError> {
-        elise_study::validate(&cfg.elise(Mode::Elise, cfg.network.n_latent))?;
+    fn input_files(cfg: &Config) -> Vec<InputFile> {
+        // The largest ELiSe network bounds a checkpoint file.
+        let n = cfg.compare.elise_latent.iter().copied().max().unwrap_or(0);
+        elise_study::input_files(&cfg.elise(Mode::Elise, n.max(cfg.network.n_latent)))
+    }
+
+    fn validate(cfg: &Config, inputs: &Inputs) -> Result<(), ConfigError> {
+        elise_study::validate(&cfg.elise(Mode::Elise, cfg.network.n_latent), inputs)?;
         let c = &cfg.compare;
         if c.methods.is_empty() {
             return Err(ConfigError::invalid(
@@ -127,7 +134,7 @@ impl Experiment for Compare {
             }
         }
         for &n in &c.elise_latent {
-            elise_study::validate(&cfg.elise(Mode::Elise, n))
+            elise_study::validate(&cfg.elise(Mode::Elise, n), inputs)
                 .map_err(|e| ConfigError::invalid("compare.elise_latent", e.to_string()))?;
         }
         if c.baseline_sizes.iter().any(|&n| n == 0 || n > 20_000) {
@@ -166,7 +173,7 @@ impl Experiment for Compare {
         Ok(())
     }
 
-    fn jobs(cfg: &Config) -> Vec<Job> {
+    fn jobs(cfg: &Config, _inputs: &Inputs) -> Vec<Job> {
         let mut jobs = Vec::new();
         for m in &cfg.compare.methods {
             let sizes = if m.starts_with("elise") {
@@ -197,7 +204,19 @@ impl Experiment for Compare {
         (train + 1 + cfg.replay.cycles) as u64
     }
 
-    fn run_job(cfg: &Config, job: &Job, progress: &Progress) -> anyhow::Result<JobOutput> {
+    fn max_checkpoint_bytes(cfg: &Config) -> Option<u64> {
+        let n = cfg.compare.elise_latent.iter().copied().max().unwrap_or(0);
+        elise_study::checkpointing::checkpoint_limit(
+            &cfg.elise(Mode::Elise, n.max(cfg.network.n_latent)),
+        )
+    }
+
+    fn run_job(
+        cfg: &Config,
+        job: &Job,
+        inputs: &Inputs,
+        progress: &Progress,
+    ) -> anyhow::Result<JobOutput> {
         let method = job
             .param("method")
             .ok_or_else(|| anyhow::anyhow!("job without method"))?;
@@ -209,16 +228,16 @@ impl Experiment for Compare {
         let on_cycle = &mut || progress.inc(1);
         // ELiSe jobs checkpoint like every ELiSe study (run.checkpoint_every); the baselines
         // train in a few hundred cycles and simply rerun.
+        let ecfg = |mode: Mode| cfg.elise(mode, size);
+        let files = elise_study::checkpointing::JobFiles::of(&ecfg(Mode::Elise), progress);
         let elise = |mode: Mode, on_cycle: &mut dyn FnMut()| {
-            let ecfg = cfg.elise(mode, size);
-            let files = elise_study::checkpointing::JobFiles::of(&ecfg, job.index, progress);
-            elise_study::simulate_with(&ecfg, seed, &files, on_cycle)
+            elise_study::simulate_with(&ecfg(mode), inputs, seed, &files, on_cycle)
         };
         let result = match method {
             "elise" => elise(Mode::Elise, on_cycle)?,
             "elise-reservoir" => elise(Mode::Reservoir, on_cycle)?,
             "esn" => {
-                let teacher = baseline_teacher(cfg, cfg.compare.esn_dt_ms)?;
+                let teacher = baseline_teacher(cfg, inputs, cfg.compare.esn_dt_ms)?;
                 let model = Esn::new(
                     &EsnParams {
                         n_reservoir: size,
@@ -227,10 +246,10 @@ impl Experiment for Compare {
                     teacher.clone(),
                     seed,
                 )?;
-                run_baseline(cfg, "esn", size, model, &teacher, on_cycle)?
+                run_baseline(cfg, inputs, "esn", size, model, &teacher, on_cycle)?
             }
             "force" => {
-                let teacher = baseline_teacher(cfg, cfg.force.dt_ms)?;
+                let teacher = baseline_teacher(cfg, inputs, cfg.force.dt_ms)?;
                 let model = Force::new(
                     &ForceParams {
                         n: size,
@@ -239,11 +258,13 @@ impl Experiment for Compare {
                     teacher.clone(),
                     seed,
                 )?;
-                run_baseline(cfg, "force", size, model, &teacher, on_cycle)?
+                run_baseline(cfg, inputs, "force", size, model, &teacher, on_cycle)?
             }
             other => anyhow::bail!("unknown method {other:?}"),
         };
-        elise_study::tables::job_output(cfg, false, job, &result)
+        let mut out = elise_study::tables::job_output(cfg, false, job, &result)?;
+        files.add_saved_network(job, &mut out);
+        Ok(out)
     }
 
     fn finish(cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
@@ -258,8 +279,8 @@ struct BaselineDefaults {
 }
 
 /// The teacher on a baseline's time base.
-fn baseline_teacher(cfg: &Config, dt_ms: f64) -> anyhow::Result<Teacher> {
-    let pattern = cfg.pattern.load()?;
+fn baseline_teacher(cfg: &Config, inputs: &Inputs, dt_ms: f64) -> anyhow::Result<Teacher> {
+    let pattern = cfg.pattern.load(inputs)?;
     let steps = cfg
         .pattern
         .steps_per_state(dt_ms)
@@ -277,6 +298,7 @@ fn baseline_teacher(cfg: &Config, dt_ms: f64) -> anyhow::Result<Teacher> {
 /// Trains and replays a baseline with the shared protocol.
 fn run_baseline<M: Model>(
     cfg: &Config,
+    inputs: &Inputs,
     method: &str,
     size: usize,
     mut model: M,
@@ -296,7 +318,7 @@ fn run_baseline<M: Model>(
     };
     let result = protocol.run(&mut model, teacher, cfg.neuron.e_leak_mv, on_cycle)?;
     Ok(JobResult {
-        pattern: cfg.pattern.load()?,
+        pattern: cfg.pattern.load(inputs)?,
         method: method.to_owned(),
         branch: String::new(),
         n_neurons: size,

@@ -15,11 +15,13 @@
 //! rest), plus the same for the cued part (the cue itself) and the free cycles' scores.
 //! `finish` draws `completion.png` and writes `summary.md`.
 
-use elise_core::{Seed, Teacher};
+use elise_core::{Inputs, Seed, Teacher};
 use elise_dynamics::ProtocolResult;
 use elise_study::sweep_figure::median;
 use elise_sweep::arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt64Array};
-use elise_sweep::{ConfigError, Experiment, Job, JobOutput, Progress, RunDir, check_range, column};
+use elise_sweep::{
+    ConfigError, Experiment, InputFile, Job, JobOutput, Progress, RunDir, check_range, column,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
@@ -170,9 +172,13 @@ impl Experiment for Completion {
         ]
     }
 
-    fn validate(cfg: &Config) -> Result<(), ConfigError> {
+    fn input_files(cfg: &Config) -> Vec<InputFile> {
+        elise_study::input_files(&cfg.elise)
+    }
+
+    fn validate(cfg: &Config, inputs: &Inputs) -> Result<(), ConfigError> {
         let e = &cfg.elise;
-        elise_study::validate(e)?;
+        elise_study::validate(e, inputs)?;
         let c = &cfg.completion;
         if c.cue_states.is_empty() && c.cue_neurons.is_empty() {
             return Err(ConfigError::invalid(
@@ -182,7 +188,7 @@ impl Experiment for Completion {
         }
         let pattern = e
             .pattern
-            .load()
+            .load(inputs)
             .map_err(|err| ConfigError::invalid("pattern.file", err.to_string()))?;
         for &k in &c.cue_states {
             check_range("completion.cue_states", k, 0, pattern.n_states() - 1)?;
@@ -207,7 +213,7 @@ impl Experiment for Completion {
         Ok(())
     }
 
-    fn jobs(cfg: &Config) -> Vec<Job> {
+    fn jobs(cfg: &Config, _inputs: &Inputs) -> Vec<Job> {
         elise_sweep::replicate_jobs(cfg.elise.run.seeds, cfg.elise.run.base_seed)
     }
 
@@ -216,8 +222,17 @@ impl Experiment for Completion {
             + (cues(&cfg.completion).len() * (cfg.completion.free_cycles + 1)) as u64
     }
 
-    fn run_job(cfg: &Config, job: &Job, progress: &Progress) -> anyhow::Result<JobOutput> {
-        run_job(cfg, job, progress)
+    fn max_checkpoint_bytes(cfg: &Config) -> Option<u64> {
+        elise_study::checkpointing::checkpoint_limit(&cfg.elise)
+    }
+
+    fn run_job(
+        cfg: &Config,
+        job: &Job,
+        inputs: &Inputs,
+        progress: &Progress,
+    ) -> anyhow::Result<JobOutput> {
+        run_job(cfg, job, inputs, progress)
     }
 
     fn finish(_cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
@@ -225,11 +240,16 @@ impl Experiment for Completion {
     }
 }
 
-fn run_job(cfg: &Config, job: &Job, progress: &Progress) -> anyhow::Result<JobOutput> {
+fn run_job(
+    cfg: &Config,
+    job: &Job,
+    inputs: &Inputs,
+    progress: &Progress,
+) -> anyhow::Result<JobOutput> {
     let e = &cfg.elise;
     let seed = Seed(job.seed);
-    let files = elise_study::checkpointing::JobFiles::of(e, job.index, progress);
-    let trained = elise_study::train_job(e, seed, &files, &mut || progress.inc(1))?;
+    let files = elise_study::checkpointing::JobFiles::of(e, progress);
+    let trained = elise_study::train_job(e, inputs, seed, &files, &mut || progress.inc(1))?;
     let protocol = trained.protocol(e);
     let e_leak_mv = e.neuron.e_leak_mv;
 
@@ -298,6 +318,7 @@ fn run_job(cfg: &Config, job: &Job, progress: &Progress) -> anyhow::Result<JobOu
         );
     }
     out.push("recall", rows.batch(job, trained.n_latent, &reference)?);
+    files.add_saved_network(job, &mut out);
     Ok(out)
 }
 

@@ -152,7 +152,7 @@ fn draw_rasters(cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
     };
     let cycles = cfg.raster_cycles();
     let n_cycles = (cycles.end() - cycles.start() + 1) as f64;
-    let cycle_ms = cfg.pattern.state_ms * cfg.pattern.load()?.n_states() as f64;
+    let cycle_ms = cfg.pattern.state_ms * cfg.pattern.load(&*run.inputs()?)?.n_states() as f64;
     let x_range = (0.0, cycle_ms * n_cycles);
     let d = cfg.replay.disruption_cycle;
     let mut panels = Vec::new();

@@ -6,9 +6,12 @@
 //! replay quality per cycle around the disruption, one line per branch) and writes
 //! `summary.md` with the cycles each branch needs to recover.
 
-use elise_dynamics::protocol::Disruption;
+use elise_core::Inputs;
+use elise_dynamics::protocol::{Disruption, MAX_DISRUPTION_FILE_BYTES};
 use elise_study::Config as EliseConfig;
-use elise_sweep::{ConfigError, Experiment, Job, JobOutput, Progress, RunDir, check_range};
+use elise_sweep::{
+    ConfigError, Experiment, InputFile, Job, JobOutput, Progress, RunDir, check_range,
+};
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
 
@@ -81,8 +84,13 @@ const BUILT_IN: [(&str, &str); 4] = [
     ),
 ];
 
-/// The disruption of a branch name: none, a built-in, or a file.
-fn branch_disruption(name: &str) -> anyhow::Result<Option<Disruption>> {
+/// Whether a branch name is a disruption file (not `none` or a built-in).
+fn is_file_branch(name: &str) -> bool {
+    name != "none" && !BUILT_IN.iter().any(|(n, _)| *n == name)
+}
+
+/// The disruption of a branch name: none, a built-in, or a file (from `inputs`).
+fn branch_disruption(name: &str, inputs: &Inputs) -> anyhow::Result<Option<Disruption>> {
     if name == "none" {
         return Ok(None);
     }
@@ -92,7 +100,8 @@ fn branch_disruption(name: &str) -> anyhow::Result<Option<Disruption>> {
             &format!("data/disruptions/{name}.txt"),
         )?));
     }
-    Ok(Some(Disruption::load(std::path::Path::new(name))?))
+    let bytes = inputs.require(name).map_err(anyhow::Error::msg)?;
+    Ok(Some(Disruption::from_bytes(bytes, name)?))
 }
 
 /// The experiment type for the harness.
@@ -115,8 +124,21 @@ impl Experiment for DisruptionExperiment {
         ]
     }
 
-    fn validate(cfg: &Config) -> Result<(), ConfigError> {
-        elise_study::validate(&cfg.elise())?;
+    fn input_files(cfg: &Config) -> Vec<InputFile> {
+        let mut files = elise_study::input_files(&cfg.elise());
+        for name in cfg.disruption.branches.iter().filter(|n| is_file_branch(n)) {
+            files.push(InputFile::new(
+                "disruption.branches",
+                name,
+                MAX_DISRUPTION_FILE_BYTES,
+                "a disruption file (lines `t_start: A t_end: B nrn_start: C nrn_end: D offset_el: E`), \"none\" or a built-in name",
+            ));
+        }
+        files
+    }
+
+    fn validate(cfg: &Config, inputs: &Inputs) -> Result<(), ConfigError> {
+        elise_study::validate(&cfg.elise(), inputs)?;
         let d = &cfg.disruption;
         if d.branches.is_empty() {
             return Err(ConfigError::invalid(
@@ -132,14 +154,14 @@ impl Experiment for DisruptionExperiment {
         )?;
         let pattern = cfg
             .pattern
-            .load()
+            .load(inputs)
             .map_err(|e| ConfigError::invalid("pattern.file", e.to_string()))?;
         let steps = cfg
             .pattern
             .steps_per_state(cfg.neuron.dt_ms)
             .map_err(|m| ConfigError::invalid("pattern.state_ms", m))?;
         for name in &d.branches {
-            let disruption = branch_disruption(name).map_err(|e| {
+            let disruption = branch_disruption(name, inputs).map_err(|e| {
                 ConfigError::invalid("disruption.branches", format!("{name}: {e:#}"))
             })?;
             if let Some(dis) = disruption {
@@ -158,7 +180,7 @@ impl Experiment for DisruptionExperiment {
         Ok(())
     }
 
-    fn jobs(cfg: &Config) -> Vec<Job> {
+    fn jobs(cfg: &Config, _inputs: &Inputs) -> Vec<Job> {
         elise_sweep::replicate_jobs(cfg.run.seeds, cfg.run.base_seed)
     }
 
@@ -166,19 +188,30 @@ impl Experiment for DisruptionExperiment {
         (cfg.train.cycles + 1 + cfg.replay.cycles * cfg.disruption.branches.len()) as u64
     }
 
-    fn run_job(cfg: &Config, job: &Job, progress: &Progress) -> anyhow::Result<JobOutput> {
+    fn max_checkpoint_bytes(cfg: &Config) -> Option<u64> {
+        elise_study::checkpointing::checkpoint_limit(&cfg.elise())
+    }
+
+    fn run_job(
+        cfg: &Config,
+        job: &Job,
+        inputs: &Inputs,
+        progress: &Progress,
+    ) -> anyhow::Result<JobOutput> {
         let branches = cfg
             .disruption
             .branches
             .iter()
-            .map(|n| Ok((n.clone(), branch_disruption(n)?)))
+            .map(|n| Ok((n.clone(), branch_disruption(n, inputs)?)))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let elise = cfg.elise();
+        let files = elise_study::checkpointing::JobFiles::of(&elise, progress);
         let results = elise_study::simulate_branches_with(
             &elise,
+            inputs,
             elise_core::Seed(job.seed),
             &branches,
-            &elise_study::checkpointing::JobFiles::of(&elise, job.index, progress),
+            &files,
             &mut || progress.inc(1),
         )?;
         let mut out = JobOutput::new();
@@ -201,6 +234,7 @@ impl Experiment for DisruptionExperiment {
         {
             out.push("degrees", degrees);
         }
+        files.add_saved_network(job, &mut out);
         Ok(out)
     }
 

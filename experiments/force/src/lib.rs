@@ -8,12 +8,13 @@
 //! `finish` draws `force.png` and writes `summary.md`.
 
 use elise_baselines::{Force, ForceParams, four_sines_task};
-use elise_core::{Model, NeuronParams, PatternConfig, Seed, Teacher};
+use elise_core::{Inputs, Model, NeuronParams, PatternConfig, Seed, Teacher};
 use elise_dynamics::{Protocol, ReplayConfig, TrainConfig};
 use elise_study::{JobResult, RunConfig};
 use elise_sweep::arrow_array::{ArrayRef, Float64Array, RecordBatch, UInt64Array};
 use elise_sweep::{
-    ConfigError, Experiment, Job, JobOutput, Progress, RunDir, check_at_least, check_range,
+    ConfigError, Experiment, InputFile, Job, JobOutput, Progress, RunDir, check_at_least,
+    check_range,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, OnceLock};
@@ -74,14 +75,18 @@ impl Experiment for ForceExperiment {
         ]
     }
 
-    fn validate(cfg: &Config) -> Result<(), ConfigError> {
+    fn input_files(cfg: &Config) -> Vec<InputFile> {
+        elise_study::pattern_input_files(&cfg.pattern)
+    }
+
+    fn validate(cfg: &Config, inputs: &Inputs) -> Result<(), ConfigError> {
         check_range("run.seeds", cfg.run.seeds, 1, 100_000)?;
         let fs = &cfg.four_sines;
         check_range("four_sines.train_ms", fs.train_ms, 0.0, 1e8)?;
         check_range("four_sines.test_ms", fs.test_ms, 0.0, 1e8)?;
         check_range("four_sines.trace_ms", fs.trace_ms, 0.0, fs.test_ms)?;
         cfg.pattern
-            .load()
+            .load(inputs)
             .map_err(|e| ConfigError::invalid("pattern.file", e.to_string()))?;
         cfg.pattern
             .steps_per_state(cfg.force.dt_ms)
@@ -105,7 +110,7 @@ impl Experiment for ForceExperiment {
             .map_err(|e| ConfigError::invalid("force", e.to_string()))
     }
 
-    fn jobs(cfg: &Config) -> Vec<Job> {
+    fn jobs(cfg: &Config, _inputs: &Inputs) -> Vec<Job> {
         elise_sweep::replicate_jobs(cfg.run.seeds, cfg.run.base_seed)
     }
 
@@ -113,7 +118,12 @@ impl Experiment for ForceExperiment {
         (cfg.train.cycles + 1 + cfg.replay.cycles) as u64 + 1
     }
 
-    fn run_job(cfg: &Config, job: &Job, progress: &Progress) -> anyhow::Result<JobOutput> {
+    fn run_job(
+        cfg: &Config,
+        job: &Job,
+        inputs: &Inputs,
+        progress: &Progress,
+    ) -> anyhow::Result<JobOutput> {
         let seed = Seed(job.seed);
         // (1) The four-sine task.
         let fs = four_sines_task(
@@ -169,7 +179,7 @@ impl Experiment for ForceExperiment {
             ),
         ])?;
         // (2) The pattern task with the shared protocol.
-        let result = pattern_task(cfg, seed, &mut || progress.inc(1))?;
+        let result = pattern_task(cfg, inputs, seed, &mut || progress.inc(1))?;
         let mut out = elise_study::tables::job_output(cfg, false, job, &result)?;
         out.push("four_sines", four_sines);
         out.push("four_sines_trace", trace);
@@ -184,11 +194,12 @@ impl Experiment for ForceExperiment {
 /// FORCE learning the pattern: teacher on the FORCE time base, shared protocol and scoring.
 pub fn pattern_task(
     cfg: &Config,
+    inputs: &Inputs,
     seed: Seed,
     on_cycle: &mut dyn FnMut(),
 ) -> anyhow::Result<JobResult> {
     let start = Instant::now();
-    let pattern = cfg.pattern.load()?;
+    let pattern = cfg.pattern.load(inputs)?;
     let neuron = NeuronParams {
         dt_ms: cfg.force.dt_ms,
         ..NeuronParams::default()

@@ -12,18 +12,18 @@
 //! quality vs latent size) and writes `summary.md`. Compare songs by `replay_corr_sum /
 //! n_visible` (perfect = 1): the songs have different numbers of neurons.
 
-use elise_core::{Pattern, ReplayScorer, Seed};
+use elise_core::{Inputs, Pattern, ReplayScorer, Seed};
 use elise_dynamics::protocol::{CurvePoint, Phase, best_shift_curve};
 use elise_study::{Config, JobResult};
-use elise_sweep::{ConfigError, Experiment, Job, JobOutput, Progress, RunDir};
+use elise_sweep::{ConfigError, Experiment, InputFile, Job, JobOutput, Progress, RunDir};
 use std::ops::Range;
 use std::sync::OnceLock;
 
 /// The experiment type for the harness.
 pub struct TwoSongs;
 
-/// The two songs: names and neuron ranges in the stacked pattern.
-pub fn songs(cfg: &Config) -> anyhow::Result<[(Pattern, Range<usize>); 2]> {
+/// The two songs: names and neuron ranges in the stacked pattern (files from `inputs`).
+pub fn songs(cfg: &Config, inputs: &Inputs) -> anyhow::Result<[(Pattern, Range<usize>); 2]> {
     let first = elise_core::PatternConfig {
         second_file: String::new(),
         silence_states: 0,
@@ -32,8 +32,8 @@ pub fn songs(cfg: &Config) -> anyhow::Result<[(Pattern, Range<usize>); 2]> {
         amplitude_max: 1.0,
         ..cfg.pattern.clone()
     }
-    .load()?;
-    let second = Pattern::load_named(&cfg.pattern.second_file)?;
+    .load(inputs)?;
+    let second = Pattern::load_named(&cfg.pattern.second_file, inputs)?;
     let (v1, v2) = (first.n_neurons(), second.n_neurons());
     Ok([(first, 0..v1), (second, v1..v1 + v2)])
 }
@@ -118,8 +118,12 @@ impl Experiment for TwoSongs {
         ]
     }
 
-    fn validate(cfg: &Config) -> Result<(), ConfigError> {
-        elise_study::validate(cfg)?;
+    fn input_files(cfg: &Config) -> Vec<InputFile> {
+        elise_study::input_files(cfg)
+    }
+
+    fn validate(cfg: &Config, inputs: &Inputs) -> Result<(), ConfigError> {
+        elise_study::validate(cfg, inputs)?;
         if cfg.pattern.second_file.is_empty() {
             return Err(ConfigError::invalid(
                 "pattern.second_file",
@@ -135,7 +139,7 @@ impl Experiment for TwoSongs {
         Ok(())
     }
 
-    fn jobs(cfg: &Config) -> Vec<Job> {
+    fn jobs(cfg: &Config, _inputs: &Inputs) -> Vec<Job> {
         elise_sweep::replicate_jobs(cfg.run.seeds, cfg.run.base_seed)
     }
 
@@ -143,17 +147,29 @@ impl Experiment for TwoSongs {
         elise_study::work_units(cfg)
     }
 
-    fn run_job(cfg: &Config, job: &Job, progress: &Progress) -> anyhow::Result<JobOutput> {
-        let files = elise_study::checkpointing::JobFiles::of(cfg, job.index, progress);
+    fn max_checkpoint_bytes(cfg: &Config) -> Option<u64> {
+        elise_study::checkpointing::checkpoint_limit(cfg)
+    }
+
+    fn run_job(
+        cfg: &Config,
+        job: &Job,
+        inputs: &Inputs,
+        progress: &Progress,
+    ) -> anyhow::Result<JobOutput> {
+        let files = elise_study::checkpointing::JobFiles::of(cfg, progress);
         let mut joint =
-            elise_study::simulate_with(cfg, Seed(job.seed), &files, &mut || progress.inc(1))?;
+            elise_study::simulate_with(cfg, inputs, Seed(job.seed), &files, &mut || {
+                progress.inc(1)
+            })?;
         joint.branch = "both".to_owned();
         let mut out = elise_study::tables::job_output(cfg, cfg.output.traces, job, &joint)?;
-        for (song, rows) in songs(cfg)? {
+        for (song, rows) in songs(cfg, inputs)? {
             let r = song_result(cfg, &joint, song.name(), rows);
             out.push("runs", elise_study::tables::runs(cfg, job, &r)?);
             out.push("curves", elise_study::tables::curves(job, &r)?);
         }
+        files.add_saved_network(job, &mut out);
         Ok(out)
     }
 
