@@ -8,7 +8,7 @@ use plotters::style::FontStyle;
 pub(crate) const FAMILY: &str = "sans-serif";
 
 /// DejaVu Sans 2.37 (Bitstream Vera licence, see `assets/LICENSE-DejaVu.txt`).
-static DEJAVU_SANS: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+pub(crate) static DEJAVU_SANS: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 
 static REGISTERED: OnceLock<bool> = OnceLock::new();
 

@@ -3,19 +3,39 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::font::FAMILY;
-use crate::{Area, Raster, colormap, de, label_width, style, ticks, titled};
+use plotters::style::FontTransform;
 
-/// Width of the colour bar itself, in pixels.
-const COLORBAR_W: u32 = 16;
-/// Gap between the heat map and the colour bar.
-const COLORBAR_GAP: u32 = 14;
-/// Height of the x tick labels plus the x axis description.
-const X_AREA: u32 = 52;
-/// Room for a rotated axis description left of the tick labels.
-const DESC_ROOM: u32 = 30;
-/// Space between the plot's top and the title, and around the plot.
-const MARGIN: u32 = 6;
+use crate::font::FAMILY;
+use crate::style::{self, Sizes};
+use crate::{Area, Raster, colormap, de, label_width, ticks, titled};
+
+/// Pixel sizes of a heat map's frame, scaled with the figure.
+struct Frame {
+    /// Width of the colour bar itself and the gap between heat map and bar.
+    bar_w: u32,
+    bar_gap: u32,
+    /// Height of the x tick labels plus the x axis description.
+    x_area: u32,
+    /// Room for a rotated axis description beside the tick labels.
+    desc_room: u32,
+    /// Space around the plot.
+    margin: u32,
+    tick_mark: u32,
+}
+
+impl Frame {
+    fn new(sz: &Sizes) -> Self {
+        let tick_mark = sz.px(2.5);
+        Self {
+            bar_w: sz.px(5.0),
+            bar_gap: sz.px(4.0),
+            x_area: tick_mark + sz.tick + (1.35 * f64::from(sz.axis_desc)) as u32 + sz.px(1.0),
+            desc_room: (1.4 * f64::from(sz.axis_desc)) as u32,
+            margin: sz.px(2.0),
+            tick_mark,
+        }
+    }
+}
 
 /// Formats an x tick value as its label.
 type TickFormat = Box<dyn Fn(&f64) -> String>;
@@ -100,11 +120,16 @@ fn row_stride(n_rows: usize, max_labels: usize) -> usize {
 }
 
 /// Draws a validated raster into `area`.
-pub(crate) fn draw(r: &Raster, area: &Area) -> Result<(), String> {
-    let inner = titled(area, &r.title, style::PANEL_TITLE)?;
+pub(crate) fn draw<DB: DrawingBackend>(
+    r: &Raster,
+    area: &Area<DB>,
+    sz: &Sizes,
+) -> Result<(), String> {
+    let fr = Frame::new(sz);
+    let inner = titled(area, &r.title, sz.panel_title, sz)?;
     let (w, h) = inner.dim_in_pixel();
-    let plot_h_guess = h.saturating_sub(X_AREA + 2 * MARGIN);
-    let scale = ColorScale::new(r, &inner, plot_h_guess)?;
+    let plot_h_guess = h.saturating_sub(fr.x_area + 2 * fr.margin);
+    let scale = ColorScale::new(r, &inner, plot_h_guess, sz, &fr)?;
     let (main, bar) = inner.split_horizontally(w.saturating_sub(scale.strip_width()));
 
     // x axis: data units (e.g. ms), ticks inside the cells' extent.
@@ -115,7 +140,7 @@ pub(crate) fn draw(r: &Raster, area: &Area) -> Result<(), String> {
         let (x_ticks, x_step) = ticks::linear(
             xa,
             xb,
-            (main_w.saturating_sub(90) / 95).clamp(2, 10) as usize,
+            (main_w.saturating_sub(6 * sz.tick) / (5 * sz.tick)).clamp(2, 10) as usize,
         );
         (
             x_ticks,
@@ -136,7 +161,7 @@ pub(crate) fn draw(r: &Raster, area: &Area) -> Result<(), String> {
     // y axis: row i covers u in [n - i - 1, n - i], so row 0 is at the top; labels at centres.
     let n = r.n_rows as f64;
     let stride = if r.y_categories.is_empty() {
-        row_stride(r.n_rows, (plot_h_guess / 20) as usize)
+        row_stride(r.n_rows, (plot_h_guess / (sz.tick * 3 / 2).max(1)) as usize)
     } else {
         1
     };
@@ -156,14 +181,17 @@ pub(crate) fn draw(r: &Raster, area: &Area) -> Result<(), String> {
                 .unwrap_or_default()
         }
     };
-    let y_area = label_width(&inner, y_keys.iter().map(&y_fmt), style::TICK)? + 12 + DESC_ROOM;
+    let y_area = label_width(&inner, y_keys.iter().map(&y_fmt), sz.tick)?
+        + fr.tick_mark
+        + sz.px(2.0)
+        + fr.desc_room;
 
     let mut chart = ChartBuilder::on(&main)
-        .margin_top(MARGIN)
-        .margin_bottom(MARGIN)
-        .margin_left(4)
-        .margin_right(MARGIN)
-        .x_label_area_size(X_AREA)
+        .margin_top(fr.margin)
+        .margin_bottom(fr.margin)
+        .margin_left(sz.px(1.0))
+        .margin_right(sz.px(1.0))
+        .x_label_area_size(fr.x_area)
         .y_label_area_size(y_area)
         .build_cartesian_2d(
             ticks::Axis::new(xa, xb, x_ticks),
@@ -175,9 +203,24 @@ pub(crate) fn draw(r: &Raster, area: &Area) -> Result<(), String> {
     let (pw, ph) = chart.plotting_area().dim_in_pixel();
     let bins_x = r.n_cols.min(pw.max(1) as usize);
     let bins_y = r.n_rows.min(ph.max(1) as usize);
+    // Neighbouring bins of one colour in a row are merged into one rectangle (fewer shapes,
+    // a much smaller SVG).
     let mut cells = Vec::with_capacity(bins_x * bins_y);
     for by in 0..bins_y {
         let (r0, r1) = (by * r.n_rows / bins_y, (by + 1) * r.n_rows / bins_y);
+        let mut run: Option<(usize, RGBColor)> = None;
+        let mut flush = |run: Option<(usize, RGBColor)>, end: usize| {
+            if let Some((start, colour)) = run {
+                let (c0, c1) = (start * r.n_cols / bins_x, end * r.n_cols / bins_x);
+                cells.push(Rectangle::new(
+                    [
+                        (xa + c0 as f64 * col_w, n - r0 as f64),
+                        (xa + c1 as f64 * col_w, n - r1 as f64),
+                    ],
+                    colour.filled(),
+                ));
+            }
+        };
         for bx in 0..bins_x {
             let (c0, c1) = (bx * r.n_cols / bins_x, (bx + 1) * r.n_cols / bins_x);
             let (mut sum, mut count) = (0.0, 0usize);
@@ -194,14 +237,16 @@ pub(crate) fn draw(r: &Raster, area: &Area) -> Result<(), String> {
             } else {
                 sum / count as f64
             };
-            cells.push(Rectangle::new(
-                [
-                    (xa + c0 as f64 * col_w, n - r0 as f64),
-                    (xa + c1 as f64 * col_w, n - r1 as f64),
-                ],
-                colormap::at(t).filled(),
-            ));
+            let colour = colormap::at(t);
+            match run {
+                Some((_, c)) if c == colour => {}
+                _ => {
+                    flush(run, bx);
+                    run = Some((bx, colour));
+                }
+            }
         }
+        flush(run, bins_x);
     }
     chart.draw_series(cells).map_err(de)?;
     if !r.cell_labels.is_empty() {
@@ -211,7 +256,7 @@ pub(crate) fn draw(r: &Raster, area: &Area) -> Result<(), String> {
                 let t = colormap::normalize(r.values[row * r.n_cols + col], r.vmin, r.vmax);
                 // The colour map runs from dark (low) to light (high).
                 let colour = if t > 0.6 { BLACK } else { WHITE };
-                let style = (FAMILY, style::TICK)
+                let style = (FAMILY, sz.tick)
                     .into_font()
                     .color(&colour)
                     .pos(Pos::new(HPos::Center, VPos::Center));
@@ -230,15 +275,16 @@ pub(crate) fn draw(r: &Raster, area: &Area) -> Result<(), String> {
         .disable_mesh()
         .x_desc(r.x_label.as_str())
         .y_desc(r.y_label.as_str())
-        .axis_desc_style((FAMILY, style::AXIS_DESC))
-        .label_style((FAMILY, style::TICK))
-        .axis_style(style::AXIS)
+        .axis_desc_style((FAMILY, sz.axis_desc))
+        .label_style((FAMILY, sz.tick))
+        .axis_style(style::AXIS.stroke_width(sz.px(0.4)))
+        .set_all_tick_mark_size(fr.tick_mark)
         .x_label_formatter(&*x_fmt)
         .y_label_formatter(&y_fmt)
         .draw()
         .map_err(de)?;
 
-    scale.draw(r, &bar)
+    scale.draw(r, &bar, sz, &fr)
 }
 
 /// The colour scale: a vertical gradient from vmin (bottom) to vmax (top) with value ticks,
@@ -249,47 +295,73 @@ struct ColorScale {
     ticks: Vec<f64>,
     step: f64,
     labels_w: u32,
+    /// Room for the value label right of the tick labels (0 without one).
+    label_room: u32,
+    /// Gap plus bar width.
+    bar_part: u32,
 }
 
 impl ColorScale {
-    fn new(r: &Raster, area: &Area, plot_h_guess: u32) -> Result<Self, String> {
+    fn new<DB: DrawingBackend>(
+        r: &Raster,
+        area: &Area<DB>,
+        plot_h_guess: u32,
+        sz: &Sizes,
+        fr: &Frame,
+    ) -> Result<Self, String> {
         let (lo, hi) = if r.vmax > r.vmin {
             (r.vmin, r.vmax)
         } else {
             (r.vmin - 0.5, r.vmin + 0.5)
         };
-        let (ticks, step) = ticks::linear(lo, hi, (plot_h_guess / 45).clamp(2, 8) as usize);
+        let target = (plot_h_guess / (sz.tick * 5 / 2).max(1)).clamp(2, 8) as usize;
+        let (ticks, step) = ticks::linear(lo, hi, target);
         let labels = ticks.iter().map(|v| ticks::fmt_linear(*v, step));
-        let labels_w = label_width(area, labels, style::TICK)? + 12;
+        let labels_w = label_width(area, labels, sz.tick)? + fr.tick_mark + sz.px(2.0);
+        let label_room = if r.value_label.trim().is_empty() {
+            0
+        } else {
+            fr.desc_room
+        };
         Ok(Self {
             lo,
             hi,
             ticks,
             step,
             labels_w,
+            label_room,
+            bar_part: fr.bar_gap + fr.bar_w,
         })
     }
 
     /// Pixels the colour bar with its labels takes at the right of the panel.
     fn strip_width(&self) -> u32 {
-        COLORBAR_GAP + COLORBAR_W + self.labels_w + 4
+        self.bar_part + self.labels_w + self.label_room + 4
     }
 
-    fn draw(self, r: &Raster, bar: &Area) -> Result<(), String> {
+    fn draw<DB: DrawingBackend>(
+        self,
+        r: &Raster,
+        bar: &Area<DB>,
+        sz: &Sizes,
+        fr: &Frame,
+    ) -> Result<(), String> {
         let Self {
             lo,
             hi,
             ticks,
             step,
             labels_w,
+            label_room,
+            bar_part: _,
         } = self;
         let fmt = move |v: &f64| ticks::fmt_linear(*v, step);
         let mut cb = ChartBuilder::on(bar)
-            .margin_top(MARGIN)
-            .margin_bottom(MARGIN)
-            .margin_left(COLORBAR_GAP)
-            .margin_right(2)
-            .x_label_area_size(X_AREA)
+            .margin_top(fr.margin)
+            .margin_bottom(fr.margin)
+            .margin_left(fr.bar_gap)
+            .margin_right(2 + label_room)
+            .x_label_area_size(fr.x_area)
             .right_y_label_area_size(labels_w)
             .build_cartesian_2d(
                 ticks::Axis::new(0.0, 1.0, Vec::new()),
@@ -307,11 +379,31 @@ impl ColorScale {
         cb.configure_mesh()
             .disable_mesh()
             .x_labels(0)
-            .label_style((FAMILY, style::TICK))
-            .axis_style(style::AXIS)
+            .label_style((FAMILY, sz.tick))
+            .axis_style(style::AXIS.stroke_width(sz.px(0.4)))
+            .set_all_tick_mark_size(fr.tick_mark)
             .y_label_formatter(&fmt)
             .draw()
-            .map_err(de)
+            .map_err(de)?;
+        if label_room > 0 {
+            // Along the bar, reading upwards like a y axis description, centred on the bar.
+            let (bw, _) = bar.dim_in_pixel();
+            let plot = cb.plotting_area();
+            let (_, y_range) = plot.get_pixel_range();
+            let y_mid = (y_range.start + y_range.end) / 2 - bar.get_base_pixel().1;
+            let x = bw as i32 - label_room as i32 / 2 - 1;
+            bar.draw(&Text::new(
+                r.value_label.clone(),
+                (x, y_mid),
+                (FAMILY, sz.axis_desc)
+                    .into_font()
+                    .transform(FontTransform::Rotate270)
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Center, VPos::Center)),
+            ))
+            .map_err(de)?;
+        }
+        Ok(())
     }
 }
 

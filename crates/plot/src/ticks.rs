@@ -79,27 +79,51 @@ pub(crate) fn linear(lo: f64, hi: f64, target: usize) -> (Vec<f64>, f64) {
 }
 
 /// Ticks for a log10 axis spanning `[a, b]` (both log10 of data values), as log10 positions.
-/// Whole decades when the range holds at least two; with 2x and 5x added when it holds few;
-/// nice linear ticks of the data values when it spans less than that.
+///
+/// The densest of these sets with at most `target + 1` ticks inside the range: whole decades
+/// (every n-th when there are too many), then 1-2-5, 1-2-3-5 and 1..9 times the decades; a
+/// range too narrow for two of those (less than a factor ~1.3) gets nice linear ticks of the
+/// data values. So data near 0.003 on an axis from 0.002 to 0.08 get ticks at 0.003 and 0.005,
+/// not only at the decades.
 pub(crate) fn log10(a: f64, b: f64, target: usize) -> Vec<f64> {
-    let k0 = (a - 1e-9).ceil() as i64;
-    let k1 = (b + 1e-9).floor() as i64;
-    let decades = k1 - k0 + 1;
-    if decades >= 2 {
-        let stride = (decades as usize).div_ceil(target.max(1)).max(1);
-        let mut ticks: Vec<f64> = (k0..=k1).step_by(stride).map(|k| k as f64).collect();
-        if decades <= 3 {
-            for k in (k0 - 1)..=k1 {
-                for m in [2f64, 5.0] {
-                    let p = k as f64 + m.log10();
-                    if p >= a - 1e-9 && p <= b + 1e-9 {
-                        ticks.push(p);
-                    }
-                }
-            }
-            ticks.sort_by(f64::total_cmp);
+    let target = target.max(2);
+    if !(a.is_finite() && b.is_finite()) || b <= a {
+        return vec![a];
+    }
+    let (k0, k1) = ((a - 1e-9).floor() as i64, (b + 1e-9).ceil() as i64);
+    let within = |p: &f64| *p >= a - 1e-9 && *p <= b + 1e-9;
+    let with = |mantissas: &[f64]| -> Vec<f64> {
+        (k0..=k1)
+            .flat_map(|k| mantissas.iter().map(move |m| k as f64 + m.log10()))
+            .filter(within)
+            .collect()
+    };
+    let decades = with(&[1.0]);
+    if decades.len() > target {
+        let stride = decades.len().div_ceil(target);
+        return decades.into_iter().step_by(stride).collect();
+    }
+    let sets: [&[f64]; 3] = [
+        &[1.0, 2.0, 5.0],
+        &[1.0, 2.0, 3.0, 5.0],
+        &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0],
+    ];
+    let mut best = decades;
+    for set in sets {
+        let ticks = with(set);
+        // A denser set when it fits, or when fewer than three ticks would be shown and the
+        // denser set is not much more than asked for.
+        if ticks.len() <= target + 1
+            || best.len() < 2
+            || (best.len() < 3 && ticks.len() <= target + 3)
+        {
+            best = ticks;
+        } else {
+            break;
         }
-        return ticks;
+    }
+    if best.len() >= 2 {
+        return best;
     }
     let (lo, hi) = (10f64.powf(a), 10f64.powf(b));
     let (vals, _) = linear(lo, hi, target);
@@ -193,11 +217,49 @@ mod tests {
             t.iter()
                 .all(|p| *p >= 2f64.log10() - 1e-9 && *p <= 8f64.log10() + 1e-9)
         );
-        let labels: Vec<String> = log10(-1.0, 1.0, 6)
+        let labels = |a: f64, b: f64, target| -> Vec<String> {
+            log10(a, b, target)
+                .iter()
+                .map(|p| fmt_sig(10f64.powf(*p)))
+                .collect()
+        };
+        assert_eq!(
+            labels(-1.0, 1.0, 6),
+            ["0.1", "0.2", "0.5", "1", "2", "5", "10"]
+        );
+        assert_eq!(labels(-1.0, 1.0, 3), ["0.1", "1", "10"]);
+        // Many decades, few ticks: every other decade.
+        assert_eq!(labels(-6.0, 2.0, 5), ["1e-6", "1e-4", "0.01", "1", "100"]);
+    }
+
+    #[test]
+    fn log_ticks_inside_the_data_range() {
+        // Replay MSE: data from 0.0027 to 0.085 (the axis a little wider). Ticks below 0.01,
+        // where most of the data lie, not only the decade.
+        let (lo, hi) = (0.0027f64, 0.085f64);
+        let pad = (hi.log10() - lo.log10()) * 0.06;
+        let t: Vec<f64> = log10(lo.log10() - pad, hi.log10() + pad, 6)
             .iter()
-            .map(|p| fmt_sig(10f64.powf(*p)))
+            .map(|p| 10f64.powf(*p))
             .collect();
-        assert_eq!(labels, ["0.1", "0.2", "0.5", "1", "2", "5", "10"]);
+        assert!(t.len() >= 4 && t.len() <= 7, "{t:?}");
+        let labels: Vec<String> = t.iter().map(|v| fmt_sig(*v)).collect();
+        assert!(labels.contains(&"0.003".to_string()), "{labels:?}");
+        assert!(labels.contains(&"0.005".to_string()), "{labels:?}");
+        // Data within a narrow band around 0.003 still get at least two ticks inside it.
+        for (lo, hi) in [
+            (0.0026, 0.0036),
+            (0.0029, 0.0032),
+            (2.1e-3, 9.5e-3),
+            (0.011, 0.9),
+        ] {
+            let inside = log10(f64::log10(lo), f64::log10(hi), 6)
+                .iter()
+                .map(|p| 10f64.powf(*p))
+                .filter(|v| *v >= lo * (1.0 - 1e-9) && *v <= hi * (1.0 + 1e-9))
+                .count();
+            assert!(inside >= 2, "{lo}..{hi}: {inside} ticks inside");
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use elise_plot::{Figure, Lines, Panel, PlotError, Raster, Series, draw_png};
+use elise_plot::{Figure, Lines, Panel, PlotError, Raster, Series, draw_png, draw_svg, save};
 
 /// A fresh path in the temp folder, unique per process and call.
 fn unique_path(name: &str) -> PathBuf {
@@ -56,6 +56,7 @@ fn raster(title: &str, n_rows: usize, n_cols: usize) -> Raster {
         x_categories: Vec::new(),
         y_categories: Vec::new(),
         cell_labels: Vec::new(),
+        value_label: "potential (mV)".into(),
     }
 }
 
@@ -380,11 +381,12 @@ fn example_figure() {
     };
     let path = unique_path("example");
     let start = std::time::Instant::now();
-    draw_png(&fig, &path).expect("draws");
+    let svg = save(&fig, &path).expect("draws");
     eprintln!("example figure drawn in {:?}", start.elapsed());
     assert_eq!(png_dims(&path), (1680, 400));
     if let Ok(keep) = std::env::var("ELISE_PLOT_EXAMPLE") {
-        std::fs::copy(&path, keep).expect("copy example");
+        std::fs::copy(&path, &keep).expect("copy example");
+        std::fs::copy(&svg, Path::new(&keep).with_extension("svg")).expect("copy example");
     }
     std::fs::remove_file(&path).unwrap();
 }
@@ -421,4 +423,197 @@ fn heat_map_with_categories_and_cell_labels_draws_them() {
     );
     let _ = std::fs::remove_file(&plain);
     let _ = std::fs::remove_file(&labelled);
+}
+
+/// Checks that `path` is a plausible SVG of `size`: the root element with its size, balanced
+/// text elements in the generic `sans-serif` family, the closing tag at the end.
+fn check_svg(path: &Path, size: (u32, u32)) -> String {
+    let svg = std::fs::read_to_string(path).expect("SVG written as UTF-8");
+    assert!(svg.len() > 1000, "SVG too short: {} bytes", svg.len());
+    let root = svg.find("<svg").expect("an <svg> element");
+    assert!(
+        svg[root..].starts_with("<svg") && svg[..root].trim().is_empty()
+            || svg.starts_with("<?xml"),
+        "SVG starts with the root element"
+    );
+    assert!(svg.contains(&format!("width=\"{}\"", size.0)), "width");
+    assert!(svg.contains(&format!("height=\"{}\"", size.1)), "height");
+    assert!(svg.trim_end().ends_with("</svg>"), "SVG ends with </svg>");
+    assert_eq!(svg.matches("<text").count(), svg.matches("</text>").count());
+    assert!(svg.contains("<text"), "text is SVG text");
+    assert!(
+        svg.contains("font-family=\"sans-serif\""),
+        "generic font family"
+    );
+    assert_eq!(
+        svg.matches('<').count(),
+        svg.matches('>').count(),
+        "balanced brackets"
+    );
+    svg
+}
+
+/// The contents of the SVG's text elements, trimmed.
+fn svg_texts(svg: &str) -> Vec<String> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|t| {
+            let body = &t[t.find('>')? + 1..t.find("</text>")?];
+            Some(body.trim().to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn save_writes_png_and_svg_atomically() {
+    let dir = unique_path("save");
+    let path = dir.join("fig.png");
+    let fig = figure(
+        vec![
+            Panel::Raster(raster("raster A", 13, 1250)),
+            Panel::Lines(lines("curves B")),
+        ],
+        2,
+        (560, 400),
+    );
+    let svg = save(&fig, &path).expect("draws both");
+    assert_eq!(svg, dir.join("fig.svg"));
+    assert_eq!(png_dims(&path), (1120, 400));
+    let text = check_svg(&svg, (1120, 400));
+    // Titles, labels and legend entries are text in the SVG.
+    let texts = svg_texts(&text);
+    for needle in [
+        "raster A",
+        "curves B",
+        "time (ms)",
+        "no teacher",
+        "potential (mV)",
+    ] {
+        assert!(texts.iter().any(|t| t == needle), "SVG lacks {needle:?}");
+    }
+    // Only the two files: no temporary file left behind.
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["fig.png", "fig.svg"]);
+
+    // draw_svg alone, and invalid input writes neither file.
+    let only = dir.join("only.svg");
+    draw_svg(&fig, &only).expect("svg");
+    check_svg(&only, (1120, 400));
+    let mut bad = lines("broken");
+    bad.series[0].ys.pop();
+    let err = save(
+        &figure(vec![Panel::Lines(bad)], 1, (400, 300)),
+        &dir.join("bad.png"),
+    )
+    .expect_err("invalid");
+    assert!(err.to_string().contains("\"broken\""), "{err}");
+    assert!(!dir.join("bad.png").exists() && !dir.join("bad.svg").exists());
+    let err = save(&fig, &dir.join("x.svg")).expect_err("png path ending in .svg");
+    assert!(err.to_string().contains(".svg"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Saves `fig` into a fresh folder; returns the SVG's text.
+fn svg_of(fig: &Figure) -> String {
+    let dir = unique_path("svg-of");
+    let svg = save(fig, &dir.join("f.png")).expect("draws");
+    let text = std::fs::read_to_string(svg).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    text
+}
+
+/// Ten seeds whose curves cross every corner of the plot (the legend must go below the plot),
+/// two identical curves (both must stay visible), and an MSE panel on a log axis with data near
+/// 0.003. Set `ELISE_PLOT_EXAMPLE_DIR=/some/dir` to keep the PNG and SVG to look at.
+#[test]
+fn many_series_busy_plot() {
+    let xs: Vec<f64> = (0..100).map(f64::from).collect();
+    let seeds: Vec<Series> = (0..10u32)
+        .map(|k| Series {
+            label: format!("seed {}", 12345 + k),
+            ys: xs
+                .iter()
+                .map(|x| 6.0 + 6.0 * ((x / 15.0 + f64::from(k) * 0.6).sin()))
+                .collect(),
+            xs: xs.clone(),
+        })
+        .collect();
+    let mse: Vec<Series> = (0..10u32)
+        .map(|k| Series {
+            label: format!("seed {}", 12345 + k),
+            ys: xs
+                .iter()
+                .map(|x| 0.0025 + 0.0004 * f64::from(k) + 0.08 * (-x / 4.0).exp())
+                .collect(),
+            xs: xs.clone(),
+        })
+        .collect();
+    let same = Lines {
+        title: "identical curves".into(),
+        series: vec![
+            Series {
+                label: "protection off".into(),
+                xs: vec![0.1, 0.3, 1.0],
+                ys: vec![0.07, 0.08, 0.003],
+            },
+            Series {
+                label: "protection on".into(),
+                xs: vec![0.1, 0.3, 1.0],
+                ys: vec![0.07, 0.08, 0.003],
+            },
+        ],
+        log_y: true,
+        hlines: vec![("0.01".into(), 0.01)],
+        ..lines("")
+    };
+    let fig = Figure {
+        title: "busy".into(),
+        panels: vec![
+            Panel::Lines(Lines {
+                title: "crossing curves".into(),
+                series: seeds,
+                hlines: vec![("criterion 12".into(), 12.0)],
+                ..lines("")
+            }),
+            Panel::Lines(Lines {
+                title: "replay MSE".into(),
+                series: mse,
+                log_y: true,
+                hlines: vec![("0.01".into(), 0.01)],
+                ..lines("")
+            }),
+        ],
+        n_cols: 2,
+        panel_size: (720, 460),
+    };
+    // The two panels share one figure legend: each seed's label appears once.
+    let seed_labels = svg_texts(&svg_of(&fig))
+        .iter()
+        .filter(|t| *t == "seed 12345")
+        .count();
+    assert_eq!(seed_labels, 1, "one shared legend");
+    let fig2 = figure(vec![Panel::Lines(same)], 1, (720, 460));
+    let texts = svg_texts(&svg_of(&fig2));
+    assert!(texts.iter().any(|t| t == "protection on"));
+    let dir = unique_path("busy");
+    let png = dir.join("busy.png");
+    let svg = save(&fig, &png).expect("draws");
+    let text = check_svg(&svg, (1440, 460));
+    if let Ok(keep) = std::env::var("ELISE_PLOT_EXAMPLE_DIR") {
+        std::fs::create_dir_all(&keep).unwrap();
+        std::fs::copy(&png, Path::new(&keep).join("busy.png")).unwrap();
+        std::fs::copy(&svg, Path::new(&keep).join("busy.svg")).unwrap();
+    }
+    // Seeds are written in full, and the log axis has ticks under 0.01.
+    let texts = svg_texts(&text);
+    assert!(texts.iter().any(|t| t == "seed 12354"), "seed label");
+    assert!(
+        texts.iter().any(|t| t == "0.005") && texts.iter().any(|t| t == "0.02"),
+        "log ticks near the data: {texts:?}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -1,4 +1,4 @@
-//! The standard figure of an ELiSe run (e.g. `birdsong.png`), drawn from the run's Parquet tables (so it can be redrawn without
+//! The standard figure of an ELiSe run (e.g. `birdsong.png` and `birdsong.svg`), drawn from the run's Parquet tables (so it can be redrawn without
 //! re-simulating): target raster vs free replay raster of the median seed, and the validation
 //! and replay curves of every seed.
 
@@ -153,6 +153,7 @@ pub fn rate_raster(title: String, n_rows: usize, values: Vec<f64>, x_range: (f64
         x_categories: Vec::new(),
         y_categories: Vec::new(),
         cell_labels: Vec::new(),
+        value_label: "rate".into(),
     })
 }
 
@@ -179,9 +180,7 @@ fn rasters(
             x_range,
         ),
         rate_raster(
-            format!(
-                "Free replay, seed {seed}, replay cycles {first}-{last} (mean corr_sum {corr:.2})"
-            ),
+            format!("Free replay, seed {seed}, cycles {first}-{last} (corr_sum {corr:.2})"),
             w.n_rows,
             w.rate,
             x_range,
@@ -295,8 +294,29 @@ pub fn draw(cfg: &Config, run: &RunDir, file_name: &str) -> anyhow::Result<()> {
         ),
         panels,
         n_cols: 2,
-        panel_size: (720, 360),
+        panel_size: (720, 420),
     };
-    elise_plot::draw_png(&fig, &run.path().join(file_name))?;
+    elise_plot::save(&fig, &run.path().join(file_name))?;
     Ok(())
+}
+
+/// Test helper: `png` is a PNG and the figure's SVG (same name, extension `svg`) was written
+/// next to it: an `<svg>` root ending in `</svg>`, balanced text elements, non-empty.
+///
+/// # Panics
+/// On any failed check (it is a test helper).
+pub fn check_figure_files(png: &std::path::Path) {
+    let bytes = std::fs::read(png).unwrap_or_else(|e| panic!("{}: {e}", png.display()));
+    assert!(
+        bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "{} is not a PNG",
+        png.display()
+    );
+    let svg_path = png.with_extension("svg");
+    let svg = std::fs::read_to_string(&svg_path)
+        .unwrap_or_else(|e| panic!("{}: {e}", svg_path.display()));
+    assert!(svg.len() > 1000, "{} is too short", svg_path.display());
+    assert!(svg.contains("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert!(svg.contains("<text") && svg.contains("font-family=\"sans-serif\""));
+    assert_eq!(svg.matches("<text").count(), svg.matches("</text>").count());
 }

@@ -919,7 +919,8 @@ impl<S: StudySpec> elise_sweep::Experiment for Study<S> {
 
 /// Checks shared by the smoke tests of grid experiments: the run succeeds with `n_jobs` jobs,
 /// one `runs` row per job, `swept_col` takes `n_values` distinct values, curves have validation
-/// and replay rows, and `figure` and `summary.md` are written. Returns `summary.md`.
+/// and replay rows, and `figure` (PNG, with its SVG) and `summary.md` are written. Returns
+/// `summary.md`.
 ///
 /// # Panics
 /// On any failed check (it is a test helper).
@@ -962,6 +963,7 @@ pub fn check_smoke_grid<E: elise_sweep::Experiment>(
     }
     assert!(phases.iter().any(|p| p == "validation") && phases.iter().any(|p| p == "replay"));
     assert!(tmp.path().join(figure).exists() && tmp.path().join("summary.md").exists());
+    figure::check_figure_files(&tmp.path().join(figure));
     check_degrees_match_runs(&tmp.dir());
     std::fs::read_to_string(tmp.path().join("summary.md")).unwrap()
 }

@@ -42,6 +42,48 @@ fn strings(b: &RecordBatch, name: &str) -> anyhow::Result<Vec<String>> {
         .collect())
 }
 
+/// A group label of the runs table as a figure shows it: `network_protect_scaffold = true`
+/// becomes `protection on`, method names are spelled out (`elise-reservoir` becomes `ELiSe,
+/// fixed reservoir`); other `column = value` labels lose the column's prefix (`network_`,
+/// `pattern_`) and underscores. Tables keep the raw labels.
+pub fn readable_group(label: &str) -> String {
+    let method = match label {
+        "elise" => Some("ELiSe"),
+        "elise-reservoir" => Some("ELiSe, fixed reservoir"),
+        "elise-soma-only" => Some("ELiSe, soma only"),
+        "esn" => Some("echo state network"),
+        "force" => Some("FORCE"),
+        _ => None,
+    };
+    if let Some(m) = method {
+        return m.to_owned();
+    }
+    let Some((col, value)) = label.split_once(" = ") else {
+        return label.to_owned();
+    };
+    let on_off = match value {
+        "true" => "on",
+        "false" => "off",
+        other => other,
+    };
+    match col {
+        "network_protect_scaffold" => format!("protection {on_off}"),
+        "network_uniform_delays" => match value {
+            "true" => "uniform delays".to_owned(),
+            "false" => "diverse delays".to_owned(),
+            _ => format!("uniform delays {value}"),
+        },
+        _ => {
+            let short = col
+                .strip_prefix("network_")
+                .or_else(|| col.strip_prefix("pattern_"))
+                .unwrap_or(col)
+                .replace('_', " ");
+            format!("{short} {on_off}")
+        }
+    }
+}
+
 /// Median of the finite values (NaN if none).
 pub fn median(values: &[f64]) -> f64 {
     let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
@@ -155,7 +197,7 @@ pub fn draw_sweep(
                     })
                     .unzip();
                 Series {
-                    label: (*g).to_owned(),
+                    label: readable_group(g),
                     xs,
                     ys,
                 }
@@ -210,11 +252,19 @@ pub fn draw_sweep(
     let curves = run.read_table("curves")?;
     let mut val = Vec::new();
     let mut rep = Vec::new();
-    let mut largest = Vec::new();
+    let mut largest: Vec<f64> = groups
+        .values()
+        .map(|by_x| by_x.values().next_back().expect("a group has rows")[0].x)
+        .collect();
+    largest.dedup();
     for (g, by_x) in &groups {
         let rs = by_x.values().next_back().expect("a group has rows");
-        let label = format!("{g} ({} = {})", x_label, rs[0].x);
-        largest.push(rs[0].x);
+        // With one largest value (named in the title) the labels are the groups alone, as in
+        // the panels above, so the figure shares one legend.
+        let label = match largest[..] {
+            [_] => readable_group(g),
+            _ => format!("{} ({} = {})", readable_group(g), x_label, rs[0].x),
+        };
         let jobs: Vec<u64> = rs.iter().map(|r| r.job).collect();
         let (xs, ys) = median_curve(&curves, &jobs, "validation", "corr_sum")?;
         val.push(Series {
@@ -225,7 +275,6 @@ pub fn draw_sweep(
         let (xs, ys) = median_curve(&curves, &jobs, "replay", "corr_sum")?;
         rep.push(Series { label, xs, ys });
     }
-    largest.dedup();
     let at = match largest[..] {
         [x] => format!("{x_label} = {x}"),
         _ => format!("each at its largest {x_label}"),
@@ -254,9 +303,9 @@ pub fn draw_sweep(
         title: title.into(),
         panels,
         n_cols: 2,
-        panel_size: (720, 380),
+        panel_size: (720, 420),
     };
-    elise_plot::draw_png(&fig, &run.path().join(file_name))?;
+    elise_plot::save(&fig, &run.path().join(file_name))?;
     Ok(())
 }
 
@@ -359,7 +408,12 @@ pub fn draw_heatmaps(
         out
     };
     let med = |f: fn(&Cell) -> f64| move |v: &[Cell]| median(&v.iter().map(f).collect::<Vec<_>>());
-    let raster = |title: &str, values: Vec<f64>, vmin: f64, vmax: f64, labels: Vec<String>| {
+    let raster = |title: &str,
+                  value_label: &str,
+                  values: Vec<f64>,
+                  vmin: f64,
+                  vmax: f64,
+                  labels: Vec<String>| {
         Panel::Raster(elise_plot::Raster {
             title: title.into(),
             n_rows: ys.len(),
@@ -373,6 +427,7 @@ pub fn draw_heatmaps(
             x_categories: xs.iter().map(|&k| show(k)).collect(),
             y_categories: ys.iter().map(|&k| show(k)).collect(),
             cell_labels: labels,
+            value_label: value_label.into(),
         })
     };
     let fmt = |values: &[f64], digits: usize| -> Vec<String> {
@@ -408,6 +463,7 @@ pub fn draw_heatmaps(
     let panels = vec![
         raster(
             &format!("seeds sustaining replay (corr_sum >= {criterion})"),
+            "fraction of seeds",
             fraction,
             0.0,
             1.0,
@@ -415,6 +471,7 @@ pub fn draw_heatmaps(
         ),
         raster(
             "median replay corr_sum (0 .. 13)",
+            "corr_sum",
             corr.iter().map(|v| v.max(0.0)).collect(),
             0.0,
             13.0,
@@ -422,6 +479,7 @@ pub fn draw_heatmaps(
         ),
         raster(
             "median replay MSE (0 .. 0.08)",
+            "MSE",
             mse.clone(),
             0.0,
             0.08,
@@ -429,6 +487,7 @@ pub fn draw_heatmaps(
         ),
         raster(
             &format!("median scaffold edges (0 .. {max_edges:.0})"),
+            "edges",
             edges.clone(),
             0.0,
             max_edges,
@@ -441,7 +500,7 @@ pub fn draw_heatmaps(
         n_cols: 2,
         panel_size: (560, 440),
     };
-    elise_plot::draw_png(&fig, &run.path().join(file_name))?;
+    elise_plot::save(&fig, &run.path().join(file_name))?;
 
     let mut table = format!(
         "| {x_col} | {y_col} | seeds | sustain replay | median replay corr_sum | median replay MSE | median scaffold edges | median latent neurons reached |\n|---|---|---|---|---|---|---|---|\n"
@@ -480,4 +539,29 @@ pub fn finish_sweep(
     tracing::info!("summary:\n{table}");
     elise_sweep::write_file_atomic(&run.path().join("summary.md"), table.as_bytes())?;
     draw_sweep(run, x_col, x_label, group_col, title, file_name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::readable_group;
+
+    #[test]
+    fn readable_groups() {
+        assert_eq!(
+            readable_group("network_protect_scaffold = false"),
+            "protection off"
+        );
+        assert_eq!(
+            readable_group("network_protect_scaffold = true"),
+            "protection on"
+        );
+        assert_eq!(
+            readable_group("network_uniform_delays = true"),
+            "uniform delays"
+        );
+        assert_eq!(readable_group("elise-reservoir"), "ELiSe, fixed reservoir");
+        assert_eq!(readable_group("esn"), "echo state network");
+        assert_eq!(readable_group("network_foo_bar = 0.5"), "foo bar 0.5");
+        assert_eq!(readable_group("something else"), "something else");
+    }
 }

@@ -105,6 +105,7 @@ fn same_rows_with_one_and_two_threads() {
     let redraw = run_cli::<Birdsong>(&args).unwrap();
     assert!(redraw.success() && redraw.n_jobs == 0, "{redraw:?}");
     assert!(a.join("birdsong.png").exists());
+    elise_study::figure::check_figure_files(&a.join("birdsong.png"));
     let _ = std::fs::remove_dir_all(&a);
     let _ = std::fs::remove_dir_all(&b);
 }

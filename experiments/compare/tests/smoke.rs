@@ -59,6 +59,7 @@ fn smoke_comparison_covers_every_method_with_one_schema() {
         "{md}"
     );
     assert!(dir.join("compare.png").exists());
+    elise_study::figure::check_figure_files(&dir.join("compare.png"));
 }
 
 #[test]

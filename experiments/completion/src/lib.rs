@@ -498,7 +498,7 @@ fn finish(run: &RunDir) -> anyhow::Result<()> {
         n_cols: 3,
         panel_size: (560, 400),
     };
-    elise_plot::draw_png(&fig, &run.path().join("completion.png"))?;
+    elise_plot::save(&fig, &run.path().join("completion.png"))?;
     let mut s = String::from(
         "| cue | cued fraction | cue (ms) | seeds | median recall (uncued part) | median uncued MSE | median free corr_sum | seeds with free corr_sum >= 12 in every scored cycle |\n|---|---|---|---|---|---|---|---|\n",
     );

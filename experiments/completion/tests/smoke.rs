@@ -61,4 +61,5 @@ fn smoke_run_recall_table_and_cue_behaviour() {
         assert!(v[1].is_finite() && v[2] > 0.0);
     }
     assert!(tmp.path().join("completion.png").exists() && tmp.path().join("summary.md").exists());
+    elise_study::figure::check_figure_files(&tmp.path().join("completion.png"));
 }

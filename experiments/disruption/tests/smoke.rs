@@ -54,6 +54,7 @@ fn smoke_run_branches_replays_from_one_training() {
         );
     }
     assert!(tmp.path().join("disruption.png").exists() && tmp.path().join("summary.md").exists());
+    elise_study::figure::check_figure_files(&tmp.path().join("disruption.png"));
 
     // Traces only for replicate 0 (raster_replicates = 1), replay cycles 3..=6 around the
     // disruption in cycle 4, every branch; the raster figure is drawn from them.
@@ -80,4 +81,5 @@ fn smoke_run_branches_replays_from_one_training() {
     assert_eq!(keys, want);
     assert!(seen.values().all(|&n| n == seen[&want[0]]), "{seen:?}");
     assert!(tmp.path().join("disruption_raster.png").exists());
+    elise_study::figure::check_figure_files(&tmp.path().join("disruption_raster.png"));
 }

@@ -34,4 +34,5 @@ fn smoke_run_writes_both_tasks() {
             .all(|m| m == Some("force"))
     }));
     assert!(dir.join("force.png").exists() && dir.join("summary.md").exists());
+    elise_study::figure::check_figure_files(&dir.join("force.png"));
 }

@@ -69,6 +69,7 @@ fn smoke_grid_runs_every_point_with_its_own_config() {
         }
     }
     assert!(dir.join("reservoir.png").exists());
+    elise_study::figure::check_figure_files(&dir.join("reservoir.png"));
     let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
     assert!(md.contains("| elise-reservoir | 10 | 2 |"), "{md}");
 }

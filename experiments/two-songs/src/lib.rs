@@ -238,6 +238,6 @@ fn finish(run: &RunDir) -> anyhow::Result<()> {
         n_cols: 2,
         panel_size: (720, 420),
     };
-    elise_plot::draw_png(&fig, &run.path().join("two_songs.png"))?;
+    elise_plot::save(&fig, &run.path().join("two_songs.png"))?;
     Ok(())
 }

@@ -48,4 +48,5 @@ fn smoke_grid_per_song_scores() {
         assert!((13.0 * a.2 + 5.0 * b.2) / 18.0 <= both.2 + 1e-12);
     }
     assert!(tmp.path().join("two_songs.png").exists() && tmp.path().join("summary.md").exists());
+    elise_study::figure::check_figure_files(&tmp.path().join("two_songs.png"));
 }
