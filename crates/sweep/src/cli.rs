@@ -1282,16 +1282,15 @@ fn write_output(ctx: &JobContext<'_>, job: &Job, output: JobOutput) -> anyhow::R
             records.push(resume::describe_part(&path, name, rows)?);
         }
         let names: Vec<&str> = tables.iter().map(|(n, _)| n.as_str()).collect();
+        let mut file_records = Vec::with_capacity(files.len());
         for (path, contents) in &files {
-            written.push(crate::job_files::write(
-                ctx.run_dir,
-                path,
-                contents,
-                &names,
-            )?);
+            let target = crate::job_files::write(ctx.run_dir, path, contents, &names)?;
+            written.push(target.clone());
+            let dir = path.split('/').next().unwrap_or_default();
+            file_records.push(resume::describe_part(&target, dir, 0)?);
         }
         // Last: the record that marks the job finished (resume trusts nothing else).
-        resume::write_record(ctx.run_dir, job, ctx.config_hash, records)
+        resume::write_record(ctx.run_dir, job, ctx.config_hash, records, file_records)
     })();
     if result.is_err() {
         for path in &written {

@@ -62,6 +62,10 @@ pub struct DoneRecord {
     pub config_fnv1a64: String,
     /// Its parts (at least one).
     pub parts: Vec<PartRecord>,
+    /// Its other output files (`JobOutput::push_file`, e.g. `networks/job-<index>.ckpt`; `table`
+    /// is their directory, `rows` 0), checked like the parts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<PartRecord>,
 }
 
 /// What a run directory holds of one job.
@@ -120,6 +124,7 @@ pub fn write_record(
     job: &Job,
     config: &str,
     parts: Vec<PartRecord>,
+    files: Vec<PartRecord>,
 ) -> anyhow::Result<()> {
     write_done(
         run_dir,
@@ -129,6 +134,7 @@ pub fn write_record(
             params: job.params_text(),
             config_fnv1a64: config.to_owned(),
             parts,
+            files,
         },
     )
 }
@@ -190,7 +196,7 @@ pub fn check_parts(run_dir: &Path, record: &DoneRecord) -> Result<(), String> {
             record_path(run_dir, record.index).display()
         ));
     }
-    for part in &record.parts {
+    for part in record.parts.iter().chain(&record.files) {
         if !valid_component(&part.table) || !valid_component(&part.file) {
             return Err(format!(
                 "{}: part {}/{} is not a part name this harness writes",
