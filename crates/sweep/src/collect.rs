@@ -19,6 +19,7 @@ use anyhow::{Context as _, anyhow};
 use crate::config::{self, ConfigError};
 use crate::parquet_io::{merge_parquet_atomic, read_parquet_metadata, write_file_atomic};
 use crate::slurm::{PLAN_FILE, SlurmPlan, quote};
+use crate::store::{Manifest, RunStatus};
 use crate::util::rfc3339_utc;
 use crate::{Experiment, FailedJob, Job, RunDir, RunSummary, resume};
 
@@ -77,40 +78,24 @@ fn failures_in_manifests(run_dir: &Path) -> BTreeMap<usize, (String, String)> {
         .collect();
     names.sort();
     for name in names {
-        let Ok(text) = std::fs::read_to_string(run_dir.join(&name)) else {
+        let Some(m) = Manifest::read(&run_dir.join(&name)) else {
             continue;
         };
-        let Ok(table) = toml::from_str::<toml::Table>(&text) else {
-            continue;
-        };
-        let status = table.get("status").and_then(|v| v.as_str()).unwrap_or("");
-        if let Some(list) = table.get("failed").and_then(|v| v.as_array()) {
-            for f in list {
-                if let (Some(i), Some(e)) = (
-                    f.get("index").and_then(|v| v.as_integer()),
-                    f.get("error").and_then(|v| v.as_str()),
-                ) {
-                    out.insert(i as usize, (name.clone(), e.to_owned()));
-                }
-            }
+        for f in &m.failed {
+            out.insert(f.index, (name.clone(), f.error.clone()));
         }
-        if status == "interrupted" {
-            for key in ["abandoned", "not_run"] {
-                for i in table
-                    .get(key)
-                    .and_then(|v| v.as_array())
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|v| v.as_integer())
-                {
-                    let why = if key == "abandoned" {
-                        "abandoned while running when the sweep was interrupted"
-                    } else {
-                        "not started: the sweep was interrupted"
-                    };
-                    out.entry(i as usize)
-                        .or_insert_with(|| (name.clone(), why.to_owned()));
-                }
+        if m.status == RunStatus::Interrupted {
+            let abandoned = m
+                .abandoned
+                .iter()
+                .map(|&i| (i, "abandoned while running when the sweep was interrupted"));
+            let not_run = m
+                .not_run
+                .iter()
+                .map(|&i| (i, "not started: the sweep was interrupted"));
+            for (i, why) in abandoned.chain(not_run) {
+                out.entry(i)
+                    .or_insert_with(|| (name.clone(), why.to_owned()));
             }
         }
     }
@@ -120,7 +105,7 @@ fn failures_in_manifests(run_dir: &Path) -> BTreeMap<usize, (String, String)> {
 /// `exp-<name> collect`.
 pub(crate) fn collect<E: Experiment>(args: &CollectArgs) -> anyhow::Result<RunSummary> {
     if let Some(id) = &args.run_id {
-        crate::cli::check_run_id(id)?;
+        crate::plan::check_run_id(id)?;
     }
     let run_dir = match (&args.out, &args.run_id) {
         (Some(out), _) => out.clone(),

@@ -167,12 +167,14 @@ mod axes;
 mod cli;
 mod collect;
 mod config;
+pub mod exec;
 mod inputs;
 mod interrupt;
 mod job_files;
 pub mod limits;
 pub mod lock;
 mod parquet_io;
+pub mod plan;
 mod progress;
 pub mod resume;
 mod shard;
@@ -188,7 +190,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use arrow_array::RecordBatch;
 
 pub use axes::{axes_of, expand_jobs, grid_points, job_config};
-pub use cli::{FailedJob, RunSummary, main, run_cli};
+pub use cli::{main, run_cli};
 pub use config::{
     ConfigError, apply_params, check_at_least, check_bounds, check_positive, check_range,
     resolve_config, resolve_config_inputs,
@@ -196,11 +198,13 @@ pub use config::{
 /// Input files by path as written in the config → bytes (read by the harness; see
 /// [`Experiment::input_files`]).
 pub use elise_core::Inputs;
+pub use exec::{ExecOptions, FailedJob, RunSummary, execute};
 pub use inputs::{InputFile, ReadError, read_bounded};
 pub use parquet_io::{
     column, read_parquet, read_parquet_metadata, write_file_atomic, write_parquet_atomic,
     write_parquet_batches_atomic,
 };
+pub use plan::{Override, Plan, Request, plan};
 pub use progress::Progress;
 pub use shard::Shard;
 pub use telemetry::init_tracing;

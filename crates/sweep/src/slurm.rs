@@ -13,9 +13,10 @@ use std::process::Command;
 
 use anyhow::{Context as _, anyhow, bail};
 
-use crate::cli::{RunArgs, prepare_run_dir_for};
+use crate::cli::RunArgs;
 use crate::config::ConfigError;
 use crate::parquet_io::write_file_atomic;
+use crate::store::prepare_run_dir_for;
 use crate::util::{rfc3339_utc, shell_join};
 use crate::{Experiment, RunSummary};
 

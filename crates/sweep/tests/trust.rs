@@ -304,7 +304,8 @@ fn collect_refuses_while_a_sweep_is_running_and_suggests_no_resubmission() {
             "--threads",
             "1",
             "--set",
-            "toy.sleep_ms=400",
+            // Longer than collect's patience for the lock (3 s).
+            "toy.sleep_ms=2500",
         ])
         .stdin(Stdio::null())
         .stdout(Stdio::null())

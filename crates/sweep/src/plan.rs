@@ -1,0 +1,250 @@
+//! Plan: a request (config file, overrides, flags) resolved into everything a run needs before
+//! anything is written: the resolved config and its text, the input files, every job with its
+//! own config (grid points validated, each job checked), work units, run id and run directory.
+//!
+//! Layer: `plan` → `config`, `job`; it reads only input files (through the bounded reader) and
+//! writes nothing. [`plan`] then [`execute`](crate::exec::execute) is the library-level entry
+//! point that the CLI and other front ends (e.g. the Python package) call.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::bail;
+
+use crate::config::{self, ConfigError};
+use crate::util::{fnv1a_64, git_commit};
+use crate::{Experiment, Inputs, Job};
+
+/// One `--set KEY=VALUE` or `--axis KEY=V1,V2,...`, in the order given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Override {
+    /// `KEY=VALUE` (a TOML value; strings may be unquoted).
+    Set(String),
+    /// `KEY=V1,V2,...` (a grid axis).
+    Axis(String),
+}
+
+/// What to run: the layers of the config and where the run goes.
+#[derive(Clone, Debug, Default)]
+pub struct Request {
+    /// A TOML file merged over the embedded default config.
+    pub config: Option<PathBuf>,
+    /// Overrides, applied last, in order.
+    pub overrides: Vec<Override>,
+    /// Values set by flags (dotted key, TOML value text), e.g. `("run.seeds", "3")`; applied
+    /// before the overrides.
+    pub extra: Vec<(String, String)>,
+    /// Apply the experiment's quick overrides.
+    pub quick: bool,
+    /// The run directory [default: `results/<experiment>/<run id>`].
+    pub out: Option<PathBuf>,
+    /// The run id [default: the run directory's name, or a hash of the config and the code].
+    pub run_id: Option<String>,
+}
+
+/// A resolved run (see the module docs).
+pub struct Plan<E: Experiment> {
+    /// The base config (no grid point applied).
+    pub cfg: E::Config,
+    /// The resolved table (with `[axes]` and `[inputs]`): the run's `config.toml`.
+    pub table: toml::Table,
+    /// Its text.
+    pub config_text: String,
+    /// The input files the configs name.
+    pub inputs: Arc<Inputs>,
+    /// Every job, in order, and its own config.
+    pub jobs: Vec<Job>,
+    pub job_cfgs: Vec<E::Config>,
+    /// Work units per job and in all.
+    pub units: Vec<u64>,
+    pub total_units: u64,
+    /// The run directory.
+    pub run_dir: PathBuf,
+    /// The run id given (`--run-id`), if any.
+    pub run_id_flag: Option<String>,
+    /// `run-<hash of config and code version>`.
+    pub default_id: String,
+    /// The code version (git commit).
+    pub code_version: String,
+}
+
+/// Resolves `req` for experiment `E`; every grid point and every job is checked before this
+/// returns (usage and config errors are [`ConfigError`]s).
+pub fn plan<E: Experiment>(req: &Request) -> anyhow::Result<Plan<E>> {
+    let overrides: Vec<config::CmdOverride<'_>> = req
+        .overrides
+        .iter()
+        .map(|o| match o {
+            Override::Set(s) => config::CmdOverride::Set(s),
+            Override::Axis(s) => config::CmdOverride::Axis(s),
+        })
+        .collect();
+    let (cfg, table, inputs) = crate::inputs::resolve::<E>(
+        req.config.as_deref(),
+        &overrides,
+        req.quick,
+        &req.extra,
+        req.out.as_deref(),
+    )?;
+    let config_text = config::config_text(&table)?;
+    let code_version = git_commit();
+    if let Some(id) = &req.run_id {
+        check_run_id(id)?;
+    }
+    let default_id = default_run_id(&config_text, &code_version);
+    let run_dir = req.out.clone().unwrap_or_else(|| {
+        Path::new("results")
+            .join(E::NAME)
+            .join(req.run_id.as_deref().unwrap_or(&default_id))
+    });
+
+    // Every grid point's config is built and validated here, before anything runs.
+    let (jobs, job_cfgs): (Vec<Job>, Vec<E::Config>) =
+        crate::expand_jobs::<E>(&cfg, &table, &inputs)?
+            .into_iter()
+            .unzip();
+    let mut seen = BTreeSet::new();
+    for job in &jobs {
+        if !seen.insert(job.index) {
+            bail!(
+                "experiment '{}' returned two jobs with index {} (indices must be unique)",
+                E::NAME,
+                job.index
+            );
+        }
+    }
+    for (job, cfg) in jobs.iter().zip(&job_cfgs) {
+        E::check_job(cfg, job, &inputs).map_err(|source| match job.params.is_empty() {
+            true => source,
+            false => ConfigError::Point {
+                point: job.params_text(),
+                source: Box::new(source),
+            },
+        })?;
+    }
+    let units: Vec<u64> = jobs
+        .iter()
+        .zip(&job_cfgs)
+        .map(|(j, c)| E::work_units(c, j))
+        .collect();
+    let total_units = units.iter().fold(0_u64, |a, &u| a.saturating_add(u));
+    Ok(Plan {
+        cfg,
+        table,
+        config_text,
+        inputs,
+        jobs,
+        job_cfgs,
+        units,
+        total_units,
+        run_dir,
+        run_id_flag: req.run_id.clone(),
+        default_id,
+        code_version,
+    })
+}
+
+impl<E: Experiment> Plan<E> {
+    /// The id a run into this plan's directory records without `--run-id`: the directory's
+    /// name when `--out` was given, else the default id.
+    pub fn run_id(&self, out_given: bool) -> String {
+        match (&self.run_id_flag, out_given) {
+            (Some(id), _) => id.clone(),
+            (None, true) => self.run_dir.file_name().map_or_else(
+                || self.default_id.clone(),
+                |n| n.to_string_lossy().into_owned(),
+            ),
+            (None, false) => self.default_id.clone(),
+        }
+    }
+
+    /// The `--list` text: the resolved config (valid TOML, usable as `--config`), then the axes
+    /// and the jobs as comment lines.
+    pub fn listing(&self) -> String {
+        listing(
+            &format!("exp-{}", E::NAME),
+            &self.config_text,
+            &crate::axes_of(&self.table),
+            &self.jobs,
+            self.total_units,
+            &self.run_dir,
+        )
+    }
+}
+
+/// `run-<16 hex digits>`: FNV-1a of the resolved config text and the code version (the git
+/// commit), so that a rebuilt binary of other code never resumes into an older run.
+pub fn default_run_id(config_text: &str, code_version: &str) -> String {
+    let mut bytes = config_text.as_bytes().to_vec();
+    bytes.extend_from_slice(b"\n# code version: ");
+    bytes.extend_from_slice(code_version.as_bytes());
+    format!("run-{:016x}", fnv1a_64(&bytes))
+}
+
+/// A run id names a directory: letters, digits, `_`, `-`, `.`; not starting with `.`.
+pub fn check_run_id(id: &str) -> Result<(), ConfigError> {
+    let ok = !id.is_empty()
+        && !id.starts_with('.')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::Usage(format!(
+            "--run-id {id}: use letters, digits, '_', '-' and '.' (not starting with '.')"
+        )))
+    }
+}
+
+/// The `--list` text: the resolved config (valid TOML, usable as `--config`), then the axes and
+/// the jobs as comment lines.
+fn listing(
+    bin: &str,
+    config_text: &str,
+    axes: &[(String, Vec<toml::Value>)],
+    jobs: &[Job],
+    total_units: u64,
+    run_dir: &Path,
+) -> String {
+    let mut s = String::new();
+    s.push_str(&format!("# {bin}: resolved config\n"));
+    s.push_str(config_text);
+    if !config_text.ends_with('\n') {
+        s.push('\n');
+    }
+    if !axes.is_empty() {
+        let n_points: usize = axes.iter().map(|(_, v)| v.len()).product();
+        s.push_str(&format!(
+            "\n# {} axes, {n_points} grid points (first axis slowest):\n",
+            axes.len()
+        ));
+        for (key, values) in axes {
+            s.push_str(&format!(
+                "# axis {key} = {}\n",
+                toml::Value::Array(values.clone())
+            ));
+        }
+    }
+    s.push_str(&format!(
+        "\n# {} jobs, {total_units} work units; run directory {}\n",
+        jobs.len(),
+        run_dir.display()
+    ));
+    s.push_str("# index replicate seed params\n");
+    for job in jobs {
+        s.push_str(
+            format!(
+                "# {} {} {} {}",
+                job.index,
+                job.replicate,
+                job.seed,
+                job.params_text()
+            )
+            .trim_end(),
+        );
+        s.push('\n');
+    }
+    s
+}
