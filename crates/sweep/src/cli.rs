@@ -30,11 +30,11 @@ struct Cli {
 enum Command {
     /// Write a Slurm job-array script for this sweep (config flags as for a run) into
     /// <run dir>/slurm/, copy the binary and config there, and submit it with sbatch.
-    Slurm(Box<crate::slurm::SlurmArgs>),
+    Slurm(Box<SlurmArgs>),
     /// Check that every job of a run directory has its intact parts, print the command that
     /// re-runs the missing ones, merge the parts into one Parquet file per table and run the
     /// experiment's figures.
-    Collect(crate::collect::CollectArgs),
+    Collect(CollectArgs),
 }
 
 /// The flags of a run (also those of `slurm`).
@@ -101,6 +101,86 @@ pub(crate) struct RunArgs {
     /// experiments with checkpoints only).
     #[arg(long, value_name = "FILE")]
     from_checkpoint: Option<String>,
+}
+
+/// Options of `slurm` (after the run's own flags: `--config`, `--set`, `--axis`, `--seeds`,
+/// `--quick`, `--out`, `--run-id`, ...).
+#[derive(Debug, clap::Args)]
+pub(crate) struct SlurmArgs {
+    #[command(flatten)]
+    pub(crate) run: RunArgs,
+    /// Array tasks (shards); task i runs the jobs with index % N == i [default: one task per
+    /// job, at most 1000].
+    #[arg(long, value_name = "N")]
+    tasks: Option<usize>,
+    /// CPUs per array task (the task runs that many jobs at a time).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    cpus_per_task: usize,
+    /// Time limit per array task, in Slurm's format (e.g. 2:00:00) [default: the partition's].
+    #[arg(long, value_name = "TIME")]
+    time: Option<String>,
+    /// Memory per array task, in Slurm's format (e.g. 2G) [default: the cluster's].
+    #[arg(long, value_name = "MEM")]
+    mem: Option<String>,
+    /// Slurm partition [default: the cluster's default].
+    #[arg(long, value_name = "NAME")]
+    partition: Option<String>,
+    /// Slurm account to charge.
+    #[arg(long, value_name = "NAME")]
+    account: Option<String>,
+    /// At most N array tasks running at once (the array's %N throttle).
+    #[arg(long, value_name = "N")]
+    max_running: Option<usize>,
+    /// Also submit the collect step, to start when every array task has succeeded.
+    #[arg(long)]
+    collect: bool,
+    /// Write the scripts and copy the binary, but do not submit (prints the sbatch commands).
+    #[arg(long)]
+    dry_run: bool,
+}
+
+impl SlurmArgs {
+    /// The options `slurm` needs (no clap type below the CLI).
+    fn options(&self) -> crate::slurm::SlurmOptions {
+        crate::slurm::SlurmOptions {
+            tasks: self.tasks,
+            cpus_per_task: self.cpus_per_task,
+            time: self.time.clone(),
+            mem: self.mem.clone(),
+            partition: self.partition.clone(),
+            account: self.account.clone(),
+            max_running: self.max_running,
+            collect: self.collect,
+            dry_run: self.dry_run,
+        }
+    }
+}
+
+/// Options of `collect`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct CollectArgs {
+    /// The run directory [default: results/<experiment>/<run id>].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// The run's id (names the default directory; recorded in the merged files) [default: the
+    /// id recorded in the parts].
+    #[arg(long, value_name = "ID")]
+    run_id: Option<String>,
+    /// Merge the jobs that are there even if some are missing (their indices are recorded in
+    /// the merged files' metadata); the exit code is still 1.
+    #[arg(long)]
+    allow_missing: bool,
+}
+
+impl CollectArgs {
+    /// The options `collect` needs.
+    fn options(&self) -> crate::collect::CollectOptions {
+        crate::collect::CollectOptions {
+            out: self.out.clone(),
+            run_id: self.run_id.clone(),
+            allow_missing: self.allow_missing,
+        }
+    }
 }
 
 /// The entry point of every experiment binary:
@@ -183,7 +263,7 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
         .try_get_matches_from(std::iter::once(bin.clone()).chain(args.iter().cloned()))?;
     let parsed = Cli::from_arg_matches(&matches)?;
     let (cli, matches, slurm_args) = match &parsed.command {
-        Some(Command::Collect(c)) => return crate::collect::collect::<E>(c),
+        Some(Command::Collect(c)) => return crate::collect::collect::<E>(&c.options()),
         Some(Command::Slurm(s)) => (
             &s.run,
             matches
@@ -220,7 +300,7 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
         // The same id a local run into this directory would record.
         let run_id = plan.run_id(cli.out.is_some());
         return crate::slurm::submit::<E>(
-            slurm,
+            &slurm.options(),
             &crate::slurm::Plan {
                 config_text: &plan.config_text,
                 run_dir: &plan.run_dir,

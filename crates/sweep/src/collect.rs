@@ -23,20 +23,15 @@ use crate::store::{Manifest, RunStatus};
 use crate::util::rfc3339_utc;
 use crate::{Experiment, FailedJob, Job, RunDir, RunSummary, resume};
 
-/// Options of `collect`.
-#[derive(Debug, clap::Args)]
-pub(crate) struct CollectArgs {
+/// Options of `collect` (the command line's in `cli`).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CollectOptions {
     /// The run directory [default: results/<experiment>/<run id>].
-    #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
-    /// The run's id (names the default directory; recorded in the merged files) [default: the
-    /// id recorded in the parts].
-    #[arg(long, value_name = "ID")]
-    run_id: Option<String>,
-    /// Merge the jobs that are there even if some are missing (their indices are recorded in
-    /// the merged files' metadata); the exit code is still 1.
-    #[arg(long)]
-    allow_missing: bool,
+    pub(crate) out: Option<PathBuf>,
+    /// The run's id [default: the id recorded in the parts].
+    pub(crate) run_id: Option<String>,
+    /// Merge the jobs that are there even if some are missing.
+    pub(crate) allow_missing: bool,
 }
 
 /// `collect.toml`.
@@ -103,7 +98,7 @@ fn failures_in_manifests(run_dir: &Path) -> BTreeMap<usize, (String, String)> {
 }
 
 /// `exp-<name> collect`.
-pub(crate) fn collect<E: Experiment>(args: &CollectArgs) -> anyhow::Result<RunSummary> {
+pub(crate) fn collect<E: Experiment>(args: &CollectOptions) -> anyhow::Result<RunSummary> {
     if let Some(id) = &args.run_id {
         crate::plan::check_run_id(id)?;
     }

@@ -187,41 +187,17 @@ fn location(origin: &str, key: &str) -> String {
     }
 }
 
-/// Resolves the config of experiment `E`: embedded default ← `config_file` ← quick overrides (if
-/// `quick`) ← `extra` (dotted key, TOML value text; the harness passes `--pattern` as
-/// `pattern.file` and `--seeds` as `run.seeds`) ← `sets` (`key=value`, in order). Then
-/// deserializes into `E::Config`, reads the input files every grid point's config names
-/// ([`Experiment::input_files`]; for a config file with an `[inputs]` table, from the run's
-/// copies next to it, see the crate docs), adds their `[inputs]` table and runs
-/// `E::validate` with them. [`resolve_config_inputs`] also returns the inputs.
-///
-/// When the default config has an `[axes]` table (see the crate docs), `[axes]` entries of the
-/// file and `--set axes.KEY=[V1, V2]` are checked as axes, the merged table keeps `[axes]`, and
-/// `[axes]` is removed before deserializing (the returned config is the *base* config, without
-/// any grid point applied; see [`expand_jobs`](crate::expand_jobs) for the per-job configs).
-///
-/// Returns the config and the merged table (whose TOML text is the run's `config.toml`, with
-/// `[axes]` and `[inputs]`).
-pub fn resolve_config<E: Experiment>(
-    config_file: Option<&Path>,
-    sets: &[String],
-    quick: bool,
-    extra: &[(String, String)],
-) -> Result<(E::Config, Table), ConfigError> {
-    let overrides: Vec<CmdOverride<'_>> = sets.iter().map(|s| CmdOverride::Set(s)).collect();
-    resolve_with::<E>(config_file, &overrides, quick, extra)
-}
+/// The reserved top-level table of a resolved config that records its input files (see
+/// [`crate::inputs`]); like `[axes]` it is not part of the experiment's config.
+pub(crate) const INPUTS: &str = "inputs";
 
-/// [`resolve_config`] that also returns the inputs read (for [`expand_jobs`](crate::expand_jobs),
-/// [`job_config`](crate::job_config) and `run_job`).
-pub fn resolve_config_inputs<E: Experiment>(
-    config_file: Option<&Path>,
-    sets: &[String],
-    quick: bool,
-    extra: &[(String, String)],
-) -> Result<(E::Config, Table, std::sync::Arc<crate::Inputs>), ConfigError> {
-    let overrides: Vec<CmdOverride<'_>> = sets.iter().map(|s| CmdOverride::Set(s)).collect();
-    crate::inputs::resolve::<E>(config_file, &overrides, quick, extra, None)
+/// `table` without its `[inputs]` table.
+pub(crate) fn without_inputs(table: &Table) -> Table {
+    let mut t = table.clone();
+    if matches!(t.get(INPUTS), Some(Value::Table(_))) {
+        t.remove(INPUTS);
+    }
+    t
 }
 
 /// A command-line override, in command-line order.
@@ -233,17 +209,7 @@ pub(crate) enum CmdOverride<'a> {
     Axis(&'a str),
 }
 
-/// [`resolve_config`] with `--set` and `--axis` overrides interleaved in command-line order.
-pub(crate) fn resolve_with<E: Experiment>(
-    config_file: Option<&Path>,
-    overrides: &[CmdOverride<'_>],
-    quick: bool,
-    extra: &[(String, String)],
-) -> Result<(E::Config, Table), ConfigError> {
-    crate::inputs::resolve::<E>(config_file, overrides, quick, extra, None).map(|(c, t, _)| (c, t))
-}
-
-/// The layers of [`resolve_with`] merged over the default (not deserialized, not validated),
+/// The layers of [`resolve_with`](crate::plan::resolve_with) merged over the default (not deserialized, not validated),
 /// and the `[inputs]` table of the config file, if it has one (a run's stored config; see
 /// [`crate::inputs`]), which is not merged.
 pub(crate) fn merge_layers<E: Experiment>(
@@ -281,7 +247,7 @@ pub(crate) fn merge_layers<E: Experiment>(
             origin: origin.clone(),
             message: e.to_string(),
         })?;
-        stored_inputs = layer.remove(crate::inputs::INPUTS);
+        stored_inputs = layer.remove(INPUTS);
         if schema.has_axes
             && let Some(axes_layer) = layer.remove(axes::AXES)
         {
@@ -369,7 +335,7 @@ fn apply_override(
 /// Deserializes a resolved table into a config type, without its `[axes]` and `[inputs]`
 /// tables.
 pub(crate) fn deserialize<C: DeserializeOwned>(merged: &Table) -> Result<C, ConfigError> {
-    let text = config_text(&crate::inputs::without_inputs(&axes::without_axes(merged)))?;
+    let text = config_text(&without_inputs(&axes::without_axes(merged)))?;
     toml::from_str(&text).map_err(|e| ConfigError::Deserialize {
         key: e.span().and_then(|s| key_at(&text, s.start)),
         message: e.message().trim().to_owned(),

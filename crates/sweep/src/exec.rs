@@ -22,7 +22,7 @@ use crate::store::{
     write_config_file,
 };
 use crate::util::{human_duration, rfc3339_utc};
-use crate::{Experiment, Job, JobOutput, RunDir, interrupt, resume};
+use crate::{Experiment, FailedJob, Job, JobOutput, RunDir, interrupt, resume};
 
 /// How a plan is executed: this process's threads and shard, `--restart`, and the command
 /// line recorded in the manifest.
@@ -388,21 +388,6 @@ pub fn redraw<E: Experiment>(run_dir: &Path) -> anyhow::Result<RunSummary> {
         finish_error,
         ..RunSummary::default()
     })
-}
-
-/// A job that failed: returned `Err`, panicked, or its output could not be written.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct FailedJob {
-    /// The job's index.
-    pub index: usize,
-    /// The job's replicate number.
-    pub replicate: usize,
-    /// The job's seed.
-    pub seed: u64,
-    /// The job's params.
-    pub params: Vec<(String, String)>,
-    /// The full error chain (`{:#}`), or the panic message.
-    pub error: String,
 }
 
 /// The outcome of [`run_cli`].

@@ -34,7 +34,7 @@ use crate::{Experiment, Inputs};
 
 /// The top-level table of a resolved config that records its inputs (and the run directory's
 /// sub-directory holding their copies).
-pub(crate) const INPUTS: &str = "inputs";
+pub(crate) use crate::config::INPUTS;
 
 /// One input file named by a config value (see [`Experiment::input_files`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -291,16 +291,7 @@ fn to_table(entries: &BTreeMap<String, Recorded>) -> Table {
         .collect()
 }
 
-/// `table` without its `[inputs]` table.
-pub(crate) fn without_inputs(table: &Table) -> Table {
-    let mut t = table.clone();
-    if matches!(t.get(INPUTS), Some(Value::Table(_))) {
-        t.remove(INPUTS);
-    }
-    t
-}
-
-/// Resolves a config like [`config::resolve_with`] and reads its input files: the merged
+/// Resolves a config like [`crate::plan::resolve_with`] and reads its input files: the merged
 /// layers, deserialized; every input file of every grid point read once (from the run's copies
 /// for the inputs a config file's `[inputs]` table records, see the module docs; `out` is the
 /// run directory, if given); the `[inputs]` table added to the returned table; then
@@ -574,7 +565,7 @@ mod tests {
         assert!(text.contains("[inputs.\"data/x y.txt\"]"), "{text}");
         let back: Table = toml::from_str(&text).unwrap();
         assert_eq!(parse_table("f", &back[INPUTS]).unwrap(), e);
-        assert!(without_inputs(&back).is_empty());
+        assert!(crate::config::without_inputs(&back).is_empty());
         let bad: Table = toml::from_str("[inputs.x]\nfnv1a64 = \"xyz\"\n").unwrap();
         let msg = parse_table("f.toml", &bad[INPUTS]).unwrap_err().to_string();
         assert!(msg.contains("f.toml") && msg.contains("fnv1a64"), "{msg}");

@@ -193,18 +193,17 @@ pub use axes::{axes_of, expand_jobs, grid_points, job_config};
 pub use cli::{main, run_cli};
 pub use config::{
     ConfigError, apply_params, check_at_least, check_bounds, check_positive, check_range,
-    resolve_config, resolve_config_inputs,
 };
 /// Input files by path as written in the config → bytes (read by the harness; see
 /// [`Experiment::input_files`]).
 pub use elise_core::Inputs;
-pub use exec::{ExecOptions, FailedJob, RunSummary, execute};
+pub use exec::{ExecOptions, RunSummary, execute};
 pub use inputs::{InputFile, ReadError, read_bounded};
 pub use parquet_io::{
     column, read_parquet, read_parquet_metadata, write_file_atomic, write_parquet_atomic,
     write_parquet_batches_atomic,
 };
-pub use plan::{Override, Plan, Request, plan};
+pub use plan::{Override, Plan, Request, plan, resolve_config, resolve_config_inputs};
 pub use progress::Progress;
 pub use shard::Shard;
 pub use telemetry::init_tracing;
@@ -374,6 +373,21 @@ pub fn grid_jobs(points: &[Vec<(String, String)>], n_seeds: usize, base_seed: u6
         }
     }
     jobs
+}
+
+/// A job that failed: returned `Err`, panicked, or its output could not be written.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct FailedJob {
+    /// The job's index.
+    pub index: usize,
+    /// The job's replicate number.
+    pub replicate: usize,
+    /// The job's seed.
+    pub seed: u64,
+    /// The job's params.
+    pub params: Vec<(String, String)>,
+    /// The full error chain (`{:#}`), or the panic message.
+    pub error: String,
 }
 
 /// What one job produced: named tables (table name → rows) and extra files. Each table becomes

@@ -8,11 +8,13 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+
 use std::sync::Arc;
+use toml::Table;
 
 use anyhow::bail;
 
-use crate::config::{self, ConfigError};
+use crate::config::{self, CmdOverride, ConfigError};
 use crate::util::{fnv1a_64, git_commit};
 use crate::{Experiment, Inputs, Job};
 
@@ -247,4 +249,51 @@ fn listing(
         s.push('\n');
     }
     s
+}
+
+/// Resolves the config of experiment `E`: embedded default ← `config_file` ← quick overrides (if
+/// `quick`) ← `extra` (dotted key, TOML value text; the harness passes `--pattern` as
+/// `pattern.file` and `--seeds` as `run.seeds`) ← `sets` (`key=value`, in order). Then
+/// deserializes into `E::Config`, reads the input files every grid point's config names
+/// ([`Experiment::input_files`]; for a config file with an `[inputs]` table, from the run's
+/// copies next to it, see the crate docs), adds their `[inputs]` table and runs
+/// `E::validate` with them. [`resolve_config_inputs`] also returns the inputs.
+///
+/// When the default config has an `[axes]` table (see the crate docs), `[axes]` entries of the
+/// file and `--set axes.KEY=[V1, V2]` are checked as axes, the merged table keeps `[axes]`, and
+/// `[axes]` is removed before deserializing (the returned config is the *base* config, without
+/// any grid point applied; see [`expand_jobs`](crate::expand_jobs) for the per-job configs).
+///
+/// Returns the config and the merged table (whose TOML text is the run's `config.toml`, with
+/// `[axes]` and `[inputs]`).
+pub fn resolve_config<E: Experiment>(
+    config_file: Option<&Path>,
+    sets: &[String],
+    quick: bool,
+    extra: &[(String, String)],
+) -> Result<(E::Config, Table), ConfigError> {
+    let overrides: Vec<CmdOverride<'_>> = sets.iter().map(|s| CmdOverride::Set(s)).collect();
+    resolve_with::<E>(config_file, &overrides, quick, extra)
+}
+
+/// [`resolve_config`] that also returns the inputs read (for [`expand_jobs`](crate::expand_jobs),
+/// [`job_config`](crate::job_config) and `run_job`).
+pub fn resolve_config_inputs<E: Experiment>(
+    config_file: Option<&Path>,
+    sets: &[String],
+    quick: bool,
+    extra: &[(String, String)],
+) -> Result<(E::Config, Table, std::sync::Arc<crate::Inputs>), ConfigError> {
+    let overrides: Vec<CmdOverride<'_>> = sets.iter().map(|s| CmdOverride::Set(s)).collect();
+    crate::inputs::resolve::<E>(config_file, &overrides, quick, extra, None)
+}
+
+/// [`resolve_config`] with `--set` and `--axis` overrides interleaved in command-line order.
+pub(crate) fn resolve_with<E: Experiment>(
+    config_file: Option<&Path>,
+    overrides: &[CmdOverride<'_>],
+    quick: bool,
+    extra: &[(String, String)],
+) -> Result<(E::Config, Table), ConfigError> {
+    crate::inputs::resolve::<E>(config_file, overrides, quick, extra, None).map(|(c, t, _)| (c, t))
 }

@@ -13,7 +13,6 @@ use std::process::Command;
 
 use anyhow::{Context as _, anyhow, bail};
 
-use crate::cli::RunArgs;
 use crate::config::ConfigError;
 use crate::parquet_io::write_file_atomic;
 use crate::store::prepare_run_dir_for;
@@ -23,40 +22,27 @@ use crate::{Experiment, RunSummary};
 /// Largest default array (Slurm's default `MaxArraySize` is 1001).
 pub(crate) const MAX_DEFAULT_TASKS: usize = 1000;
 
-/// Options of `slurm` (after the run's own flags: `--config`, `--set`, `--axis`, `--seeds`,
-/// `--quick`, `--out`, `--run-id`, ...).
-#[derive(Debug, clap::Args)]
-pub(crate) struct SlurmArgs {
-    #[command(flatten)]
-    pub(crate) run: RunArgs,
-    /// Array tasks (shards); task i runs the jobs with index % N == i [default: one task per
-    /// job, at most 1000].
-    #[arg(long, value_name = "N")]
-    tasks: Option<usize>,
-    /// CPUs per array task (the task runs that many jobs at a time).
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    cpus_per_task: usize,
-    /// Time limit per array task, in Slurm's format (e.g. 2:00:00) [default: the partition's].
-    #[arg(long, value_name = "TIME")]
-    time: Option<String>,
-    /// Memory per array task, in Slurm's format (e.g. 2G) [default: the cluster's].
-    #[arg(long, value_name = "MEM")]
-    mem: Option<String>,
-    /// Slurm partition [default: the cluster's default].
-    #[arg(long, value_name = "NAME")]
-    partition: Option<String>,
-    /// Slurm account to charge.
-    #[arg(long, value_name = "NAME")]
-    account: Option<String>,
-    /// At most N array tasks running at once (the array's %N throttle).
-    #[arg(long, value_name = "N")]
-    max_running: Option<usize>,
-    /// Also submit the collect step, to start when every array task has succeeded.
-    #[arg(long)]
-    collect: bool,
-    /// Write the scripts and copy the binary, but do not submit (prints the sbatch commands).
-    #[arg(long)]
-    dry_run: bool,
+/// Options of `slurm` (the command line's `--tasks`, `--cpus-per-task`, ... in `cli`).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SlurmOptions {
+    /// Array tasks (shards) [default: one task per job, at most 1000].
+    pub(crate) tasks: Option<usize>,
+    /// CPUs per array task.
+    pub(crate) cpus_per_task: usize,
+    /// Time limit per array task, in Slurm's format.
+    pub(crate) time: Option<String>,
+    /// Memory per array task, in Slurm's format.
+    pub(crate) mem: Option<String>,
+    /// Slurm partition.
+    pub(crate) partition: Option<String>,
+    /// Slurm account.
+    pub(crate) account: Option<String>,
+    /// At most N array tasks running at once.
+    pub(crate) max_running: Option<usize>,
+    /// Also submit the collect step.
+    pub(crate) collect: bool,
+    /// Write the scripts, do not submit.
+    pub(crate) dry_run: bool,
 }
 
 /// The resolved sweep that `slurm` submits.
@@ -114,7 +100,7 @@ fn sbatch_path(what: &str, path: &Path) -> anyhow::Result<String> {
 
 /// Refuses Slurm option values that are not in Slurm's own format: they are written into
 /// `#SBATCH` lines, where a newline or a shell word would become a command of the script.
-fn check_directive_values(args: &SlurmArgs) -> Result<(), ConfigError> {
+fn check_directive_values(args: &SlurmOptions) -> Result<(), ConfigError> {
     let check =
         |flag: &str, value: &Option<String>, ok: fn(char) -> bool, expected: &str| match value {
             Some(v) if v.is_empty() || !v.chars().all(ok) => Err(ConfigError::Usage(format!(
@@ -150,7 +136,7 @@ fn check_directive_values(args: &SlurmArgs) -> Result<(), ConfigError> {
 }
 
 /// `#SBATCH` lines shared by the array and the collect step.
-fn common_directives(args: &SlurmArgs, workdir: &str) -> String {
+fn common_directives(args: &SlurmOptions, workdir: &str) -> String {
     let mut s = String::new();
     if let Some(t) = &args.time {
         s.push_str(&format!("#SBATCH --time={t}\n"));
@@ -171,7 +157,7 @@ fn common_directives(args: &SlurmArgs, workdir: &str) -> String {
 /// The job-array script.
 fn array_script(
     name: &str,
-    args: &SlurmArgs,
+    args: &SlurmOptions,
     plan: &Plan<'_>,
     tasks: usize,
     run_dir: &str,
@@ -214,7 +200,7 @@ exec "$run_dir/slurm/exp-{name}" --config "$run_dir/config.toml" --out "$run_dir
 /// The collect step's script.
 fn collect_script(
     name: &str,
-    args: &SlurmArgs,
+    args: &SlurmOptions,
     plan: &Plan<'_>,
     run_dir: &str,
     workdir: &str,
@@ -283,7 +269,7 @@ fn sbatch(args: &[String]) -> anyhow::Result<String> {
 
 /// `exp-<name> slurm ...`.
 pub(crate) fn submit<E: Experiment>(
-    args: &SlurmArgs,
+    args: &SlurmOptions,
     plan: &Plan<'_>,
 ) -> anyhow::Result<RunSummary> {
     if plan.n_jobs == 0 {

@@ -13,9 +13,8 @@ use std::path::Path;
 use anyhow::{Context as _, anyhow, bail};
 
 use crate::config::{self, ConfigError};
-use crate::exec::FailedJob;
 use crate::parquet_io::write_file_atomic;
-use crate::{Experiment, resume};
+use crate::{Experiment, FailedJob, resume};
 
 /// Largest `config.toml`, manifest or plan read from a run directory.
 pub(crate) const MAX_SMALL_FILE_BYTES: u64 = 16 << 20;
@@ -219,7 +218,7 @@ pub(crate) fn check_run_config<E: Experiment>(
     let Ok(old_table) = toml::from_str::<toml::Table>(&old) else {
         return Err(damaged("is not valid TOML"));
     };
-    let resolved = config::resolve_with::<E>(Some(&path), &[], false, &[])
+    let resolved = crate::plan::resolve_with::<E>(Some(&path), &[], false, &[])
         .ok()
         .and_then(|(_, table)| config::config_text(&table).ok().map(|t| (t, table)));
     if let Some((text, _)) = &resolved
