@@ -350,12 +350,8 @@ pub fn validate(cfg: &Config, inputs: &Inputs) -> Result<(), elise_sweep::Config
             "a network loaded with run.from_checkpoint is not trained, so there is nothing to checkpoint; set only one of them",
         ));
     }
-    if cfg.run.save_trained {
-        return Err(ConfigError::invalid(
-            "run.save_trained",
-            "a network loaded with run.from_checkpoint is not trained; it is already saved",
-        ));
-    }
+    // `run.save_trained` (e.g. inherited from the saving run's config.toml) has nothing to do
+    // for a loaded network: it is already saved, and `train_job` saves only trained ones.
     load_foreign(cfg, inputs).map_err(|m| ConfigError::invalid("run.from_checkpoint", m))?;
     Ok(())
 }
