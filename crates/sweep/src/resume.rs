@@ -307,26 +307,10 @@ pub fn clear_job_temporaries(run_dir: &Path, index: usize) -> anyhow::Result<()>
         }
         Ok(())
     })?;
-    let done = run_dir.join(DONE_DIR);
-    let entries = match std::fs::read_dir(&done) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e).with_context(|| format!("cannot list {}", done.display())),
-    };
     let record_prefix = format!("job-{index:06}.toml.");
-    for entry in entries.filter_map(Result::ok) {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with(&record_prefix) && name.ends_with(".tmp") {
-            let path = entry.path();
-            match std::fs::remove_file(&path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(e).with_context(|| format!("cannot remove {}", path.display()));
-                }
-                _ => {}
-            }
-        }
-    }
-    Ok(())
+    crate::store::remove_files_where(&run_dir.join(DONE_DIR), |name| {
+        name.starts_with(&record_prefix) && name.ends_with(".tmp")
+    })
 }
 
 /// Removes every part, temporary part and completion record of a run directory (`--restart`).

@@ -47,65 +47,52 @@ pub(crate) const COLLECT_FILE: &str = "collect.toml";
 /// Removes what `collect` wrote (`collect.toml` and the merged `<table>.parquet` files at the
 /// top of the run directory), so that no merged table outlives a change of the run's jobs.
 pub(crate) fn clear_collected(run_dir: &Path) -> anyhow::Result<()> {
-    let entries = match std::fs::read_dir(run_dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e).with_context(|| format!("cannot list {}", run_dir.display())),
-    };
-    for entry in entries {
-        let entry = entry.with_context(|| format!("cannot list {}", run_dir.display()))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let merged = name.ends_with(".parquet") && entry.file_type().is_ok_and(|t| t.is_file());
-        if merged || name == COLLECT_FILE {
-            let path = entry.path();
-            match std::fs::remove_file(&path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(e).with_context(|| format!("cannot remove {}", path.display()));
-                }
-                _ => {}
-            }
-        }
-    }
-    Ok(())
+    remove_files_where(run_dir, |name| {
+        name.ends_with(".parquet") || name == COLLECT_FILE
+    })
 }
 
 /// Removes the temporary files (`<name>.<pid>.tmp`, `<name>.<pid>.tmp.png`) that processes
 /// killed before their rename left at the top of the run directory: only those of processes
 /// that no longer run (where `/proc` tells; elsewhere nothing is removed).
 pub(crate) fn clear_dead_temporaries(run_dir: &Path) -> anyhow::Result<()> {
-    let proc_fs = Path::new("/proc/self");
-    if !proc_fs.exists() {
+    if !Path::new("/proc/self").exists() {
         return Ok(());
     }
-    let entries = match std::fs::read_dir(run_dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e).with_context(|| format!("cannot list {}", run_dir.display())),
-    };
-    for entry in entries.filter_map(Result::ok) {
-        let name = entry.file_name().to_string_lossy().into_owned();
+    remove_files_where(run_dir, |name| {
         let Some(stem) = name
             .strip_suffix(".tmp")
             .or_else(|| name.strip_suffix(".tmp.png"))
         else {
-            continue;
+            return false;
         };
-        let Some(pid) = stem.rsplit('.').next().and_then(|p| p.parse::<u32>().ok()) else {
-            continue;
-        };
-        if pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists() {
-            let path = entry.path();
-            match std::fs::remove_file(&path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(e).with_context(|| format!("cannot remove {}", path.display()));
-                }
-                _ => {}
-            }
+        stem.rsplit('.')
+            .next()
+            .and_then(|p| p.parse::<u32>().ok())
+            .is_some_and(|pid| {
+                pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists()
+            })
+    })
+}
+
+/// Removes the regular files directly in `dir` whose names satisfy `remove` (a missing `dir`
+/// or a file removed meanwhile by another process is fine).
+pub(crate) fn remove_files_where(dir: &Path, remove: impl Fn(&str) -> bool) -> anyhow::Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("cannot list {}", dir.display())),
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.file_type().is_ok_and(|t| t.is_file()) && remove(&name) {
+            remove_if_exists(&entry.path())?;
         }
     }
     Ok(())
 }
 
+/// Removes `path`; a file that is not there is fine.
 pub(crate) fn remove_if_exists(path: &Path) -> anyhow::Result<()> {
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
