@@ -343,7 +343,7 @@ pub(crate) fn deserialize<C: DeserializeOwned>(merged: &Table) -> Result<C, Conf
 }
 
 /// Builds a config from a resolved table (e.g. the run's `config.toml`, or the table returned by
-/// [`resolve_config`]) with `params` applied: each (dotted key, TOML value text) replaces that
+/// [`resolve_config`](crate::resolve_config)) with `params` applied: each (dotted key, TOML value text) replaces that
 /// key's value, checked like a `--set` value against the table (the key must exist; strings may
 /// be unquoted; integers are accepted for floats). The `[axes]` table is removed before
 /// deserializing, exactly as for the run itself. No validation is run (see

@@ -1,4 +1,4 @@
-//! Execution: the jobs of a [`Plan`](crate::plan::Plan) on a rayon pool, each under its job lock,
+//! Execution: the jobs of a [`Plan`] on a rayon pool, each under its job lock,
 //! with resume, progress, a clean stop on SIGINT/SIGTERM, the manifest and the experiment's
 //! `finish` — and `--redraw`, which only runs `finish` on a run directory.
 //!
@@ -390,7 +390,7 @@ pub fn redraw<E: Experiment>(run_dir: &Path) -> anyhow::Result<RunSummary> {
     })
 }
 
-/// The outcome of [`run_cli`].
+/// The outcome of [`execute`] (and of [`run_cli`](crate::run_cli)).
 #[derive(Clone, Debug, Default)]
 pub struct RunSummary {
     /// The run directory (with `--list`: the directory a run would use; nothing is created).

@@ -103,6 +103,26 @@
 //!   `elise.git_commit`, `elise.config`, `elise.jobs`, `elise.missing_jobs`), runs `finish` and
 //!   writes `collect.toml`.
 //!
+//! # A run directory cannot lie
+//!
+//! * Every completion record carries the FNV-1a hash of the resolved config its job ran with;
+//!   a record made for other values (an edited `config.toml`), for another job, without parts,
+//!   or naming a part outside the directory is never trusted: the job is redone. An empty or
+//!   unreadable `config.toml` is refused; a different config is refused naming the first key
+//!   (or input file) that differs.
+//! * Figures, summaries, `--redraw` and `collect` read the parts of recorded jobs only
+//!   ([`RunDir::read_table`]); `collect` and any run that rewrites jobs first remove earlier
+//!   merged tables and `collect.toml`.
+//! * Advisory locks ([`lock`]): sweeps and shards share `_lock`, `collect` and a whole-sweep
+//!   `--restart` take it alone (or fail with a message); a job's lock is held from its resume
+//!   check to its record, so any number of processes on one `--out` run every job once, never
+//!   delete each other's parts, and wait for the jobs another process is running.
+//! * Limits ([`limits`], at most 100,000 jobs, `--threads` at most 4096) and each
+//!   job's own check ([`Experiment::check_job`]) are applied before anything is written.
+//!
+//! The library-level entry point is [`plan()`] then [`execute()`] (the CLI is one front end);
+//! ARCHITECTURE.md shows the layers.
+//!
 //! # Crash safety
 //!
 //! Every file the harness writes (parts, completion records, `config.toml`, input copies, job

@@ -39,9 +39,9 @@ pub struct Request {
     pub extra: Vec<(String, String)>,
     /// Apply the experiment's quick overrides.
     pub quick: bool,
-    /// The run directory [default: `results/<experiment>/<run id>`].
+    /// The run directory (default: `results/<experiment>/<run id>`).
     pub out: Option<PathBuf>,
-    /// The run id [default: the run directory's name, or a hash of the config and the code].
+    /// The run id (default: the run directory's name, or a hash of the config and the code).
     pub run_id: Option<String>,
 }
 
