@@ -197,7 +197,14 @@ pub fn main<E: Experiment>() -> ExitCode {
         .skip(1)
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    match run_cli::<E>(&args) {
+    report(run_cli::<E>(&args))
+}
+
+/// Prints the outcome of [`run_cli`] as the binaries do (the `--list` text, the report, the
+/// jobs line and `results: <dir>` on stdout; errors on stderr) and returns the exit code (see
+/// [`main`]).
+pub fn report(outcome: anyhow::Result<RunSummary>) -> ExitCode {
+    match outcome {
         Ok(summary) => {
             let mut out = std::io::stdout().lock();
             if let Some(listing) = &summary.listing {

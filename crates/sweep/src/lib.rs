@@ -210,7 +210,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use arrow_array::RecordBatch;
 
 pub use axes::{axes_of, expand_jobs, grid_points, job_config};
-pub use cli::{main, run_cli};
+pub use cli::{main, report, run_cli};
 pub use config::{
     ConfigError, apply_params, check_at_least, check_bounds, check_positive, check_range,
 };
@@ -600,5 +600,43 @@ impl RunDir {
             batches.extend(read_parquet(&part)?);
         }
         Ok(batches)
+    }
+}
+
+/// An experiment as a value: its name, a one-line summary and its command line, with the type
+/// erased, so that a registry can list every experiment (`elise-lab`) and front ends can run
+/// one by name.
+#[derive(Clone, Copy)]
+pub struct Entry {
+    /// `E::NAME`, e.g. `"birdsong"`.
+    pub name: &'static str,
+    /// One line: what the experiment shows.
+    pub summary: &'static str,
+    run: fn(&[String]) -> anyhow::Result<RunSummary>,
+}
+
+impl Entry {
+    /// The entry of experiment `E`.
+    pub const fn of<E: Experiment>(summary: &'static str) -> Self {
+        Self {
+            name: E::NAME,
+            summary,
+            run: run_cli::<E>,
+        }
+    }
+
+    /// Runs the experiment's command line (`args` after the program name), as
+    /// [`run_cli`] does.
+    pub fn run_cli(&self, args: &[String]) -> anyhow::Result<RunSummary> {
+        (self.run)(args)
+    }
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("name", &self.name)
+            .field("summary", &self.summary)
+            .finish_non_exhaustive()
     }
 }
