@@ -117,13 +117,37 @@ pub(crate) fn prepare_run_dir_for<E: Experiment>(
 }
 
 /// Writes `config.toml` unless it already holds `config_text` (shards of one sweep start at the
-/// same time; each writes through its own temporary file).
+/// same time; each writes through its own temporary file). A new `config.toml` is created
+/// without replacing one that another process created meanwhile: if that one holds another
+/// config, this run is refused (two runs of different configs never share a directory). An
+/// existing one (an older version's, checked by [`check_run_config`]) is replaced.
 pub(crate) fn write_config_file(run_dir: &Path, config_text: &str) -> anyhow::Result<()> {
     let path = run_dir.join("config.toml");
-    if std::fs::read_to_string(&path).is_ok_and(|old| old == config_text) {
-        return Ok(());
+    match read_small_text(&path) {
+        Ok(old) if old == config_text => return Ok(()),
+        Ok(_) => return write_file_atomic(&path, config_text.as_bytes()),
+        Err(_) if path.exists() => return write_file_atomic(&path, config_text.as_bytes()),
+        Err(_) => {}
     }
-    crate::parquet_io::write_file_atomic(&path, config_text.as_bytes())
+    // Create: write a temporary file, then link it to the name (which fails if it exists).
+    let tmp = run_dir.join(format!("config.toml.new.{}.tmp", std::process::id()));
+    write_file_atomic(&tmp, config_text.as_bytes())?;
+    let linked = std::fs::hard_link(&tmp, &path);
+    remove_if_exists(&tmp)?;
+    match linked {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            match read_small_text(&path) {
+                Ok(other) if other == config_text => Ok(()),
+                _ => Err(ConfigError::Usage(format!(
+                    "run directory {}: another process has just started a run with a different config there; choose another --out",
+                    run_dir.display()
+                ))
+                .into()),
+            }
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
+    }
 }
 
 /// Creates the run directory if needed. An existing directory must be a run directory: a path

@@ -337,3 +337,47 @@ fn collect_refuses_while_a_sweep_is_running_and_suggests_no_resubmission() {
     assert!(o.status.success(), "{}", text(&o));
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+#[test]
+fn two_runs_of_different_configs_never_share_a_fresh_directory() {
+    for round in 0..5 {
+        let out = temp_dir(&format!("race-{round}"));
+        let spawn = |steps: &str| {
+            Command::new(TOY)
+                .arg("--out")
+                .arg(&out)
+                .args(["--seeds", "2", "--set", &format!("toy.steps={steps}")])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (a, b) = (spawn("3"), spawn("4"));
+        let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+        let ok: Vec<&Output> = [&a, &b]
+            .into_iter()
+            .filter(|o| o.status.success())
+            .collect();
+        assert_eq!(
+            ok.len(),
+            1,
+            "exactly one run owns the directory:\n{}\n{}",
+            text(&a),
+            text(&b)
+        );
+        let refused = if a.status.success() { &b } else { &a };
+        assert_eq!(refused.status.code(), Some(2), "{}", text(refused));
+        // The directory's rows are those of its config.toml.
+        let steps = if std::fs::read_to_string(out.join("config.toml"))
+            .unwrap()
+            .contains("steps = 3")
+        {
+            3
+        } else {
+            4
+        };
+        assert_eq!(rows(&RunDir::new(&out), "samples").len(), 2 * steps);
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+}
