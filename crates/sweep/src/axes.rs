@@ -6,26 +6,13 @@
 
 use toml::{Table, Value};
 
-use crate::config::{
-    ConfigError, Schema, apply_params, conform, describe, join_key, mismatch, parse_toml,
-    parse_value, short,
+pub(crate) use crate::schema::{AXES, without_axes};
+use crate::schema::{
+    ConfigError, Schema, conform, describe, join_key, mismatch, parse_toml, parse_value, short,
 };
-use crate::{Experiment, Inputs, Job};
-
-/// The name of the opt-in table.
-pub(crate) const AXES: &str = "axes";
 
 /// Keys that cannot be axes: every grid point runs the same seeds (paired comparisons).
 const NOT_AXES: [&str; 2] = ["run.seeds", "run.base_seed"];
-
-/// `table` without its `[axes]` table (only removed when it is a table).
-pub(crate) fn without_axes(table: &Table) -> Table {
-    let mut t = table.clone();
-    if matches!(t.get(AXES), Some(Value::Table(_))) {
-        t.remove(AXES);
-    }
-    t
-}
 
 /// The `[axes]` table of `table`, if it has one.
 pub(crate) fn axes_table_mut(table: &mut Table) -> Option<&mut Table> {
@@ -388,62 +375,12 @@ pub fn grid_points(table: &Table) -> Vec<Vec<(String, String)>> {
         .collect()
 }
 
-fn params_text(params: &[(String, String)]) -> String {
+pub(crate) fn params_text(params: &[(String, String)]) -> String {
     params
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// The jobs of a resolved run, each with its own config: the base jobs `E::jobs(cfg)` repeated
-/// for every grid point of `table`'s `[axes]` (see [`grid_points`]).
-///
-/// For point `p` (0-based) and base job `j` the job is `Job { index: p * stride + j.index,
-/// replicate: j.replicate, seed: j.seed, params: <point params> ++ j.params }`, where `stride`
-/// is the largest base index + 1 (= the number of base jobs when, as with
-/// [`replicate_jobs`](crate::replicate_jobs), the base indices are `0..n`). Every point thus
-/// runs the same seeds. Each point's config is `table` with the point applied
-/// ([`apply_params`]), deserialized and validated with `E::validate` — for all points before
-/// this returns; the first bad point is a [`ConfigError::Point`] naming it.
-///
-/// Without axes the jobs are exactly `E::jobs(cfg, inputs)`, each with a clone of `cfg`.
-/// `cfg` must be the base config resolved from `table` and `inputs` its input files (as
-/// returned by [`resolve_config_inputs`](crate::resolve_config_inputs); `Inputs::new()` for an
-/// experiment without input files).
-pub fn expand_jobs<E: Experiment>(
-    cfg: &E::Config,
-    table: &Table,
-    inputs: &Inputs,
-) -> Result<Vec<(Job, E::Config)>, ConfigError> {
-    let base = E::jobs(cfg, inputs);
-    let stride = base.iter().map(|j| j.index + 1).max().unwrap_or(0);
-    check_job_count(&axes_of(table), base.len(), stride)?;
-    if axes_of(table).is_empty() {
-        return Ok(base.into_iter().map(|j| (j, cfg.clone())).collect());
-    }
-    let points = grid_points(table);
-    let mut jobs = Vec::with_capacity(points.len() * base.len());
-    for (p, point) in points.iter().enumerate() {
-        let point_cfg = apply_params::<E::Config>(table, point)
-            .and_then(|c| E::validate(&c, inputs).map(|()| c))
-            .map_err(|source| ConfigError::Point {
-                point: params_text(point),
-                source: Box::new(source),
-            })?;
-        for j in &base {
-            let mut params = point.clone();
-            params.extend(j.params.iter().cloned());
-            let job = Job {
-                index: p * stride + j.index,
-                replicate: j.replicate,
-                seed: j.seed,
-                params,
-            };
-            jobs.push((job, point_cfg.clone()));
-        }
-    }
-    Ok(jobs)
 }
 
 /// Most jobs one run directory holds (part files are named `job-<index:06>`, and every job's
@@ -487,27 +424,6 @@ pub(crate) fn check_job_count(
         ));
     }
     Ok(())
-}
-
-/// The config of one job of a run: `table` (the run's resolved table, e.g. its `config.toml`)
-/// with those params of `job` whose keys are axes of `table` applied, deserialized and
-/// validated with the run's `inputs` ([`RunDir::inputs`](crate::RunDir::inputs)). Without axes,
-/// the base config. Useful in `Experiment::finish`, which receives the base config only.
-pub fn job_config<E: Experiment>(
-    table: &Table,
-    job: &Job,
-    inputs: &Inputs,
-) -> Result<E::Config, ConfigError> {
-    let keys: Vec<String> = axes_of(table).into_iter().map(|(k, _)| k).collect();
-    let params: Vec<(String, String)> = job
-        .params
-        .iter()
-        .filter(|(k, _)| keys.contains(k))
-        .cloned()
-        .collect();
-    let cfg = apply_params::<E::Config>(table, &params)?;
-    E::validate(&cfg, inputs)?;
-    Ok(cfg)
 }
 
 #[cfg(test)]

@@ -18,10 +18,9 @@ use crate::parquet_io::write_parquet_batches_atomic;
 use crate::plan::Plan;
 use crate::progress::Shared;
 use crate::store::{
-    Manifest, ManifestFailure, RunStatus, check_run_config, create_run_dir, remove_if_exists,
-    write_config_file,
+    Manifest, ManifestFailure, RunStatus, check_run_config, create_run_dir, write_config_file,
 };
-use crate::util::{human_duration, rfc3339_utc};
+use crate::util::{human_duration, remove_if_exists, rfc3339_utc};
 use crate::{Experiment, FailedJob, Job, JobOutput, RunDir, interrupt, resume};
 
 /// How a plan is executed: this process's threads and shard, `--restart`, and the command

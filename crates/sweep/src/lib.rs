@@ -197,6 +197,7 @@ mod parquet_io;
 pub mod plan;
 mod progress;
 pub mod resume;
+mod schema;
 mod shard;
 mod slurm;
 mod store;
@@ -209,7 +210,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use arrow_array::RecordBatch;
 
-pub use axes::{axes_of, expand_jobs, grid_points, job_config};
+pub use axes::{axes_of, grid_points};
 pub use cli::{main, report, run_cli};
 pub use config::{
     ConfigError, apply_params, check_at_least, check_bounds, check_positive, check_range,
@@ -223,7 +224,9 @@ pub use parquet_io::{
     column, read_parquet, read_parquet_metadata, write_file_atomic, write_parquet_atomic,
     write_parquet_batches_atomic,
 };
-pub use plan::{Override, Plan, Request, plan, resolve_config, resolve_config_inputs};
+pub use plan::{
+    Override, Plan, Request, expand_jobs, job_config, plan, resolve_config, resolve_config_inputs,
+};
 pub use progress::Progress;
 pub use shard::Shard;
 pub use telemetry::init_tracing;

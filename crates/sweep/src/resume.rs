@@ -308,7 +308,7 @@ pub fn clear_job_temporaries(run_dir: &Path, index: usize) -> anyhow::Result<()>
         Ok(())
     })?;
     let record_prefix = format!("job-{index:06}.toml.");
-    crate::store::remove_files_where(&run_dir.join(DONE_DIR), |name| {
+    crate::util::remove_files_where(&run_dir.join(DONE_DIR), |name| {
         name.starts_with(&record_prefix) && name.ends_with(".tmp")
     })
 }

@@ -14,6 +14,7 @@ use anyhow::{Context as _, anyhow, bail};
 
 use crate::config::{self, ConfigError};
 use crate::parquet_io::write_file_atomic;
+use crate::util::{remove_files_where, remove_if_exists};
 use crate::{Experiment, FailedJob, resume};
 
 /// Largest `config.toml`, manifest or plan read from a run directory.
@@ -73,33 +74,6 @@ pub(crate) fn clear_dead_temporaries(run_dir: &Path) -> anyhow::Result<()> {
                 pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists()
             })
     })
-}
-
-/// Removes the regular files directly in `dir` whose names satisfy `remove` (a missing `dir`
-/// or a file removed meanwhile by another process is fine).
-pub(crate) fn remove_files_where(dir: &Path, remove: impl Fn(&str) -> bool) -> anyhow::Result<()> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e).with_context(|| format!("cannot list {}", dir.display())),
-    };
-    for entry in entries.filter_map(Result::ok) {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if entry.file_type().is_ok_and(|t| t.is_file()) && remove(&name) {
-            remove_if_exists(&entry.path())?;
-        }
-    }
-    Ok(())
-}
-
-/// Removes `path`; a file that is not there is fine.
-pub(crate) fn remove_if_exists(path: &Path) -> anyhow::Result<()> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(e).with_context(|| format!("cannot remove {}", path.display()))
-        }
-        _ => Ok(()),
-    }
 }
 
 /// Creates (or checks) the run directory of a sweep, copies its inputs and writes its

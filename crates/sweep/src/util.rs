@@ -1,5 +1,7 @@
 //! Small self-contained helpers: FNV-1a hashing, RFC 3339 time stamps, shell quoting, git state.
 
+use anyhow::Context as _;
+use std::path::Path;
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -91,6 +93,33 @@ pub(crate) fn human_duration(secs: f64) -> String {
     } else {
         let m = (secs / 60.0).round() as u64;
         format!("{} h {:02} min", m / 60, m % 60)
+    }
+}
+
+/// Removes the regular files directly in `dir` whose names satisfy `remove` (a missing `dir`
+/// or a file removed meanwhile by another process is fine).
+pub(crate) fn remove_files_where(dir: &Path, remove: impl Fn(&str) -> bool) -> anyhow::Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("cannot list {}", dir.display())),
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.file_type().is_ok_and(|t| t.is_file()) && remove(&name) {
+            remove_if_exists(&entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes `path`; a file that is not there is fine.
+pub(crate) fn remove_if_exists(path: &Path) -> anyhow::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("cannot remove {}", path.display()))
+        }
+        _ => Ok(()),
     }
 }
 
