@@ -7,7 +7,7 @@
 //! * **The run lock** `<run dir>/_lock`. Every process that runs jobs (a whole sweep or a shard)
 //!   holds it *shared*; whatever must see the directory at rest holds it *exclusive*: `collect`
 //!   (merging and deciding what is missing) and `--restart` of a whole sweep (it deletes every
-//!   part). An exclusive request fails at once with a message instead of waiting, and a run
+//!   part). An exclusive request fails with a message (after 3 s of retries) instead of waiting, and a run
 //!   that finds an exclusive holder fails the same way.
 //! * **Job locks** `<run dir>/_locks/job-<index:06>.lock`, held exclusive by the process that
 //!   checks, clears or runs that job, from its resume check to its completion record. A job
