@@ -33,6 +33,15 @@ fn toy(out: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `elise-sweep-toy collect --out <out>`.
+fn collect(out: &Path) -> Output {
+    Command::new(TOY)
+        .args(["collect", "--out"])
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
 fn text(o: &Output) -> String {
     format!(
         "stdout:\n{}\nstderr:\n{}",
@@ -197,11 +206,7 @@ fn figures_and_collect_read_recorded_jobs_only() {
         vec![(0, 1000), (1, 1001)]
     );
 
-    let o = Command::new(TOY)
-        .args(["collect", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = collect(&out);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(!out.join("summary.parquet").exists());
     let record = std::fs::read_to_string(out.join("collect.toml")).unwrap();
@@ -213,14 +218,7 @@ fn figures_and_collect_read_recorded_jobs_only() {
 fn merged_tables_do_not_outlive_a_change_of_the_jobs() {
     let out = temp_dir("stale");
     assert!(toy(&out, &["--seeds", "3"]).status.success());
-    let collect = || {
-        Command::new(TOY)
-            .args(["collect", "--out"])
-            .arg(&out)
-            .output()
-            .unwrap()
-    };
-    let o = collect();
+    let o = collect(&out);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(
         read_parquet(&out.join("summary.parquet")).unwrap()[0].num_rows(),
@@ -234,7 +232,7 @@ fn merged_tables_do_not_outlive_a_change_of_the_jobs() {
     assert!(!out.join("summary.parquet").exists());
     assert!(!out.join("collect.toml").exists());
 
-    assert!(collect().status.success());
+    assert!(collect(&out).status.success());
     let o = toy(&out, &["--seeds", "3", "--restart"]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(!out.join("summary.parquet").exists());
@@ -283,11 +281,7 @@ fn three_processes_on_one_run_directory_run_every_job_exactly_once() {
     let summary = rows(&RunDir::new(&out), "summary");
     let expected: Vec<(u64, u64)> = (0..n as u64).map(|j| (j, 1000 + j)).collect();
     assert_eq!(summary, expected);
-    let o = Command::new(TOY)
-        .args(["collect", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = collect(&out);
     assert!(o.status.success(), "{}", text(&o));
     std::fs::remove_dir_all(&out).unwrap();
 }
@@ -320,20 +314,12 @@ fn collect_refuses_while_a_sweep_is_running_and_suggests_no_resubmission() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    let o = Command::new(TOY)
-        .args(["collect", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = collect(&out);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stderr).contains("in use by another process"));
     assert!(!String::from_utf8_lossy(&o.stdout).contains("re-run"));
     assert!(sweep.wait().unwrap().success());
-    let o = Command::new(TOY)
-        .args(["collect", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = collect(&out);
     assert!(o.status.success(), "{}", text(&o));
     std::fs::remove_dir_all(&out).unwrap();
 }
