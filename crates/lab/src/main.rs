@@ -9,7 +9,7 @@ fn usage(out: &mut dyn std::io::Write) {
         "usage: elise list            every experiment, one line each\n       elise list --names    their names only\n       elise <name> [flags]  run experiment <name> (the flags of exp-<name>; see elise <name> --help)\n"
     );
     for e in elise_lab::experiments() {
-        let _ = writeln!(out, "  {:<12} {}", e.name, e.summary);
+        let _ = writeln!(out, "  {:<12} {}", e.name(), e.summary());
     }
 }
 
@@ -26,13 +26,13 @@ fn main() -> ExitCode {
         }
         Some("list") if args.get(1).map(String::as_str) == Some("--names") => {
             for e in elise_lab::experiments() {
-                let _ = writeln!(stdout, "{}", e.name);
+                let _ = writeln!(stdout, "{}", e.name());
             }
             ExitCode::SUCCESS
         }
         Some("list") => {
             for e in elise_lab::experiments() {
-                let _ = writeln!(stdout, "{:<12} {}", e.name, e.summary);
+                let _ = writeln!(stdout, "{:<12} {}", e.name(), e.summary());
             }
             ExitCode::SUCCESS
         }

@@ -22,13 +22,13 @@ fn every_experiment_crate_is_registered() {
         .collect();
     let names: BTreeSet<String> = elise_lab::experiments()
         .iter()
-        .map(|e| e.name.to_owned())
+        .map(|e| e.name().to_owned())
         .collect();
     assert_eq!(dirs, names);
     assert!(
         elise_lab::experiments()
             .iter()
-            .all(|e| !e.summary.is_empty())
+            .all(|e| !e.summary().is_empty())
     );
     let script = std::fs::read_to_string(root().join("scripts/reproduce_all")).unwrap();
     let all = script

@@ -488,9 +488,26 @@ pub fn run_job(
     inputs: &Inputs,
     progress: &Progress,
 ) -> anyhow::Result<JobOutput> {
+    run_job_with_branches(cfg, job, inputs, progress, |_, _, _| Ok(Vec::new()))
+}
+
+/// [`run_job`] with extra branches scored from the job's result ([`BranchesFn`]): the result
+/// (as `branches` left it) gives every table, each extra branch its `runs` and `curves` rows.
+pub fn run_job_with_branches(
+    cfg: &Config,
+    job: &Job,
+    inputs: &Inputs,
+    progress: &Progress,
+    branches: BranchesFn,
+) -> anyhow::Result<JobOutput> {
     let files = checkpointing::JobFiles::of(cfg, progress);
-    let result = simulate_with(cfg, inputs, Seed(job.seed), &files, &mut || progress.inc(1))?;
+    let mut result = simulate_with(cfg, inputs, Seed(job.seed), &files, &mut || progress.inc(1))?;
+    let extra = branches(cfg, inputs, &mut result)?;
     let mut out = tables::job_output(cfg, cfg.output.traces, job, &result)?;
+    for r in &extra {
+        out.push("runs", tables::runs(cfg, job, r)?);
+        out.push("curves", tables::curves(job, r)?);
+    }
     files.add_saved_network(job, &mut out);
     Ok(out)
 }
@@ -831,89 +848,150 @@ pub fn default_config_with(overrides: &str) -> String {
     toml::to_string(&base).expect("config serializes")
 }
 
-/// What distinguishes one ELiSe experiment from another: a name, config overrides and the
-/// figures. [`Study`] turns it into a harness [`elise_sweep::Experiment`] whose jobs are the
-/// standard ELiSe job (one network per seed and grid point).
-pub trait StudySpec: Sync + 'static {
-    /// Short name: the binary is `exp-<NAME>`.
-    const NAME: &'static str;
-    /// The experiment's overrides of [`BASE_CONFIG`] (usually
-    /// `include_str!("../configs/default.toml")`), merged by [`default_config_with`].
-    const OVERRIDES: &'static str;
-    /// `--quick` overrides; by default 2 seeds, 1000 training and 10 replay cycles.
-    fn quick_overrides() -> &'static [(&'static str, &'static str)] {
-        &[
-            ("run.seeds", "2"),
-            ("train.cycles", "1000"),
-            ("replay.cycles", "10"),
-        ]
+/// Extra validation of a [`Study`] (after the shared checks of [`validate`]).
+pub type CheckFn = fn(&Config, &Inputs) -> Result<(), ConfigError>;
+/// Extra branches of a [`Study`]: called with each job's trained-and-replayed result (which it
+/// may relabel), returns further results scored from it; each adds `runs` and `curves` rows.
+pub type BranchesFn = fn(&Config, &Inputs, &mut JobResult) -> anyhow::Result<Vec<JobResult>>;
+/// Figures and summaries of a [`Study`], drawn from a run's tables.
+pub type FiguresFn = fn(&Config, &elise_sweep::RunDir) -> anyhow::Result<()>;
+
+/// An ELiSe experiment whose jobs are the standard ELiSe job (one network per seed and grid
+/// point; [`run_job`]), as a value: a name, overrides of [`BASE_CONFIG`], `--quick` overrides,
+/// and optional hooks (an extra check, extra scored branches, figures). Each
+/// `experiments/<name>/src/lib.rs` builds one:
+///
+/// ```ignore
+/// Study::new("size", include_str!("../configs/paper.toml"))
+///     .summary("Fig 2: replay quality against the number of latent neurons.")
+///     .figures(|_cfg, run| elise_study::sweep_figure::finish_sweep(run, /* ... */))
+/// ```
+pub struct Study {
+    name: &'static str,
+    summary: &'static str,
+    default_config: String,
+    quick: Vec<(&'static str, &'static str)>,
+    check: Option<CheckFn>,
+    branches: Option<BranchesFn>,
+    figures: Option<FiguresFn>,
+}
+
+impl Study {
+    /// Experiment `name` (the binary is `exp-<name>`) with `overrides` of [`BASE_CONFIG`]
+    /// (usually `include_str!("../configs/default.toml")`), merged by [`default_config_with`];
+    /// `--quick` runs 2 seeds, 1000 training and 10 replay cycles.
+    ///
+    /// # Panics
+    /// If `overrides` is not valid TOML or names a key the base config lacks (a bug in the
+    /// experiment's embedded config, caught by its tests).
+    pub fn new(name: &'static str, overrides: &str) -> Self {
+        Self {
+            name,
+            summary: "",
+            default_config: default_config_with(overrides),
+            quick: vec![
+                ("run.seeds", "2"),
+                ("train.cycles", "1000"),
+                ("replay.cycles", "10"),
+            ],
+            check: None,
+            branches: None,
+            figures: None,
+        }
     }
-    /// Figures and summaries from the run's tables.
-    fn finish(cfg: &Config, run: &elise_sweep::RunDir) -> anyhow::Result<()>;
+
+    /// One line: what the experiment shows.
+    #[must_use]
+    pub fn summary(mut self, summary: &'static str) -> Self {
+        self.summary = summary;
+        self
+    }
+
+    /// The `--quick` overrides (dotted key, TOML value text).
+    #[must_use]
+    pub fn quick(mut self, overrides: &[(&'static str, &'static str)]) -> Self {
+        self.quick = overrides.to_vec();
+        self
+    }
+
+    /// A check run after the shared [`validate`].
+    #[must_use]
+    pub fn check(mut self, check: CheckFn) -> Self {
+        self.check = Some(check);
+        self
+    }
+
+    /// Extra branches scored from each job's result ([`BranchesFn`]).
+    #[must_use]
+    pub fn branches(mut self, branches: BranchesFn) -> Self {
+        self.branches = Some(branches);
+        self
+    }
+
+    /// The figures and summaries drawn after the jobs (and by `collect` and `--redraw`).
+    #[must_use]
+    pub fn figures(mut self, figures: FiguresFn) -> Self {
+        self.figures = Some(figures);
+        self
+    }
 }
 
-/// The merged default config of experiment `name`, computed once per name.
-fn cached_default_config(name: &'static str, overrides: &'static str) -> &'static str {
-    use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    static CACHE: OnceLock<Mutex<HashMap<&'static str, &'static str>>> = OnceLock::new();
-    let mut cache = CACHE
-        .get_or_init(Default::default)
-        .lock()
-        .expect("config cache");
-    cache
-        .entry(name)
-        .or_insert_with(|| Box::leak(default_config_with(overrides).into_boxed_str()))
-}
-
-/// The harness experiment of a [`StudySpec`].
-pub struct Study<S>(std::marker::PhantomData<S>);
-
-impl<S: StudySpec> elise_sweep::Experiment for Study<S> {
+impl elise_sweep::Experiment for Study {
     type Config = Config;
-    const NAME: &'static str = S::NAME;
 
-    fn default_config() -> &'static str {
-        cached_default_config(S::NAME, S::OVERRIDES)
+    fn name(&self) -> &'static str {
+        self.name
     }
-    fn quick_overrides() -> &'static [(&'static str, &'static str)] {
-        S::quick_overrides()
+    fn summary(&self) -> &'static str {
+        self.summary
     }
-    fn input_files(cfg: &Config) -> Vec<InputFile> {
+    fn default_config(&self) -> &str {
+        &self.default_config
+    }
+    fn quick_overrides(&self) -> &[(&'static str, &'static str)] {
+        &self.quick
+    }
+    fn input_files(&self, cfg: &Config) -> Vec<InputFile> {
         input_files(cfg)
     }
-    fn validate(cfg: &Config, inputs: &Inputs) -> Result<(), ConfigError> {
-        validate(cfg, inputs)
+    fn validate(&self, cfg: &Config, inputs: &Inputs) -> Result<(), ConfigError> {
+        validate(cfg, inputs)?;
+        self.check.map_or(Ok(()), |check| check(cfg, inputs))
     }
-    fn jobs(cfg: &Config, inputs: &Inputs) -> Vec<Job> {
+    fn jobs(&self, cfg: &Config, inputs: &Inputs) -> Vec<Job> {
         jobs(cfg, inputs)
     }
-    fn work_units(cfg: &Config, _job: &Job) -> u64 {
+    fn work_units(&self, cfg: &Config, _job: &Job) -> u64 {
         work_units(cfg)
     }
     fn memory_need(
+        &self,
         cfg: &Config,
         _job: &Job,
         inputs: &Inputs,
     ) -> Option<elise_sweep::limits::MemoryNeed> {
         memory_need(cfg, inputs)
     }
-    fn check_job(cfg: &Config, job: &Job, inputs: &Inputs) -> Result<(), ConfigError> {
+    fn check_job(&self, cfg: &Config, job: &Job, inputs: &Inputs) -> Result<(), ConfigError> {
         check_job(cfg, job, inputs)
     }
-    fn max_checkpoint_bytes(cfg: &Config) -> Option<u64> {
+    fn max_checkpoint_bytes(&self, cfg: &Config) -> Option<u64> {
         checkpointing::checkpoint_limit(cfg)
     }
     fn run_job(
+        &self,
         cfg: &Config,
         job: &Job,
         inputs: &Inputs,
         progress: &Progress,
     ) -> anyhow::Result<JobOutput> {
-        run_job(cfg, job, inputs, progress)
+        match self.branches {
+            None => run_job(cfg, job, inputs, progress),
+            Some(branches) => run_job_with_branches(cfg, job, inputs, progress, branches),
+        }
     }
-    fn finish(cfg: &Config, run: &elise_sweep::RunDir) -> anyhow::Result<()> {
-        S::finish(cfg, run)
+    fn finish(&self, cfg: &Config, run: &elise_sweep::RunDir) -> anyhow::Result<()> {
+        self.figures.map_or(Ok(()), |figures| figures(cfg, run))
     }
 }
 
@@ -925,6 +1003,7 @@ impl<S: StudySpec> elise_sweep::Experiment for Study<S> {
 /// # Panics
 /// On any failed check (it is a test helper).
 pub fn check_smoke_grid<E: elise_sweep::Experiment>(
+    exp: &E,
     tag: &str,
     config: &str,
     n_jobs: usize,
@@ -933,7 +1012,7 @@ pub fn check_smoke_grid<E: elise_sweep::Experiment>(
     figure: &str,
 ) -> String {
     use elise_sweep::arrow_array::Array;
-    let (summary, tmp) = elise_sweep::testing::run_in_temp_dir::<E>(tag, &["--config", config]);
+    let (summary, tmp) = elise_sweep::testing::run_in_temp_dir(exp, tag, &["--config", config]);
     assert!(summary.success(), "{summary:?}");
     assert_eq!(summary.n_ok, n_jobs);
     let runs = tmp.dir().read_table("runs").unwrap();

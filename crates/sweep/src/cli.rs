@@ -184,20 +184,20 @@ impl CollectArgs {
 }
 
 /// The entry point of every experiment binary:
-/// `fn main() -> std::process::ExitCode { elise_sweep::main::<MyExperiment>() }`.
+/// `fn main() -> std::process::ExitCode { elise_sweep::main(my_experiment()) }`.
 ///
 /// Initializes tracing, runs [`run_cli`] on the process arguments and prints `results: <dir>`
 /// (or the `--list` text, or the report of `slurm` and `collect`) to stdout. Exit code: 0 if
 /// every job succeeded, 1 if a job or `finish` failed, `collect` found jobs missing (or the run
 /// could not proceed), 2 for usage and config errors (printed once to stderr), 128 + signal
 /// (130, 143) when SIGINT or SIGTERM stopped the sweep (see the crate docs).
-pub fn main<E: Experiment>() -> ExitCode {
+pub fn main<E: Experiment>(exp: E) -> ExitCode {
     init_tracing();
     let args: Vec<String> = std::env::args_os()
         .skip(1)
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    report(run_cli::<E>(&args))
+    report(run_cli(&exp, &args))
 }
 
 /// Prints the outcome of [`run_cli`] as the binaries do (the `--list` text, the report, the
@@ -255,22 +255,22 @@ pub fn report(outcome: anyhow::Result<RunSummary>) -> ExitCode {
     }
 }
 
-/// Parses `args` (the arguments after the program name) and runs experiment `E`, returning the
+/// Parses `args` (the arguments after the program name) and runs experiment `exp`, returning the
 /// outcome instead of exiting. Failed jobs are reported in the summary, not as `Err`; `Err` is a
 /// usage error (a [`clap::Error`], including `--help`), a [`ConfigError`] or an I/O error that
 /// prevented the run.
-pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
-    let bin = format!("exp-{}", E::NAME);
+pub fn run_cli<E: Experiment>(exp: &E, args: &[String]) -> anyhow::Result<RunSummary> {
+    let bin = format!("exp-{}", exp.name());
     let matches = Cli::command()
         .bin_name(bin.clone())
         .about(format!(
             "Experiment '{}': runs its jobs in parallel and writes one Parquet part per job and table.",
-            E::NAME
+            exp.name()
         ))
         .try_get_matches_from(std::iter::once(bin.clone()).chain(args.iter().cloned()))?;
     let parsed = Cli::from_arg_matches(&matches)?;
     let (cli, matches, slurm_args) = match &parsed.command {
-        Some(Command::Collect(c)) => return crate::collect::collect::<E>(&c.options()),
+        Some(Command::Collect(c)) => return crate::collect::collect(exp, &c.options()),
         Some(Command::Slurm(s)) => (
             &s.run,
             matches
@@ -281,9 +281,9 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
         None => (&parsed.run, &matches, None),
     };
 
-    let plan = crate::plan::plan::<E>(&request(cli, matches))?;
+    let plan = crate::plan::plan(exp, &request(cli, matches))?;
     if cli.redraw {
-        return crate::exec::redraw::<E>(&plan.run_dir);
+        return crate::exec::redraw(exp, &plan.run_dir);
     }
     if cli.list {
         return Ok(RunSummary {
@@ -306,7 +306,8 @@ pub fn run_cli<E: Experiment>(args: &[String]) -> anyhow::Result<RunSummary> {
         }
         // The same id a local run into this directory would record.
         let run_id = plan.run_id(cli.out.is_some());
-        return crate::slurm::submit::<E>(
+        return crate::slurm::submit(
+            exp,
             &slurm.options(),
             &crate::slurm::Plan {
                 config_text: &plan.config_text,

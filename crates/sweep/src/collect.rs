@@ -98,13 +98,13 @@ fn failures_in_manifests(run_dir: &Path) -> BTreeMap<usize, (String, String)> {
 }
 
 /// `exp-<name> collect`.
-pub(crate) fn collect<E: Experiment>(args: &CollectOptions) -> anyhow::Result<RunSummary> {
+pub(crate) fn collect<E: Experiment>(exp: &E, args: &CollectOptions) -> anyhow::Result<RunSummary> {
     if let Some(id) = &args.run_id {
         crate::plan::check_run_id(id)?;
     }
     let run_dir = match (&args.out, &args.run_id) {
         (Some(out), _) => out.clone(),
-        (None, Some(id)) => Path::new("results").join(E::NAME).join(id),
+        (None, Some(id)) => Path::new("results").join(exp.name()).join(id),
         (None, None) => {
             return Err(ConfigError::Usage(
                 "collect: give the run directory with --out DIR (or its id with --run-id ID)"
@@ -118,7 +118,7 @@ pub(crate) fn collect<E: Experiment>(args: &CollectOptions) -> anyhow::Result<Ru
         return Err(ConfigError::Usage(format!(
             "collect: {} has no config.toml (not a run directory of exp-{})",
             run_dir.display(),
-            E::NAME
+            exp.name()
         ))
         .into());
     }
@@ -126,11 +126,11 @@ pub(crate) fn collect<E: Experiment>(args: &CollectOptions) -> anyhow::Result<Ru
     // whose re-submission this would suggest), and nothing changes while tables are merged.
     let _lock = crate::lock::run_exclusive(&run_dir, "collect")?;
     let stored_text = crate::store::read_small_text(&stored)?;
-    let (cfg, table, inputs) = crate::resolve_config_inputs::<E>(Some(&stored), &[], false, &[])?;
+    let (cfg, table, inputs) = crate::resolve_config_inputs(exp, Some(&stored), &[], false, &[])?;
     let config_text = config::config_text(&table)?;
     // Records are bound to the stored file's text (what the jobs ran with).
     let config_hash = resume::config_hash(&stored_text);
-    let jobs: Vec<Job> = crate::expand_jobs::<E>(&cfg, &table, &inputs)?
+    let jobs: Vec<Job> = crate::expand_jobs(exp, &cfg, &table, &inputs)?
         .into_iter()
         .map(|(j, _)| j)
         .collect();
@@ -192,12 +192,12 @@ pub(crate) fn collect<E: Experiment>(args: &CollectOptions) -> anyhow::Result<Ru
                 error: why,
             });
         }
-        report.push_str(&rerun_commands::<E>(&run_dir, &run_id, &missing));
+        report.push_str(&rerun_commands(exp, &run_dir, &run_id, &missing));
     }
 
     let missing_idx: Vec<usize> = missing.iter().map(|(j, _)| j.index).collect();
     let mut record = CollectRecord {
-        experiment: E::NAME.to_owned(),
+        experiment: exp.name().to_owned(),
         run_id: run_id.clone(),
         config_fnv1a64: config_hash.clone(),
         status: "incomplete".to_owned(),
@@ -219,13 +219,13 @@ pub(crate) fn collect<E: Experiment>(args: &CollectOptions) -> anyhow::Result<Ru
         }
         let run = RunDir::planned(&run_dir, config_hash.clone(), jobs.clone())
             .with_inputs(inputs.clone());
-        finish_error = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            E::finish(&cfg, &run)
-        })) {
-            Ok(Ok(())) => None,
-            Ok(Err(e)) => Some(format!("{e:#}")),
-            Err(_) => Some("finish panicked".to_owned()),
-        };
+        finish_error =
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| exp.finish(&cfg, &run)))
+            {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(format!("{e:#}")),
+                Err(_) => Some("finish panicked".to_owned()),
+            };
         if let Some(e) = &finish_error {
             report.push_str(&format!("finish (figures) failed: {e}\n"));
         }
@@ -267,6 +267,7 @@ fn first_part_meta(run_dir: &Path, index: usize, key: &str) -> Option<String> {
 /// The commands that re-run the missing jobs: the Slurm shards to re-submit (when the run was
 /// submitted by `slurm`) and a local run (resume skips the finished jobs).
 fn rerun_commands<E: Experiment>(
+    exp: &E,
     run_dir: &Path,
     run_id: &str,
     missing: &[(&Job, String)],
@@ -289,13 +290,13 @@ fn rerun_commands<E: Experiment>(
             quote(&plan.array_script)
         ));
     }
-    let copied = abs.join("slurm").join(format!("exp-{}", E::NAME));
+    let copied = abs.join("slurm").join(format!("exp-{}", exp.name()));
     let bin = if copied.is_file() {
         copied.display().to_string()
     } else {
         std::env::current_exe()
             .map(|p| p.display().to_string())
-            .unwrap_or_else(|_| format!("exp-{}", E::NAME))
+            .unwrap_or_else(|_| format!("exp-{}", exp.name()))
     };
     s.push_str(&format!(
         "re-run them here (finished jobs are skipped):\n  {} --config {} --out {} --run-id {}\n",

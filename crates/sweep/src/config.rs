@@ -39,13 +39,14 @@ pub(crate) enum CmdOverride<'a> {
 /// and the `[inputs]` table of the config file, if it has one (a run's stored config; see
 /// [`crate::inputs`]), which is not merged.
 pub(crate) fn merge_layers<E: Experiment>(
+    exp: &E,
     config_file: Option<&Path>,
     overrides: &[CmdOverride<'_>],
     quick: bool,
     extra: &[(String, String)],
 ) -> Result<(Table, Option<Value>), ConfigError> {
-    let schema: Table = toml::from_str(E::default_config()).map_err(|e| ConfigError::Default {
-        experiment: E::NAME.to_owned(),
+    let schema: Table = toml::from_str(exp.default_config()).map_err(|e| ConfigError::Default {
+        experiment: exp.name().to_owned(),
         message: e.to_string(),
     })?;
     let schema = Schema::new(schema);
@@ -83,7 +84,7 @@ pub(crate) fn merge_layers<E: Experiment>(
         merge_table(&origin, "", &schema.full, &mut merged, layer)?;
     }
     if quick {
-        for (key, value) in E::quick_overrides() {
+        for (key, value) in exp.quick_overrides() {
             let origin = format!("--quick ({key}={value})");
             apply_override(&origin, &schema, &mut merged, key, value)?;
         }

@@ -40,8 +40,12 @@ pub struct ExecOptions {
 /// Runs `plan`'s jobs (those of `opts.shard`) in its run directory: resumes finished jobs, runs
 /// the rest in parallel, writes the manifest and (unless sharded) runs `finish`. Failed jobs are
 /// reported in the summary, not as `Err`; `Err` is a usage or I/O error that prevented the run.
-pub fn execute<E: Experiment>(plan: &Plan<E>, opts: &ExecOptions) -> anyhow::Result<RunSummary> {
-    let bin = format!("exp-{}", E::NAME);
+pub fn execute<E: Experiment>(
+    plan: &Plan<'_, E>,
+    opts: &ExecOptions,
+) -> anyhow::Result<RunSummary> {
+    let exp = plan.exp;
+    let bin = format!("exp-{}", exp.name());
     let (cfg, inputs, config_text) = (&plan.cfg, &plan.inputs, &plan.config_text);
     let (jobs, job_cfgs, units) = (&plan.jobs, &plan.job_cfgs, &plan.units);
     let total_units = plan.total_units;
@@ -55,7 +59,7 @@ pub fn execute<E: Experiment>(plan: &Plan<E>, opts: &ExecOptions) -> anyhow::Res
             .iter()
             .zip(job_cfgs)
             .filter(|(j, _)| shard.is_none_or(|s| s.contains(j.index)))
-            .filter_map(|(j, c)| E::memory_need(c, j, inputs))
+            .filter_map(|(j, c)| exp.memory_need(c, j, inputs))
             .collect();
         crate::limits::check_memory(&needs, threads, &limit)?;
     }
@@ -71,7 +75,7 @@ pub fn execute<E: Experiment>(plan: &Plan<E>, opts: &ExecOptions) -> anyhow::Res
     let config_hash = resume::config_hash(config_text);
     // Records made for the stored config.toml, when an older version wrote it and it resolves
     // to this config today, are taken over (re-bound to this config's hash).
-    let older = check_run_config::<E>(&run_dir, config_text)?;
+    let older = check_run_config(exp, &run_dir, config_text)?;
     crate::inputs::store(&run_dir, inputs)?;
     write_config_file(&run_dir, config_text)?;
     crate::store::clear_dead_temporaries(&run_dir)?;
@@ -144,7 +148,7 @@ pub fn execute<E: Experiment>(plan: &Plan<E>, opts: &ExecOptions) -> anyhow::Res
     let t0 = Instant::now();
     let manifest_name = shard.map_or_else(|| "manifest.toml".to_owned(), |s| s.manifest_name());
     let manifest = Manifest {
-        experiment: E::NAME.to_owned(),
+        experiment: exp.name().to_owned(),
         run_id: run_id.clone(),
         status: RunStatus::Running,
         git_commit: code_version,
@@ -209,7 +213,7 @@ pub fn execute<E: Experiment>(plan: &Plan<E>, opts: &ExecOptions) -> anyhow::Res
     let git = state.manifest_git_commit();
     let ctx = JobContext {
         run_dir: &run_dir,
-        experiment: E::NAME,
+        experiment: exp.name(),
         run_id: &run_id,
         config_hash: &config_hash,
         git_commit: &git,
@@ -241,7 +245,7 @@ pub fn execute<E: Experiment>(plan: &Plan<E>, opts: &ExecOptions) -> anyhow::Res
         }
         set(JobStatus::Running);
         let p = selected[k];
-        match run_one::<E>(&job_cfgs[p], job, units[p], &ctx) {
+        match run_one(exp, &job_cfgs[p], job, units[p], &ctx) {
             Ok(()) => set(JobStatus::Ok),
             Err(e) => fail(e),
         }
@@ -302,7 +306,7 @@ pub fn execute<E: Experiment>(plan: &Plan<E>, opts: &ExecOptions) -> anyhow::Res
     } else {
         let run = RunDir::planned(run_dir.clone(), config_hash.clone(), jobs.clone())
             .with_inputs(Arc::clone(inputs));
-        match catch_unwind(AssertUnwindSafe(|| E::finish(cfg, &run))) {
+        match catch_unwind(AssertUnwindSafe(|| exp.finish(cfg, &run))) {
             Ok(Ok(())) => None,
             Ok(Err(e)) => Some(format!("{e:#}")),
             Err(payload) => Some(format!("panicked: {}", panic_message(payload.as_ref()))),
@@ -357,27 +361,27 @@ pub fn execute<E: Experiment>(plan: &Plan<E>, opts: &ExecOptions) -> anyhow::Res
 
 /// `--redraw`: runs `finish` on the run directory `run_dir` from its `config.toml` and the jobs
 /// recorded there, without simulating anything.
-pub fn redraw<E: Experiment>(run_dir: &Path) -> anyhow::Result<RunSummary> {
+pub fn redraw<E: Experiment>(exp: &E, run_dir: &Path) -> anyhow::Result<RunSummary> {
     let stored = run_dir.join("config.toml");
     if !stored.is_file() {
         return Err(ConfigError::Usage(format!(
             "--redraw: {} has no config.toml (not a run directory of exp-{})",
             run_dir.display(),
-            E::NAME
+            exp.name()
         ))
         .into());
     }
     let _lock = crate::lock::run_shared(run_dir, "--redraw")?;
     let stored_text = crate::store::read_small_text(&stored)?;
     let (stored_cfg, stored_table, stored_inputs) =
-        crate::resolve_config_inputs::<E>(Some(&stored), &[], false, &[])?;
-    let stored_jobs = crate::expand_jobs::<E>(&stored_cfg, &stored_table, &stored_inputs)?
+        crate::resolve_config_inputs(exp, Some(&stored), &[], false, &[])?;
+    let stored_jobs = crate::expand_jobs(exp, &stored_cfg, &stored_table, &stored_inputs)?
         .into_iter()
         .map(|(j, _)| j)
         .collect();
     let run = RunDir::planned(run_dir, resume::config_hash(&stored_text), stored_jobs)
         .with_inputs(stored_inputs);
-    let finish_error = match catch_unwind(AssertUnwindSafe(|| E::finish(&stored_cfg, &run))) {
+    let finish_error = match catch_unwind(AssertUnwindSafe(|| exp.finish(&stored_cfg, &run))) {
         Ok(Ok(())) => None,
         Ok(Err(e)) => Some(format!("{e:#}")),
         Err(_) => Some("finish panicked".to_owned()),
@@ -617,13 +621,15 @@ struct JobContext<'a> {
 
 /// Runs one job (catching panics) and writes its tables. Returns the error text on failure.
 fn run_one<E: Experiment>(
+    exp: &E,
     cfg: &E::Config,
     job: &Job,
     units: u64,
     ctx: &JobContext<'_>,
 ) -> Result<(), String> {
     let checkpoint = resume::checkpoint_path(ctx.run_dir, job.index);
-    let saved = E::max_checkpoint_bytes(cfg)
+    let saved = exp
+        .max_checkpoint_bytes(cfg)
         .and_then(|max| crate::inputs::read_job_checkpoint(&checkpoint, max, job.index));
     let handle = ctx
         .progress
@@ -633,7 +639,7 @@ fn run_one<E: Experiment>(
     let t0 = Instant::now();
     tracing::debug!("job {} (seed {}) started", job.index, job.seed);
     let outcome = catch_unwind(AssertUnwindSafe(|| -> anyhow::Result<()> {
-        let output = E::run_job(cfg, job, ctx.inputs, &handle)?;
+        let output = exp.run_job(cfg, job, ctx.inputs, &handle)?;
         write_output(ctx, job, output)
     }));
     let result = match outcome {

@@ -297,13 +297,14 @@ fn to_table(entries: &BTreeMap<String, Recorded>) -> Table {
 /// run directory, if given); the `[inputs]` table added to the returned table; then
 /// `E::validate` with the inputs.
 pub(crate) fn resolve<E: Experiment>(
+    exp: &E,
     config_file: Option<&Path>,
     overrides: &[CmdOverride<'_>],
     quick: bool,
     extra: &[(String, String)],
     out: Option<&Path>,
 ) -> Result<(E::Config, Table, Arc<Inputs>), ConfigError> {
-    let (mut table, stored) = config::merge_layers::<E>(config_file, overrides, quick, extra)?;
+    let (mut table, stored) = config::merge_layers(exp, config_file, overrides, quick, extra)?;
     let cfg: E::Config = config::deserialize(&table)?;
     let origin = config_file.map_or_else(String::new, |p| p.display().to_string());
     let stored = match &stored {
@@ -311,11 +312,11 @@ pub(crate) fn resolve<E: Experiment>(
         None => BTreeMap::new(),
     };
     let search = search_dirs(out, config_file);
-    let (inputs, entries) = plan::<E>(&table, &stored, &search)?;
+    let (inputs, entries) = plan(exp, &table, &stored, &search)?;
     if !entries.is_empty() {
         table.insert(INPUTS.to_owned(), Value::Table(to_table(&entries)));
     }
-    E::validate(&cfg, &inputs)?;
+    exp.validate(&cfg, &inputs)?;
     Ok((cfg, table, Arc::new(inputs)))
 }
 
@@ -356,6 +357,7 @@ struct Wanted {
 /// for the paths in `stored`, else from the path. Returns the bytes and the new `[inputs]`
 /// entries.
 fn plan<E: Experiment>(
+    exp: &E,
     table: &Table,
     stored: &BTreeMap<String, Recorded>,
     search: &[PathBuf],
@@ -374,7 +376,7 @@ fn plan<E: Experiment>(
         let Ok(cfg) = config::apply_params::<E::Config>(table, &point) else {
             continue;
         };
-        for f in E::input_files(&cfg) {
+        for f in exp.input_files(&cfg) {
             if f.path.is_empty() {
                 continue;
             }

@@ -1,10 +1,11 @@
 //! Experiment harness: one CLI, TOML configs, seeds per job, rayon pool, atomic Parquet parts, manifest, progress.
 //!
-//! An experiment implements [`Experiment`] (a config type, an embedded default config, its input
-//! files, the list of jobs and a pure `run_job`), and its binary's `main` is one line:
+//! An experiment is a value implementing [`Experiment`] (a config type, an embedded default
+//! config, its input files, the list of jobs and a pure `run_job`), and its binary's `main` is
+//! one line:
 //!
 //! ```ignore
-//! fn main() -> std::process::ExitCode { elise_sweep::main::<MyExperiment>() }
+//! fn main() -> std::process::ExitCode { elise_sweep::main(my_experiment()) }
 //! ```
 //!
 //! The harness then provides, identically for every experiment:
@@ -240,27 +241,36 @@ pub use arrow_schema;
 /// spelling out the dependency version.
 pub use toml;
 
-/// One experiment: its config, its input files, its jobs and how to run one job.
+/// One experiment, as a value: its name, its config, its input files, its jobs and how to run
+/// one job.
 ///
-/// Every method is an associated function (no `self`): an experiment is a type, not a value.
-/// `run_job` must be a pure function of `(cfg, job, inputs)`; the harness runs jobs in parallel
-/// in an unspecified order. `axes` and `inputs` are reserved top-level names of a config.
-pub trait Experiment: Sync {
+/// An experiment is a value with `&self` methods (a plain struct, or a configured
+/// `elise_study::Study`), so one type can serve many experiments and a registry can hold them
+/// all ([`Entry`]). `run_job` must be a pure function of `(cfg, job, inputs)`; the harness runs
+/// jobs in parallel in an unspecified order. `axes` and `inputs` are reserved top-level names of
+/// a config.
+pub trait Experiment: Send + Sync {
     /// Parsed config; deserialized from the merged TOML without its `[axes]` and `[inputs]`
-    /// tables (use `#[serde(deny_unknown_fields)]`; no `axes` or `inputs` field is needed).
+    /// tables (no `axes` or `inputs` field is needed). Unknown keys never reach it: every key
+    /// is checked against [`Experiment::default_config`] first.
     type Config: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync;
 
     /// Short name, e.g. `"birdsong"`; the binary is `exp-<name>` and the default run directory
     /// is `results/<name>/run-<hash of the resolved config>`.
-    const NAME: &'static str;
+    fn name(&self) -> &'static str;
+
+    /// One line: what the experiment shows (listed by `elise list`). Default: empty.
+    fn summary(&self) -> &'static str {
+        ""
+    }
 
     /// The embedded default config (TOML text). Every valid key appears in it (optional strings
     /// as `""`); keys absent here are rejected in `--config` files and `--set`.
-    fn default_config() -> &'static str;
+    fn default_config(&self) -> &str;
 
     /// Overrides applied by `--quick`, as (dotted key, TOML value text), e.g.
     /// `("train.cycles", "1000")`.
-    fn quick_overrides() -> &'static [(&'static str, &'static str)];
+    fn quick_overrides(&self) -> &[(&'static str, &'static str)];
 
     /// The input files `cfg` names (config key, path, size bound, what it should be), e.g. a
     /// pattern file; built-in names and empty values are not files. Default: none.
@@ -271,27 +281,32 @@ pub trait Experiment: Sync {
     /// content is part of the run id and `config.toml`), keeps a copy in `<run dir>/inputs/` and
     /// passes the bytes to `validate`, `jobs` and `run_job` ([`Inputs`], by path as written) and
     /// to `finish` ([`RunDir::inputs`]). Experiments never open these files themselves.
-    fn input_files(_cfg: &Self::Config) -> Vec<InputFile> {
+    fn input_files(&self, _cfg: &Self::Config) -> Vec<InputFile> {
         Vec::new()
     }
 
     /// Range and consistency checks; return e.g. [`ConfigError::OutOfRange`] naming the dotted
     /// key (see [`check_range`] and friends). `inputs` holds the files of
     /// [`Experiment::input_files`].
-    fn validate(cfg: &Self::Config, inputs: &Inputs) -> Result<(), ConfigError>;
+    fn validate(&self, cfg: &Self::Config, inputs: &Inputs) -> Result<(), ConfigError>;
 
     /// The jobs of this run (indices must be unique). See [`replicate_jobs`] for the common case.
     /// Called with the base config; with `[axes]` these jobs are repeated for every grid point
     /// (see [`expand_jobs`]).
-    fn jobs(cfg: &Self::Config, inputs: &Inputs) -> Vec<Job>;
+    fn jobs(&self, cfg: &Self::Config, inputs: &Inputs) -> Vec<Job>;
 
     /// Units of work of one job for the progress bar (e.g. simulated cycles). `cfg` is the job's
     /// own config (its grid point applied).
-    fn work_units(cfg: &Self::Config, job: &Job) -> u64;
+    fn work_units(&self, cfg: &Self::Config, job: &Job) -> u64;
 
     /// Checks one job (its own config and seed) before anything runs, e.g. that what it builds
     /// from its seed is possible; an error is a usage error naming the key. Default: nothing.
-    fn check_job(_cfg: &Self::Config, _job: &Job, _inputs: &Inputs) -> Result<(), ConfigError> {
+    fn check_job(
+        &self,
+        _cfg: &Self::Config,
+        _job: &Job,
+        _inputs: &Inputs,
+    ) -> Result<(), ConfigError> {
         Ok(())
     }
 
@@ -299,6 +314,7 @@ pub trait Experiment: Sync {
     /// harness checks that the jobs that may run at once fit in what the process may use
     /// ([`limits`]). Default: no estimate (no check).
     fn memory_need(
+        &self,
         _cfg: &Self::Config,
         _job: &Job,
         _inputs: &Inputs,
@@ -310,7 +326,7 @@ pub trait Experiment: Sync {
     /// harness reads the job's checkpoint (left by a killed run) with that bound before the job
     /// starts and hands over the bytes ([`Progress::saved_checkpoint`]); the job saves through
     /// [`Progress::save_checkpoint`]. Default: `None` (no checkpoints are read).
-    fn max_checkpoint_bytes(_cfg: &Self::Config) -> Option<u64> {
+    fn max_checkpoint_bytes(&self, _cfg: &Self::Config) -> Option<u64> {
         None
     }
 
@@ -319,6 +335,7 @@ pub trait Experiment: Sync {
     /// point applied, see [`expand_jobs`]). Report progress via [`Progress::inc`]. An `Err` or a
     /// panic marks the job as failed; the sweep continues.
     fn run_job(
+        &self,
         cfg: &Self::Config,
         job: &Job,
         inputs: &Inputs,
@@ -330,7 +347,7 @@ pub trait Experiment: Sync {
     /// per-job values from the tables or the parts' `elise.params`, or rebuild a job's config
     /// with [`job_config`] from the run's `config.toml`; the input files are
     /// [`RunDir::inputs`]. Default: nothing.
-    fn finish(_cfg: &Self::Config, _run: &RunDir) -> anyhow::Result<()> {
+    fn finish(&self, _cfg: &Self::Config, _run: &RunDir) -> anyhow::Result<()> {
         Ok(())
     }
 }
@@ -606,40 +623,66 @@ impl RunDir {
     }
 }
 
-/// An experiment as a value: its name, a one-line summary and its command line, with the type
-/// erased, so that a registry can list every experiment (`elise-lab`) and front ends can run
-/// one by name.
-#[derive(Clone, Copy)]
-pub struct Entry {
-    /// `E::NAME`, e.g. `"birdsong"`.
-    pub name: &'static str,
-    /// One line: what the experiment shows.
-    pub summary: &'static str,
-    run: fn(&[String]) -> anyhow::Result<RunSummary>,
+/// An experiment with its config type erased, so that a registry can hold every experiment
+/// (`elise-lab`) and front ends (the `elise` command, the Python package) can run one by name.
+pub struct Entry(Box<dyn Erased>);
+
+/// What [`Entry`] needs of an experiment, without its config type.
+trait Erased: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn summary(&self) -> &'static str;
+    fn run_cli(&self, args: &[String]) -> anyhow::Result<RunSummary>;
+    fn run(&self, request: &Request, opts: &ExecOptions) -> anyhow::Result<RunSummary>;
+}
+
+impl<E: Experiment + 'static> Erased for E {
+    fn name(&self) -> &'static str {
+        Experiment::name(self)
+    }
+    fn summary(&self) -> &'static str {
+        Experiment::summary(self)
+    }
+    fn run_cli(&self, args: &[String]) -> anyhow::Result<RunSummary> {
+        run_cli(self, args)
+    }
+    fn run(&self, request: &Request, opts: &ExecOptions) -> anyhow::Result<RunSummary> {
+        execute(&plan(self, request)?, opts)
+    }
 }
 
 impl Entry {
-    /// The entry of experiment `E`.
-    pub const fn of<E: Experiment>(summary: &'static str) -> Self {
-        Self {
-            name: E::NAME,
-            summary,
-            run: run_cli::<E>,
-        }
+    /// The entry of experiment `exp`.
+    pub fn new<E: Experiment + 'static>(exp: E) -> Self {
+        Self(Box::new(exp))
+    }
+
+    /// The experiment's name, e.g. `"birdsong"`.
+    pub fn name(&self) -> &'static str {
+        self.0.name()
+    }
+
+    /// One line: what the experiment shows.
+    pub fn summary(&self) -> &'static str {
+        self.0.summary()
     }
 
     /// Runs the experiment's command line (`args` after the program name), as
     /// [`run_cli`] does.
     pub fn run_cli(&self, args: &[String]) -> anyhow::Result<RunSummary> {
-        (self.run)(args)
+        self.0.run_cli(args)
+    }
+
+    /// Plans and executes a run ([`plan()`] then [`execute()`]): the library entry point.
+    pub fn run(&self, request: &Request, opts: &ExecOptions) -> anyhow::Result<RunSummary> {
+        self.0.run(request, opts)
     }
 }
 
 impl std::fmt::Debug for Entry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Entry")
-            .field("name", &self.name)
-            .field("summary", &self.summary)
+            .field("name", &self.name())
+            .field("summary", &self.summary())
             .finish_non_exhaustive()
     }
 }

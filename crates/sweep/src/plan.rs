@@ -48,7 +48,9 @@ pub struct Request {
 }
 
 /// A resolved run (see the module docs).
-pub struct Plan<E: Experiment> {
+pub struct Plan<'a, E: Experiment> {
+    /// The experiment.
+    pub exp: &'a E,
     /// The base config (no grid point applied).
     pub cfg: E::Config,
     /// The resolved table (with `[axes]` and `[inputs]`): the run's `config.toml`.
@@ -75,7 +77,7 @@ pub struct Plan<E: Experiment> {
 
 /// Resolves `req` for experiment `E`; every grid point and every job is checked before this
 /// returns (usage and config errors are [`ConfigError`]s).
-pub fn plan<E: Experiment>(req: &Request) -> anyhow::Result<Plan<E>> {
+pub fn plan<'a, E: Experiment>(exp: &'a E, req: &Request) -> anyhow::Result<Plan<'a, E>> {
     let overrides: Vec<config::CmdOverride<'_>> = req
         .overrides
         .iter()
@@ -84,7 +86,8 @@ pub fn plan<E: Experiment>(req: &Request) -> anyhow::Result<Plan<E>> {
             Override::Axis(s) => config::CmdOverride::Axis(s),
         })
         .collect();
-    let (cfg, table, inputs) = crate::inputs::resolve::<E>(
+    let (cfg, table, inputs) = crate::inputs::resolve(
+        exp,
         req.config.as_deref(),
         &overrides,
         req.quick,
@@ -99,13 +102,13 @@ pub fn plan<E: Experiment>(req: &Request) -> anyhow::Result<Plan<E>> {
     let default_id = default_run_id(&config_text, &code_version);
     let run_dir = req.out.clone().unwrap_or_else(|| {
         Path::new("results")
-            .join(E::NAME)
+            .join(exp.name())
             .join(req.run_id.as_deref().unwrap_or(&default_id))
     });
 
     // Every grid point's config is built and validated here, before anything runs.
     let (jobs, job_cfgs): (Vec<Job>, Vec<E::Config>) =
-        crate::expand_jobs::<E>(&cfg, &table, &inputs)?
+        crate::expand_jobs(exp, &cfg, &table, &inputs)?
             .into_iter()
             .unzip();
     let mut seen = BTreeSet::new();
@@ -113,27 +116,29 @@ pub fn plan<E: Experiment>(req: &Request) -> anyhow::Result<Plan<E>> {
         if !seen.insert(job.index) {
             bail!(
                 "experiment '{}' returned two jobs with index {} (indices must be unique)",
-                E::NAME,
+                exp.name(),
                 job.index
             );
         }
     }
     for (job, cfg) in jobs.iter().zip(&job_cfgs) {
-        E::check_job(cfg, job, &inputs).map_err(|source| match job.params.is_empty() {
-            true => source,
-            false => ConfigError::Point {
-                point: job.params_text(),
-                source: Box::new(source),
-            },
-        })?;
+        exp.check_job(cfg, job, &inputs)
+            .map_err(|source| match job.params.is_empty() {
+                true => source,
+                false => ConfigError::Point {
+                    point: job.params_text(),
+                    source: Box::new(source),
+                },
+            })?;
     }
     let units: Vec<u64> = jobs
         .iter()
         .zip(&job_cfgs)
-        .map(|(j, c)| E::work_units(c, j))
+        .map(|(j, c)| exp.work_units(c, j))
         .collect();
     let total_units = units.iter().fold(0_u64, |a, &u| a.saturating_add(u));
     Ok(Plan {
+        exp,
         cfg,
         table,
         config_text,
@@ -149,7 +154,7 @@ pub fn plan<E: Experiment>(req: &Request) -> anyhow::Result<Plan<E>> {
     })
 }
 
-impl<E: Experiment> Plan<E> {
+impl<E: Experiment> Plan<'_, E> {
     /// The id a run into this plan's directory records without `--run-id`: the directory's
     /// name when `--out` was given, else the default id.
     pub fn run_id(&self, out_given: bool) -> String {
@@ -167,7 +172,7 @@ impl<E: Experiment> Plan<E> {
     /// and the jobs as comment lines.
     pub fn listing(&self) -> String {
         listing(
-            &format!("exp-{}", E::NAME),
+            &format!("exp-{}", self.exp.name()),
             &self.config_text,
             &crate::axes_of(&self.table),
             &self.jobs,
@@ -269,38 +274,41 @@ fn listing(
 /// Returns the config and the merged table (whose TOML text is the run's `config.toml`, with
 /// `[axes]` and `[inputs]`).
 pub fn resolve_config<E: Experiment>(
+    exp: &E,
     config_file: Option<&Path>,
     sets: &[String],
     quick: bool,
     extra: &[(String, String)],
 ) -> Result<(E::Config, Table), ConfigError> {
     let overrides: Vec<CmdOverride<'_>> = sets.iter().map(|s| CmdOverride::Set(s)).collect();
-    resolve_with::<E>(config_file, &overrides, quick, extra)
+    resolve_with(exp, config_file, &overrides, quick, extra)
 }
 
 /// [`resolve_config`] that also returns the inputs read (for [`expand_jobs`](crate::expand_jobs),
 /// [`job_config`](crate::job_config) and `run_job`).
 pub fn resolve_config_inputs<E: Experiment>(
+    exp: &E,
     config_file: Option<&Path>,
     sets: &[String],
     quick: bool,
     extra: &[(String, String)],
 ) -> Result<(E::Config, Table, std::sync::Arc<crate::Inputs>), ConfigError> {
     let overrides: Vec<CmdOverride<'_>> = sets.iter().map(|s| CmdOverride::Set(s)).collect();
-    crate::inputs::resolve::<E>(config_file, &overrides, quick, extra, None)
+    crate::inputs::resolve(exp, config_file, &overrides, quick, extra, None)
 }
 
 /// [`resolve_config`] with `--set` and `--axis` overrides interleaved in command-line order.
 pub(crate) fn resolve_with<E: Experiment>(
+    exp: &E,
     config_file: Option<&Path>,
     overrides: &[CmdOverride<'_>],
     quick: bool,
     extra: &[(String, String)],
 ) -> Result<(E::Config, Table), ConfigError> {
-    crate::inputs::resolve::<E>(config_file, overrides, quick, extra, None).map(|(c, t, _)| (c, t))
+    crate::inputs::resolve(exp, config_file, overrides, quick, extra, None).map(|(c, t, _)| (c, t))
 }
 
-/// The jobs of a resolved run, each with its own config: the base jobs `E::jobs(cfg)` repeated
+/// The jobs of a resolved run, each with its own config: the base jobs `exp.jobs(cfg)` repeated
 /// for every grid point of `table`'s `[axes]` (see [`grid_points`]).
 ///
 /// For point `p` (0-based) and base job `j` the job is `Job { index: p * stride + j.index,
@@ -311,16 +319,17 @@ pub(crate) fn resolve_with<E: Experiment>(
 /// ([`apply_params`]), deserialized and validated with `E::validate` — for all points before
 /// this returns; the first bad point is a [`ConfigError::Point`] naming it.
 ///
-/// Without axes the jobs are exactly `E::jobs(cfg, inputs)`, each with a clone of `cfg`.
+/// Without axes the jobs are exactly `exp.jobs(cfg, inputs)`, each with a clone of `cfg`.
 /// `cfg` must be the base config resolved from `table` and `inputs` its input files (as
 /// returned by [`resolve_config_inputs`](crate::resolve_config_inputs); `Inputs::new()` for an
 /// experiment without input files).
 pub fn expand_jobs<E: Experiment>(
+    exp: &E,
     cfg: &E::Config,
     table: &Table,
     inputs: &Inputs,
 ) -> Result<Vec<(Job, E::Config)>, ConfigError> {
-    let base = E::jobs(cfg, inputs);
+    let base = exp.jobs(cfg, inputs);
     let stride = base.iter().map(|j| j.index + 1).max().unwrap_or(0);
     check_job_count(&axes_of(table), base.len(), stride)?;
     if axes_of(table).is_empty() {
@@ -330,7 +339,7 @@ pub fn expand_jobs<E: Experiment>(
     let mut jobs = Vec::with_capacity(points.len() * base.len());
     for (p, point) in points.iter().enumerate() {
         let point_cfg = apply_params::<E::Config>(table, point)
-            .and_then(|c| E::validate(&c, inputs).map(|()| c))
+            .and_then(|c| exp.validate(&c, inputs).map(|()| c))
             .map_err(|source| ConfigError::Point {
                 point: params_text(point),
                 source: Box::new(source),
@@ -355,6 +364,7 @@ pub fn expand_jobs<E: Experiment>(
 /// validated with the run's `inputs` ([`RunDir::inputs`](crate::RunDir::inputs)). Without axes,
 /// the base config. Useful in `Experiment::finish`, which receives the base config only.
 pub fn job_config<E: Experiment>(
+    exp: &E,
     table: &Table,
     job: &Job,
     inputs: &Inputs,
@@ -367,6 +377,6 @@ pub fn job_config<E: Experiment>(
         .cloned()
         .collect();
     let cfg = apply_params::<E::Config>(table, &params)?;
-    E::validate(&cfg, inputs)?;
+    exp.validate(&cfg, inputs)?;
     Ok(cfg)
 }

@@ -269,6 +269,7 @@ fn sbatch(args: &[String]) -> anyhow::Result<String> {
 
 /// `exp-<name> slurm ...`.
 pub(crate) fn submit<E: Experiment>(
+    exp: &E,
     args: &SlurmOptions,
     plan: &Plan<'_>,
 ) -> anyhow::Result<RunSummary> {
@@ -295,8 +296,8 @@ pub(crate) fn submit<E: Experiment>(
         .into());
     }
     check_directive_values(args)?;
-    let name = E::NAME;
-    prepare_run_dir_for::<E>(plan.run_dir, plan.config_text, plan.inputs)?;
+    let name = exp.name();
+    prepare_run_dir_for(exp, plan.run_dir, plan.config_text, plan.inputs)?;
     let run_dir = plan
         .run_dir
         .canonicalize()

@@ -79,13 +79,14 @@ pub(crate) fn clear_dead_temporaries(run_dir: &Path) -> anyhow::Result<()> {
 /// Creates (or checks) the run directory of a sweep, copies its inputs and writes its
 /// `config.toml` (`slurm`: before the array tasks start).
 pub(crate) fn prepare_run_dir_for<E: Experiment>(
+    exp: &E,
     run_dir: &Path,
     config_text: &str,
     inputs: &crate::Inputs,
 ) -> anyhow::Result<()> {
     create_run_dir(run_dir)?;
     let _lock = crate::lock::run_shared(run_dir, "slurm")?;
-    check_run_config::<E>(run_dir, config_text)?;
+    check_run_config(exp, run_dir, config_text)?;
     crate::inputs::store(run_dir, inputs)?;
     write_config_file(run_dir, config_text)
 }
@@ -175,6 +176,7 @@ fn refuse_foreign(run_dir: &Path) -> anyhow::Result<()> {
 /// records are bound. An empty or unreadable `config.toml`, or one with any other value, is
 /// refused with a message naming the first key that differs.
 pub(crate) fn check_run_config<E: Experiment>(
+    exp: &E,
     run_dir: &Path,
     config_text: &str,
 ) -> anyhow::Result<Option<String>> {
@@ -203,7 +205,7 @@ pub(crate) fn check_run_config<E: Experiment>(
     let Ok(old_table) = toml::from_str::<toml::Table>(&old) else {
         return Err(damaged("is not valid TOML"));
     };
-    let resolved = crate::plan::resolve_with::<E>(Some(&path), &[], false, &[])
+    let resolved = crate::plan::resolve_with(exp, Some(&path), &[], false, &[])
         .ok()
         .and_then(|(_, table)| config::config_text(&table).ok().map(|t| (t, table)));
     if let Some((text, _)) = &resolved

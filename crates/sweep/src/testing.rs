@@ -36,11 +36,11 @@ impl Drop for TempRun {
 ///
 /// # Panics
 /// If the command line is rejected (a test bug).
-pub fn run_in_temp_dir<E: Experiment>(tag: &str, args: &[&str]) -> (RunSummary, TempRun) {
+pub fn run_in_temp_dir<E: Experiment>(exp: &E, tag: &str, args: &[&str]) -> (RunSummary, TempRun) {
     let run = TempRun::new(tag);
     let mut argv: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     argv.extend(["--out".to_owned(), run.path().display().to_string()]);
-    let summary = run_cli::<E>(&argv).unwrap_or_else(|e| panic!("{args:?}: {e:#}"));
+    let summary = run_cli(exp, &argv).unwrap_or_else(|e| panic!("{args:?}: {e:#}"));
     (summary, run)
 }
 
@@ -108,31 +108,34 @@ fn splitmix(x: u64) -> u64 {
 
 impl crate::Experiment for Toy {
     type Config = ToyConfig;
-    const NAME: &'static str = "toy";
+    fn name(&self) -> &'static str {
+        "toy"
+    }
 
-    fn default_config() -> &'static str {
+    fn default_config(&self) -> &str {
         TOY_DEFAULT
     }
 
-    fn quick_overrides() -> &'static [(&'static str, &'static str)] {
+    fn quick_overrides(&self) -> &[(&'static str, &'static str)] {
         &[("run.seeds", "2"), ("toy.steps", "3")]
     }
 
-    fn validate(cfg: &ToyConfig, _inputs: &crate::Inputs) -> Result<(), crate::ConfigError> {
+    fn validate(&self, cfg: &ToyConfig, _inputs: &crate::Inputs) -> Result<(), crate::ConfigError> {
         crate::check_range("run.seeds", cfg.run.seeds, 1, 1_000_000)?;
         crate::check_range("toy.steps", cfg.toy.steps, 1, 1_000_000)?;
         crate::check_range("toy.sleep_ms", cfg.toy.sleep_ms, 0, 3_600_000)
     }
 
-    fn jobs(cfg: &ToyConfig, _inputs: &crate::Inputs) -> Vec<crate::Job> {
+    fn jobs(&self, cfg: &ToyConfig, _inputs: &crate::Inputs) -> Vec<crate::Job> {
         crate::replicate_jobs(cfg.run.seeds, cfg.run.base_seed)
     }
 
-    fn work_units(cfg: &ToyConfig, _job: &crate::Job) -> u64 {
+    fn work_units(&self, cfg: &ToyConfig, _job: &crate::Job) -> u64 {
         cfg.toy.steps
     }
 
     fn run_job(
+        &self,
         cfg: &ToyConfig,
         job: &crate::Job,
         _inputs: &crate::Inputs,
@@ -187,7 +190,7 @@ impl crate::Experiment for Toy {
             .with_table("summary", summary))
     }
 
-    fn finish(_cfg: &ToyConfig, run: &RunDir) -> anyhow::Result<()> {
+    fn finish(&self, _cfg: &ToyConfig, run: &RunDir) -> anyhow::Result<()> {
         let rows: usize = run
             .read_table("summary")?
             .iter()

@@ -74,32 +74,40 @@ struct Grid;
 
 impl Experiment for Grid {
     type Config = Cfg;
-    const NAME: &'static str = "grid";
+    fn name(&self) -> &'static str {
+        "grid"
+    }
 
-    fn default_config() -> &'static str {
+    fn default_config(&self) -> &str {
         DEFAULT
     }
 
-    fn quick_overrides() -> &'static [(&'static str, &'static str)] {
+    fn quick_overrides(&self) -> &[(&'static str, &'static str)] {
         &[("run.seeds", "1")]
     }
 
-    fn validate(cfg: &Cfg, _: &Inputs) -> Result<(), ConfigError> {
+    fn validate(&self, cfg: &Cfg, _: &Inputs) -> Result<(), ConfigError> {
         check_range("model.size", cfg.model.size, 1, 1000)?;
         check_positive("model.gain", cfg.model.gain)?;
         check_range("run.seeds", cfg.run.seeds, 1, 100)
     }
 
-    fn jobs(cfg: &Cfg, _: &Inputs) -> Vec<Job> {
+    fn jobs(&self, cfg: &Cfg, _: &Inputs) -> Vec<Job> {
         replicate_jobs(cfg.run.seeds, cfg.run.base_seed)
     }
 
-    fn work_units(cfg: &Cfg, _job: &Job) -> u64 {
+    fn work_units(&self, cfg: &Cfg, _job: &Job) -> u64 {
         cfg.model.size as u64
     }
 
     /// One row per step: the seed, the config values the job saw and a value depending on all.
-    fn run_job(cfg: &Cfg, job: &Job, _: &Inputs, progress: &Progress) -> anyhow::Result<JobOutput> {
+    fn run_job(
+        &self,
+        cfg: &Cfg,
+        job: &Job,
+        _: &Inputs,
+        progress: &Progress,
+    ) -> anyhow::Result<JobOutput> {
         if cfg.model.gain == MARKED_GAIN {
             MARKED_RUNS.fetch_add(1, Ordering::SeqCst);
         }
@@ -139,12 +147,12 @@ impl Experiment for Grid {
         Ok(JobOutput::new().with_table("rows", rows))
     }
 
-    fn finish(cfg: &Cfg, run: &RunDir) -> anyhow::Result<()> {
+    fn finish(&self, cfg: &Cfg, run: &RunDir) -> anyhow::Result<()> {
         // `finish` sees the base config, and can rebuild every job's own config.
         let table = run.config_table()?;
         let mut lines = vec![format!("base size {}", cfg.model.size)];
-        for (job, _) in expand_jobs::<Grid>(cfg, &table, &Inputs::new())? {
-            let c = job_config::<Grid>(&table, &job, &Inputs::new())?;
+        for (job, _) in expand_jobs(&Grid, cfg, &table, &Inputs::new())? {
+            let c = job_config(&Grid, &table, &job, &Inputs::new())?;
             lines.push(format!("{} size {}", job.index, c.model.size));
         }
         std::fs::write(run.path().join("finish.txt"), lines.join("\n"))?;
@@ -157,25 +165,33 @@ struct NoAxes;
 
 impl Experiment for NoAxes {
     type Config = Cfg;
-    const NAME: &'static str = "noaxes";
-    fn default_config() -> &'static str {
+    fn name(&self) -> &'static str {
+        "noaxes"
+    }
+    fn default_config(&self) -> &str {
         "[run]\nseeds = 1\nbase_seed = 0\n[model]\nsize = 3\ngain = 0.5\nkind = \"plain\"\n\
          weights = [1.0]\n"
     }
-    fn quick_overrides() -> &'static [(&'static str, &'static str)] {
+    fn quick_overrides(&self) -> &[(&'static str, &'static str)] {
         &[]
     }
-    fn validate(cfg: &Cfg, _: &Inputs) -> Result<(), ConfigError> {
-        Grid::validate(cfg, &Inputs::new())
+    fn validate(&self, cfg: &Cfg, _: &Inputs) -> Result<(), ConfigError> {
+        Grid.validate(cfg, &Inputs::new())
     }
-    fn jobs(cfg: &Cfg, _: &Inputs) -> Vec<Job> {
-        Grid::jobs(cfg, &Inputs::new())
+    fn jobs(&self, cfg: &Cfg, _: &Inputs) -> Vec<Job> {
+        Grid.jobs(cfg, &Inputs::new())
     }
-    fn work_units(cfg: &Cfg, job: &Job) -> u64 {
-        Grid::work_units(cfg, job)
+    fn work_units(&self, cfg: &Cfg, job: &Job) -> u64 {
+        Grid.work_units(cfg, job)
     }
-    fn run_job(cfg: &Cfg, job: &Job, _: &Inputs, progress: &Progress) -> anyhow::Result<JobOutput> {
-        Grid::run_job(cfg, job, &Inputs::new(), progress)
+    fn run_job(
+        &self,
+        cfg: &Cfg,
+        job: &Job,
+        _: &Inputs,
+        progress: &Progress,
+    ) -> anyhow::Result<JobOutput> {
+        Grid.run_job(cfg, job, &Inputs::new(), progress)
     }
 }
 
@@ -193,23 +209,31 @@ struct DeclaresAxes;
 
 impl Experiment for DeclaresAxes {
     type Config = CfgWithAxes;
-    const NAME: &'static str = "declaresaxes";
-    fn default_config() -> &'static str {
+    fn name(&self) -> &'static str {
+        "declaresaxes"
+    }
+    fn default_config(&self) -> &str {
         DEFAULT
     }
-    fn quick_overrides() -> &'static [(&'static str, &'static str)] {
+    fn quick_overrides(&self) -> &[(&'static str, &'static str)] {
         &[]
     }
-    fn validate(_: &CfgWithAxes, _: &Inputs) -> Result<(), ConfigError> {
+    fn validate(&self, _: &CfgWithAxes, _: &Inputs) -> Result<(), ConfigError> {
         Ok(())
     }
-    fn jobs(cfg: &CfgWithAxes, _: &Inputs) -> Vec<Job> {
+    fn jobs(&self, cfg: &CfgWithAxes, _: &Inputs) -> Vec<Job> {
         replicate_jobs(cfg.run.seeds, cfg.run.base_seed)
     }
-    fn work_units(_: &CfgWithAxes, _: &Job) -> u64 {
+    fn work_units(&self, _: &CfgWithAxes, _: &Job) -> u64 {
         1
     }
-    fn run_job(_: &CfgWithAxes, _: &Job, _: &Inputs, _: &Progress) -> anyhow::Result<JobOutput> {
+    fn run_job(
+        &self,
+        _: &CfgWithAxes,
+        _: &Job,
+        _: &Inputs,
+        _: &Progress,
+    ) -> anyhow::Result<JobOutput> {
         Ok(JobOutput::new())
     }
 }
@@ -219,23 +243,31 @@ struct Loose;
 
 impl Experiment for Loose {
     type Config = toml::Table;
-    const NAME: &'static str = "loose";
-    fn default_config() -> &'static str {
+    fn name(&self) -> &'static str {
+        "loose"
+    }
+    fn default_config(&self) -> &str {
         DEFAULT
     }
-    fn quick_overrides() -> &'static [(&'static str, &'static str)] {
+    fn quick_overrides(&self) -> &[(&'static str, &'static str)] {
         &[]
     }
-    fn validate(_: &toml::Table, _: &Inputs) -> Result<(), ConfigError> {
+    fn validate(&self, _: &toml::Table, _: &Inputs) -> Result<(), ConfigError> {
         Ok(())
     }
-    fn jobs(_: &toml::Table, _: &Inputs) -> Vec<Job> {
+    fn jobs(&self, _: &toml::Table, _: &Inputs) -> Vec<Job> {
         replicate_jobs(1, 0)
     }
-    fn work_units(_: &toml::Table, _: &Job) -> u64 {
+    fn work_units(&self, _: &toml::Table, _: &Job) -> u64 {
         1
     }
-    fn run_job(_: &toml::Table, _: &Job, _: &Inputs, _: &Progress) -> anyhow::Result<JobOutput> {
+    fn run_job(
+        &self,
+        _: &toml::Table,
+        _: &Job,
+        _: &Inputs,
+        _: &Progress,
+    ) -> anyhow::Result<JobOutput> {
         Ok(JobOutput::new())
     }
 }
@@ -267,12 +299,12 @@ fn write_config(tag: &str, text: &str) -> (PathBuf, PathBuf) {
 
 /// The resolved table of `Grid` with these `--set`s.
 fn table_of(sets: &[&str]) -> Result<toml::Table, ConfigError> {
-    resolve_config::<Grid>(None, &args(sets), false, &[]).map(|(_, t)| t)
+    resolve_config(&Grid, None, &args(sets), false, &[]).map(|(_, t)| t)
 }
 
 /// (index, replicate, seed, params text) of every job of a resolved run of `Grid`.
 fn job_rows(cfg: &Cfg, table: &toml::Table) -> Vec<(usize, usize, u64, String)> {
-    expand_jobs::<Grid>(cfg, table, &Inputs::new())
+    expand_jobs(&Grid, cfg, table, &Inputs::new())
         .unwrap()
         .into_iter()
         .map(|(j, _)| (j.index, j.replicate, j.seed, j.params_text()))
@@ -283,7 +315,7 @@ fn job_rows(cfg: &Cfg, table: &toml::Table) -> Vec<(usize, usize, u64, String)> 
 fn cli_error(list: &[&str]) -> anyhow::Error {
     let mut a = args(list);
     a.push("--list".to_owned());
-    match run_cli::<Grid>(&a) {
+    match run_cli(&Grid, &a) {
         Ok(_) => panic!("{list:?} was accepted"),
         Err(e) => e,
     }
@@ -297,10 +329,10 @@ fn config_error(list: &[&str]) -> String {
 
 #[test]
 fn without_axes_jobs_are_the_experiments_jobs() {
-    let (cfg, table) = resolve_config::<Grid>(None, &[], false, &[]).unwrap();
+    let (cfg, table) = resolve_config(&Grid, None, &[], false, &[]).unwrap();
     assert!(axes_of(&table).is_empty());
     assert_eq!(grid_points(&table), vec![Vec::new()]);
-    let jobs: Vec<Job> = expand_jobs::<Grid>(&cfg, &table, &Inputs::new())
+    let jobs: Vec<Job> = expand_jobs(&Grid, &cfg, &table, &Inputs::new())
         .unwrap()
         .into_iter()
         .map(|(j, c)| {
@@ -308,7 +340,7 @@ fn without_axes_jobs_are_the_experiments_jobs() {
             j
         })
         .collect();
-    assert_eq!(jobs, Grid::jobs(&cfg, &Inputs::new()));
+    assert_eq!(jobs, Grid.jobs(&cfg, &Inputs::new()));
     // The resolved table keeps the (empty) [axes] table; the config does not need it.
     assert!(table["axes"].as_table().unwrap().is_empty());
 }
@@ -316,7 +348,8 @@ fn without_axes_jobs_are_the_experiments_jobs() {
 #[test]
 fn grid_order_indices_and_seeds() {
     let (dir, file) = write_config("order", "[axes]\n\"model.kind\" = [\"plain\", \"boost\"]\n");
-    let (cfg, table) = resolve_config::<Grid>(
+    let (cfg, table) = resolve_config(
+        &Grid,
         Some(&file),
         &args(&["axes.model.size=[5, 1, 3]"]),
         false,
@@ -343,7 +376,7 @@ fn grid_order_indices_and_seeds() {
     assert_eq!(rows, want);
 
     // Every point sees the same seeds, paired by replicate.
-    let jobs = expand_jobs::<Grid>(&cfg, &table, &Inputs::new()).unwrap();
+    let jobs = expand_jobs(&Grid, &cfg, &table, &Inputs::new()).unwrap();
     for (job, job_cfg) in &jobs {
         assert_eq!(job.seed, 7 + job.replicate as u64);
         let p = job.index / 2;
@@ -359,7 +392,7 @@ fn grid_order_indices_and_seeds() {
         assert_eq!(job_cfg.run, cfg.run);
         // job_config and apply_params rebuild the same config.
         assert_eq!(
-            &job_config::<Grid>(&table, job, &Inputs::new()).unwrap(),
+            &job_config(&Grid, &table, job, &Inputs::new()).unwrap(),
             job_cfg
         );
         let rebuilt: Cfg = apply_params(&table, &job.params).unwrap();
@@ -375,33 +408,41 @@ fn base_job_params_follow_the_point_params() {
     struct WithParams;
     impl Experiment for WithParams {
         type Config = Cfg;
-        const NAME: &'static str = "withparams";
-        fn default_config() -> &'static str {
+        fn name(&self) -> &'static str {
+            "withparams"
+        }
+        fn default_config(&self) -> &str {
             DEFAULT
         }
-        fn quick_overrides() -> &'static [(&'static str, &'static str)] {
+        fn quick_overrides(&self) -> &[(&'static str, &'static str)] {
             &[]
         }
-        fn validate(cfg: &Cfg, _: &Inputs) -> Result<(), ConfigError> {
-            Grid::validate(cfg, &Inputs::new())
+        fn validate(&self, cfg: &Cfg, _: &Inputs) -> Result<(), ConfigError> {
+            Grid.validate(cfg, &Inputs::new())
         }
-        fn jobs(cfg: &Cfg, _: &Inputs) -> Vec<Job> {
+        fn jobs(&self, cfg: &Cfg, _: &Inputs) -> Vec<Job> {
             let points = vec![
                 vec![("lr".to_owned(), "0.1".to_owned())],
                 vec![("lr".to_owned(), "0.2".to_owned())],
             ];
             elise_sweep::grid_jobs(&points, cfg.run.seeds, cfg.run.base_seed)
         }
-        fn work_units(_: &Cfg, _: &Job) -> u64 {
+        fn work_units(&self, _: &Cfg, _: &Job) -> u64 {
             1
         }
-        fn run_job(_: &Cfg, _: &Job, _: &Inputs, _: &Progress) -> anyhow::Result<JobOutput> {
+        fn run_job(&self, _: &Cfg, _: &Job, _: &Inputs, _: &Progress) -> anyhow::Result<JobOutput> {
             Ok(JobOutput::new())
         }
     }
-    let (cfg, table) =
-        resolve_config::<WithParams>(None, &args(&["axes.model.gain=[1, 2]"]), false, &[]).unwrap();
-    let jobs = expand_jobs::<WithParams>(&cfg, &table, &Inputs::new()).unwrap();
+    let (cfg, table) = resolve_config(
+        &WithParams,
+        None,
+        &args(&["axes.model.gain=[1, 2]"]),
+        false,
+        &[],
+    )
+    .unwrap();
+    let jobs = expand_jobs(&WithParams, &cfg, &table, &Inputs::new()).unwrap();
     let got: Vec<(usize, usize, u64, String)> = jobs
         .iter()
         .map(|(j, _)| (j.index, j.replicate, j.seed, j.params_text()))
@@ -411,7 +452,7 @@ fn base_job_params_follow_the_point_params() {
     assert_eq!(got[3], (3, 1, 8, "model.gain=1.0 lr=0.2".to_owned()));
     assert_eq!(got[6], (6, 0, 7, "model.gain=2.0 lr=0.2".to_owned()));
     // job_config ignores the experiment's own params.
-    let c = job_config::<WithParams>(&table, &jobs[6].0, &Inputs::new()).unwrap();
+    let c = job_config(&WithParams, &table, &jobs[6].0, &Inputs::new()).unwrap();
     assert_eq!(c.model.gain, 2.0);
     // apply_params insists on config keys.
     let err = apply_params::<Cfg>(&table, &jobs[6].0.params).unwrap_err();
@@ -420,13 +461,16 @@ fn base_job_params_follow_the_point_params() {
 
 #[test]
 fn axis_flag_parses_lists_with_unquoted_strings() {
-    let s = run_cli::<Grid>(&args(&[
-        "--axis",
-        "model.kind=boost,plain",
-        "--axis",
-        "model.gain=[1, 0.25]",
-        "--list",
-    ]))
+    let s = run_cli(
+        &Grid,
+        &args(&[
+            "--axis",
+            "model.kind=boost,plain",
+            "--axis",
+            "model.gain=[1, 0.25]",
+            "--list",
+        ]),
+    )
     .unwrap();
     assert_eq!(s.n_jobs, 8);
     let listing = s.listing.unwrap();
@@ -453,7 +497,7 @@ fn axis_flag_parses_lists_with_unquoted_strings() {
     let t = |a: &[&str]| -> toml::Table {
         let mut v = args(a);
         v.push("--list".to_owned());
-        let listing = run_cli::<Loose>(&v).unwrap().listing.unwrap();
+        let listing = run_cli(&Loose, &v).unwrap().listing.unwrap();
         toml::from_str(&listing).unwrap()
     };
     // Quoted strings may contain commas; spaces around values are trimmed.
@@ -505,7 +549,7 @@ fn later_axis_layers_win() {
     let table = |extra: &[&str]| -> toml::Table {
         let mut a = args(&["--config", f, "--list"]);
         a.extend(args(extra));
-        toml::from_str(&run_cli::<Grid>(&a).unwrap().listing.unwrap()).unwrap()
+        toml::from_str(&run_cli(&Grid, &a).unwrap().listing.unwrap()).unwrap()
     };
     let sizes = |t: &toml::Table| t["axes"]["model.size"].to_string();
     let t = table(&[]);
@@ -555,7 +599,7 @@ fn bad_axes_are_errors_naming_origin_and_key() {
     assert!(msg.contains("unknown key 'modle.size'"), "{msg}");
     assert!(msg.contains("top-level keys: model, run"), "{msg}");
     let (dir, file) = write_config("bad", "[axes]\n\"model.sise\" = [1, 2]\n");
-    let err = resolve_config::<Grid>(Some(&file), &[], false, &[]).unwrap_err();
+    let err = resolve_config(&Grid, Some(&file), &[], false, &[]).unwrap_err();
     let msg = err.to_string();
     assert!(
         msg.contains("grid.toml [axes]: unknown key 'model.sise'"),
@@ -564,7 +608,7 @@ fn bad_axes_are_errors_naming_origin_and_key() {
 
     // An axis on a table.
     std::fs::write(&file, "[axes]\nmodel = [1, 2]\n").unwrap();
-    let err = resolve_config::<Grid>(Some(&file), &[], false, &[]).unwrap_err();
+    let err = resolve_config(&Grid, Some(&file), &[], false, &[]).unwrap_err();
     assert!(matches!(err, ConfigError::Axis { .. }), "{err}");
     let msg = err.to_string();
     assert!(
@@ -579,7 +623,7 @@ fn bad_axes_are_errors_naming_origin_and_key() {
 
     // Empty arrays.
     std::fs::write(&file, "[axes]\n\"model.size\" = []\n").unwrap();
-    let msg = resolve_config::<Grid>(Some(&file), &[], false, &[])
+    let msg = resolve_config(&Grid, Some(&file), &[], false, &[])
         .unwrap_err()
         .to_string();
     assert!(
@@ -604,7 +648,7 @@ fn bad_axes_are_errors_naming_origin_and_key() {
     let msg = config_error(&["--set", "axes.model.size=4"]);
     assert!(msg.contains("got an integer (4)"), "{msg}");
     std::fs::write(&file, "[axes]\n\"model.kind\" = \"boost\"\n").unwrap();
-    let msg = resolve_config::<Grid>(Some(&file), &[], false, &[])
+    let msg = resolve_config(&Grid, Some(&file), &[], false, &[])
         .unwrap_err()
         .to_string();
     assert!(
@@ -628,7 +672,7 @@ fn bad_axes_are_errors_naming_origin_and_key() {
     let msg = config_error(&["--set", "axes.model.gain=[0.5, true]"]);
     assert!(msg.contains("model.gain[1]: expected a float"), "{msg}");
     std::fs::write(&file, "[axes]\n\"model.kind\" = [\"boost\", 3]\n").unwrap();
-    let msg = resolve_config::<Grid>(Some(&file), &[], false, &[])
+    let msg = resolve_config(&Grid, Some(&file), &[], false, &[])
         .unwrap_err()
         .to_string();
     assert!(
@@ -645,7 +689,7 @@ fn bad_axes_are_errors_naming_origin_and_key() {
         );
     }
     std::fs::write(&file, "[axes]\n\"run.seeds\" = [1, 2]\n").unwrap();
-    let msg = resolve_config::<Grid>(Some(&file), &[], false, &[])
+    let msg = resolve_config(&Grid, Some(&file), &[], false, &[])
         .unwrap_err()
         .to_string();
     assert!(
@@ -665,16 +709,20 @@ fn bad_axes_are_errors_naming_origin_and_key() {
 
 #[test]
 fn experiments_without_axes_table_reject_axes() {
-    let err = run_cli::<NoAxes>(&args(&["--set", "axes.model.size=[1,2]", "--list"])).unwrap_err();
+    let err = run_cli(
+        &NoAxes,
+        &args(&["--set", "axes.model.size=[1,2]", "--list"]),
+    )
+    .unwrap_err();
     let msg = err.to_string();
     assert!(err.downcast_ref::<ConfigError>().is_some(), "{msg}");
     assert!(msg.contains("unknown key 'axes.model.size'"), "{msg}");
-    let err = run_cli::<NoAxes>(&args(&["--axis", "model.size=1,2", "--list"])).unwrap_err();
+    let err = run_cli(&NoAxes, &args(&["--axis", "model.size=1,2", "--list"])).unwrap_err();
     let msg = err.to_string();
     assert!(err.downcast_ref::<ConfigError>().is_some(), "{msg}");
     assert!(msg.contains("has no [axes] table"), "{msg}");
     let (dir, file) = write_config("noaxes", "[axes]\n\"model.size\" = [1, 2]\n");
-    let msg = resolve_config::<NoAxes>(Some(&file), &[], false, &[])
+    let msg = resolve_config(&NoAxes, Some(&file), &[], false, &[])
         .unwrap_err()
         .to_string();
     assert!(msg.contains("unknown key 'axes'"), "{msg}");
@@ -683,14 +731,19 @@ fn experiments_without_axes_table_reject_axes() {
 
 #[test]
 fn a_config_type_declaring_axes_still_works() {
-    let (cfg, table) =
-        resolve_config::<DeclaresAxes>(None, &args(&["axes.model.size=[1, 2]"]), false, &[])
-            .unwrap();
+    let (cfg, table) = resolve_config(
+        &DeclaresAxes,
+        None,
+        &args(&["axes.model.size=[1, 2]"]),
+        false,
+        &[],
+    )
+    .unwrap();
     assert!(
         cfg.axes.is_empty(),
         "[axes] is stripped before deserializing"
     );
-    let jobs = expand_jobs::<DeclaresAxes>(&cfg, &table, &Inputs::new()).unwrap();
+    let jobs = expand_jobs(&DeclaresAxes, &cfg, &table, &Inputs::new()).unwrap();
     assert_eq!(jobs.len(), 4);
     assert_eq!(jobs[3].1.model.size, 2);
 }
@@ -698,16 +751,19 @@ fn a_config_type_declaring_axes_still_works() {
 #[test]
 fn an_invalid_grid_point_fails_before_any_job_runs() {
     let out = temp_dir("badpoint");
-    let err = run_cli::<Grid>(&args(&[
-        "--out",
-        out.to_str().unwrap(),
-        "--threads",
-        "2",
-        "--axis",
-        "model.gain=0.125",
-        "--axis",
-        "model.size=5,100000",
-    ]))
+    let err = run_cli(
+        &Grid,
+        &args(&[
+            "--out",
+            out.to_str().unwrap(),
+            "--threads",
+            "2",
+            "--axis",
+            "model.gain=0.125",
+            "--axis",
+            "model.size=5,100000",
+        ]),
+    )
     .unwrap_err();
     let cfg_err = err
         .downcast_ref::<ConfigError>()
@@ -737,7 +793,7 @@ fn an_invalid_grid_point_fails_before_any_job_runs() {
 fn run(out: &Path, extra: &[&str]) -> elise_sweep::RunSummary {
     let mut a = args(&["--out", out.to_str().unwrap()]);
     a.extend(args(extra));
-    run_cli::<Grid>(&a).unwrap()
+    run_cli(&Grid, &a).unwrap()
 }
 
 fn all_rows(out: &Path) -> Vec<RecordBatch> {
@@ -765,19 +821,20 @@ fn each_job_runs_with_its_own_config() {
     let text = std::fs::read_to_string(out.join("config.toml")).unwrap();
     assert!(text.contains("[axes]"), "{text}");
     let (_, again) =
-        resolve_config::<Grid>(Some(&out.join("config.toml")), &[], false, &[]).unwrap();
+        resolve_config(&Grid, Some(&out.join("config.toml")), &[], false, &[]).unwrap();
     assert_eq!(again, RunDir::new(&out).config_table().unwrap());
 
     let batches = all_rows(&out);
     assert_eq!(batches.len(), 8);
-    let (cfg, table) = resolve_config::<Grid>(
+    let (cfg, table) = resolve_config(
+        &Grid,
         None,
         &args(&["axes.model.size=[2, 4]", "axes.model.kind=[plain, boost]"]),
         false,
         &[],
     )
     .unwrap();
-    let jobs = expand_jobs::<Grid>(&cfg, &table, &Inputs::new()).unwrap();
+    let jobs = expand_jobs(&Grid, &cfg, &table, &Inputs::new()).unwrap();
     for ((job, job_cfg), batch) in jobs.iter().zip(&batches) {
         // Rows record the config the job saw, which is its grid point.
         let sizes = column::<Int64Array>(batch, "size").unwrap();
@@ -796,7 +853,9 @@ fn each_job_runs_with_its_own_config() {
         );
         assert_eq!(job_cfg.model.size, size);
         // ... and equals what run_job returns for (job config, job).
-        let direct = Grid::run_job(job_cfg, job, &Inputs::new(), &Progress::noop()).unwrap();
+        let direct = Grid
+            .run_job(job_cfg, job, &Inputs::new(), &Progress::noop())
+            .unwrap();
         assert_eq!(batch.columns(), direct.tables[0].1.columns());
 
         // The part's metadata carries the params.
@@ -863,11 +922,11 @@ fn results_with_axes_do_not_depend_on_thread_count() {
 
 #[test]
 fn axes_change_the_run_id() {
-    let a = run_cli::<Grid>(&args(&["--list"])).unwrap().run_dir;
-    let b = run_cli::<Grid>(&args(&["--list", "--axis", "model.size=1,2"]))
+    let a = run_cli(&Grid, &args(&["--list"])).unwrap().run_dir;
+    let b = run_cli(&Grid, &args(&["--list", "--axis", "model.size=1,2"]))
         .unwrap()
         .run_dir;
-    let c = run_cli::<Grid>(&args(&["--list", "--set", "axes.model.size=[1, 2]"]))
+    let c = run_cli(&Grid, &args(&["--list", "--set", "axes.model.size=[1, 2]"]))
         .unwrap()
         .run_dir;
     assert_ne!(a, b);

@@ -89,31 +89,39 @@ struct Dummy;
 
 impl Experiment for Dummy {
     type Config = Cfg;
-    const NAME: &'static str = "dummy";
+    fn name(&self) -> &'static str {
+        "dummy"
+    }
 
-    fn default_config() -> &'static str {
+    fn default_config(&self) -> &str {
         DEFAULT
     }
 
-    fn quick_overrides() -> &'static [(&'static str, &'static str)] {
+    fn quick_overrides(&self) -> &[(&'static str, &'static str)] {
         &[("model.steps", "3"), ("run.seeds", "2")]
     }
 
-    fn validate(cfg: &Cfg, _: &Inputs) -> Result<(), ConfigError> {
+    fn validate(&self, cfg: &Cfg, _: &Inputs) -> Result<(), ConfigError> {
         check_range("model.steps", cfg.model.steps, 1, 100_000)?;
         check_positive("model.scale", cfg.model.scale)?;
         check_range("run.seeds", cfg.run.seeds, 1, 1000)
     }
 
-    fn jobs(cfg: &Cfg, _: &Inputs) -> Vec<Job> {
+    fn jobs(&self, cfg: &Cfg, _: &Inputs) -> Vec<Job> {
         replicate_jobs(cfg.run.seeds, cfg.run.base_seed)
     }
 
-    fn work_units(cfg: &Cfg, _job: &Job) -> u64 {
+    fn work_units(&self, cfg: &Cfg, _job: &Job) -> u64 {
         cfg.model.steps
     }
 
-    fn run_job(cfg: &Cfg, job: &Job, _: &Inputs, progress: &Progress) -> anyhow::Result<JobOutput> {
+    fn run_job(
+        &self,
+        cfg: &Cfg,
+        job: &Job,
+        _: &Inputs,
+        progress: &Progress,
+    ) -> anyhow::Result<JobOutput> {
         if let Some(ckpt) = progress.checkpoint_file() {
             std::fs::create_dir_all(ckpt.parent().unwrap())?;
             elise_sweep::write_file_atomic(ckpt, job.seed.to_string().as_bytes())?;
@@ -161,7 +169,7 @@ impl Experiment for Dummy {
             .with_table("summary", summary))
     }
 
-    fn finish(_cfg: &Cfg, run: &RunDir) -> anyhow::Result<()> {
+    fn finish(&self, _cfg: &Cfg, run: &RunDir) -> anyhow::Result<()> {
         let rows: usize = run
             .read_table("summary")?
             .iter()
@@ -177,23 +185,31 @@ struct NoPattern;
 
 impl Experiment for NoPattern {
     type Config = toml::Table;
-    const NAME: &'static str = "nopattern";
-    fn default_config() -> &'static str {
+    fn name(&self) -> &'static str {
+        "nopattern"
+    }
+    fn default_config(&self) -> &str {
         "[run]\nseeds = 1\nbase_seed = 0\n"
     }
-    fn quick_overrides() -> &'static [(&'static str, &'static str)] {
+    fn quick_overrides(&self) -> &[(&'static str, &'static str)] {
         &[]
     }
-    fn validate(_: &toml::Table, _: &Inputs) -> Result<(), ConfigError> {
+    fn validate(&self, _: &toml::Table, _: &Inputs) -> Result<(), ConfigError> {
         Ok(())
     }
-    fn jobs(_: &toml::Table, _: &Inputs) -> Vec<Job> {
+    fn jobs(&self, _: &toml::Table, _: &Inputs) -> Vec<Job> {
         replicate_jobs(1, 0)
     }
-    fn work_units(_: &toml::Table, _: &Job) -> u64 {
+    fn work_units(&self, _: &toml::Table, _: &Job) -> u64 {
         1
     }
-    fn run_job(_: &toml::Table, _: &Job, _: &Inputs, _: &Progress) -> anyhow::Result<JobOutput> {
+    fn run_job(
+        &self,
+        _: &toml::Table,
+        _: &Job,
+        _: &Inputs,
+        _: &Progress,
+    ) -> anyhow::Result<JobOutput> {
         Ok(JobOutput::new())
     }
 }
@@ -220,7 +236,7 @@ fn sets(list: &[&str]) -> Vec<String> {
 }
 
 fn resolve(sets_: &[&str]) -> Result<Cfg, ConfigError> {
-    resolve_config::<Dummy>(None, &sets(sets_), false, &[]).map(|(c, _)| c)
+    resolve_config(&Dummy, None, &sets(sets_), false, &[]).map(|(c, _)| c)
 }
 
 fn write_config(tag: &str, text: &str) -> (PathBuf, PathBuf) {
@@ -244,7 +260,7 @@ fn default_config_resolves() {
 #[test]
 fn unknown_key_in_file_names_file_key_and_valid_keys() {
     let (dir, file) = write_config("unknown", "[model]\nstepz = 3\n");
-    let err = resolve_config::<Dummy>(Some(&file), &[], false, &[]).unwrap_err();
+    let err = resolve_config(&Dummy, Some(&file), &[], false, &[]).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, ConfigError::UnknownKey { .. }), "{msg}");
     assert!(msg.contains("my-config.toml"), "{msg}");
@@ -255,7 +271,7 @@ fn unknown_key_in_file_names_file_key_and_valid_keys() {
     );
 
     std::fs::write(&file, "[modle]\nsteps = 3\n").unwrap();
-    let msg = resolve_config::<Dummy>(Some(&file), &[], false, &[])
+    let msg = resolve_config(&Dummy, Some(&file), &[], false, &[])
         .unwrap_err()
         .to_string();
     assert!(msg.contains("unknown key 'modle'"), "{msg}");
@@ -310,7 +326,7 @@ fn type_mismatches_name_key_expected_and_got() {
     assert!(msg.contains("expected a table"), "{msg}");
 
     let (dir, file) = write_config("mismatch", "[model]\nsteps = \"many\"\n");
-    let msg = resolve_config::<Dummy>(Some(&file), &[], false, &[])
+    let msg = resolve_config(&Dummy, Some(&file), &[], false, &[])
         .unwrap_err()
         .to_string();
     assert!(
@@ -336,7 +352,7 @@ fn integers_are_accepted_as_floats_and_strings_unquoted() {
     assert_eq!((cfg.model.scale, cfg.model.steps), (3.0, 7));
 
     let (dir, file) = write_config("intfloat", "[model]\nscale = 4\n");
-    let (cfg, _) = resolve_config::<Dummy>(Some(&file), &[], false, &[]).unwrap();
+    let (cfg, _) = resolve_config(&Dummy, Some(&file), &[], false, &[]).unwrap();
     assert_eq!(cfg.model.scale, 4.0);
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -363,14 +379,15 @@ fn deserialize_and_validate_errors_name_the_key() {
 fn layers_apply_in_order() {
     let (dir, file) = write_config("layers", "[model]\nsteps = 5\nscale = 9.0\n");
     // file < quick
-    let (cfg, _) = resolve_config::<Dummy>(Some(&file), &[], true, &[]).unwrap();
+    let (cfg, _) = resolve_config(&Dummy, Some(&file), &[], true, &[]).unwrap();
     assert_eq!(
         (cfg.model.steps, cfg.model.scale, cfg.run.seeds),
         (3, 9.0, 2)
     );
     // quick < extra (--seeds) < --set, and later --set wins
     let extra = vec![("run.seeds".to_owned(), "7".to_owned())];
-    let (cfg, _) = resolve_config::<Dummy>(
+    let (cfg, _) = resolve_config(
+        &Dummy,
         Some(&file),
         &sets(&["model.steps=8", "model.steps=11"]),
         true,
@@ -379,20 +396,17 @@ fn layers_apply_in_order() {
     .unwrap();
     assert_eq!((cfg.model.steps, cfg.run.seeds), (11, 7));
     let (cfg, _) =
-        resolve_config::<Dummy>(Some(&file), &sets(&["run.seeds=9"]), true, &extra).unwrap();
+        resolve_config(&Dummy, Some(&file), &sets(&["run.seeds=9"]), true, &extra).unwrap();
     assert_eq!(cfg.run.seeds, 9);
     std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
 fn seeds_and_pattern_flags_map_to_config_keys() {
-    let s = run_cli::<Dummy>(&args(&[
-        "--seeds",
-        "3",
-        "--pattern",
-        "pat/x y.toml",
-        "--list",
-    ]))
+    let s = run_cli(
+        &Dummy,
+        &args(&["--seeds", "3", "--pattern", "pat/x y.toml", "--list"]),
+    )
     .unwrap();
     let listing = s.listing.expect("--list returns a listing");
     assert_eq!(s.n_jobs, 3);
@@ -402,7 +416,7 @@ fn seeds_and_pattern_flags_map_to_config_keys() {
     assert!(listing.contains("# 2 2 102\n"), "{listing}");
     assert!(!s.run_dir.exists() || s.run_dir.join("config.toml").exists());
 
-    let err = run_cli::<NoPattern>(&args(&["--pattern", "x.toml", "--list"])).unwrap_err();
+    let err = run_cli(&NoPattern, &args(&["--pattern", "x.toml", "--list"])).unwrap_err();
     let msg = err.to_string();
     assert!(err.downcast_ref::<ConfigError>().is_some(), "{msg}");
     assert!(msg.starts_with("--pattern"), "{msg}");
@@ -411,9 +425,9 @@ fn seeds_and_pattern_flags_map_to_config_keys() {
 
 #[test]
 fn default_run_dir_is_named_by_config_hash() {
-    let a = run_cli::<Dummy>(&args(&["--list"])).unwrap().run_dir;
-    let b = run_cli::<Dummy>(&args(&["--list"])).unwrap().run_dir;
-    let c = run_cli::<Dummy>(&args(&["--list", "--set", "model.steps=21"]))
+    let a = run_cli(&Dummy, &args(&["--list"])).unwrap().run_dir;
+    let b = run_cli(&Dummy, &args(&["--list"])).unwrap().run_dir;
+    let c = run_cli(&Dummy, &args(&["--list", "--set", "model.steps=21"]))
         .unwrap()
         .run_dir;
     assert_eq!(a, b);
@@ -427,15 +441,18 @@ fn default_run_dir_is_named_by_config_hash() {
 
 #[test]
 fn usage_errors() {
-    let err = run_cli::<Dummy>(&args(&["--bogus"])).unwrap_err();
+    let err = run_cli(&Dummy, &args(&["--bogus"])).unwrap_err();
     assert!(err.downcast_ref::<clap::Error>().is_some());
-    let err = run_cli::<Dummy>(&args(&["--help"])).unwrap_err();
+    let err = run_cli(&Dummy, &args(&["--help"])).unwrap_err();
     let clap_err = err.downcast_ref::<clap::Error>().unwrap();
     assert_eq!(clap_err.kind(), clap::error::ErrorKind::DisplayHelp);
     assert!(clap_err.to_string().contains("exp-dummy"), "{clap_err}");
     let out = temp_dir("threads0");
-    let err =
-        run_cli::<Dummy>(&args(&["--threads", "0", "--out", out.to_str().unwrap()])).unwrap_err();
+    let err = run_cli(
+        &Dummy,
+        &args(&["--threads", "0", "--out", out.to_str().unwrap()]),
+    )
+    .unwrap_err();
     assert!(err.downcast_ref::<ConfigError>().is_some(), "{err}");
     assert!(!out.exists());
 }
@@ -492,7 +509,7 @@ fn files_below(dir: &Path) -> Vec<String> {
 fn run(out: &Path, extra: &[&str]) -> elise_sweep::RunSummary {
     let mut a = args(&["--out", out.to_str().unwrap()]);
     a.extend(args(extra));
-    run_cli::<Dummy>(&a).unwrap()
+    run_cli(&Dummy, &a).unwrap()
 }
 
 #[test]
@@ -528,7 +545,7 @@ fn end_to_end_run_writes_parts_manifest_and_config() {
 
     // config.toml is the resolved config and re-resolves to the same config.
     let (cfg_again, _) =
-        resolve_config::<Dummy>(Some(&out.join("config.toml")), &[], false, &[]).unwrap();
+        resolve_config(&Dummy, Some(&out.join("config.toml")), &[], false, &[]).unwrap();
     assert_eq!(cfg_again.model.steps, 6);
     assert_eq!(cfg_again, resolve(&["model.steps=6"]).unwrap());
 
@@ -575,8 +592,10 @@ fn end_to_end_run_writes_parts_manifest_and_config() {
 
     // The part equals what run_job returns for the job.
     let cfg = resolve(&["model.steps=6"]).unwrap();
-    let job = &Dummy::jobs(&cfg, &Inputs::new())[2];
-    let direct = Dummy::run_job(&cfg, job, &Inputs::new(), &Progress::noop()).unwrap();
+    let job = &Dummy.jobs(&cfg, &Inputs::new())[2];
+    let direct = Dummy
+        .run_job(&cfg, job, &Inputs::new(), &Progress::noop())
+        .unwrap();
     assert_eq!(direct.tables[0].0, "samples");
     assert_eq!(batches[0].columns(), direct.tables[0].1.columns());
     assert_eq!(
@@ -607,7 +626,7 @@ fn end_to_end_run_writes_parts_manifest_and_config() {
     assert!(s.success());
     assert_eq!((s.n_resumed, s.n_ok), (0, 4));
     assert_eq!(files_below(&out), expected);
-    let err = run_cli::<Dummy>(&args(&["--out", out.to_str().unwrap()])).unwrap_err();
+    let err = run_cli(&Dummy, &args(&["--out", out.to_str().unwrap()])).unwrap_err();
     assert!(err.downcast_ref::<ConfigError>().is_some(), "{err}");
     assert!(err.to_string().contains("different config"), "{err}");
 
@@ -630,7 +649,7 @@ fn end_to_end_run_writes_parts_manifest_and_config() {
     ] {
         std::fs::write(&config_path, stored).unwrap();
         let a = args(&["--out", out.to_str().unwrap(), "--set", "model.steps=6"]);
-        let err = run_cli::<Dummy>(&a).unwrap_err();
+        let err = run_cli(&Dummy, &a).unwrap_err();
         assert!(err.to_string().contains("different config"), "{err}");
     }
 

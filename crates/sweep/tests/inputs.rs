@@ -60,15 +60,17 @@ struct Reader;
 
 impl Experiment for Reader {
     type Config = Cfg;
-    const NAME: &'static str = "reader";
+    fn name(&self) -> &'static str {
+        "reader"
+    }
 
-    fn default_config() -> &'static str {
+    fn default_config(&self) -> &str {
         DEFAULT
     }
-    fn quick_overrides() -> &'static [(&'static str, &'static str)] {
+    fn quick_overrides(&self) -> &[(&'static str, &'static str)] {
         &[]
     }
-    fn input_files(cfg: &Cfg) -> Vec<InputFile> {
+    fn input_files(&self, cfg: &Cfg) -> Vec<InputFile> {
         [
             ("data.file", &cfg.data.file),
             ("data.second", &cfg.data.second),
@@ -78,7 +80,7 @@ impl Experiment for Reader {
         .map(|(k, p)| InputFile::new(k, p.as_str(), MAX_DATA, "a data file"))
         .collect()
     }
-    fn validate(cfg: &Cfg, inputs: &Inputs) -> Result<(), ConfigError> {
+    fn validate(&self, cfg: &Cfg, inputs: &Inputs) -> Result<(), ConfigError> {
         for (key, path) in [
             ("data.file", &cfg.data.file),
             ("data.second", &cfg.data.second),
@@ -89,16 +91,17 @@ impl Experiment for Reader {
         }
         Ok(())
     }
-    fn jobs(cfg: &Cfg, _: &Inputs) -> Vec<Job> {
+    fn jobs(&self, cfg: &Cfg, _: &Inputs) -> Vec<Job> {
         replicate_jobs(cfg.run.seeds, cfg.run.base_seed)
     }
-    fn work_units(_: &Cfg, _: &Job) -> u64 {
+    fn work_units(&self, _: &Cfg, _: &Job) -> u64 {
         1
     }
-    fn max_checkpoint_bytes(_: &Cfg) -> Option<u64> {
+    fn max_checkpoint_bytes(&self, _: &Cfg) -> Option<u64> {
         Some(64)
     }
     fn run_job(
+        &self,
         cfg: &Cfg,
         job: &Job,
         inputs: &Inputs,
@@ -137,7 +140,7 @@ impl Experiment for Reader {
         );
         Ok(out)
     }
-    fn finish(_: &Cfg, run: &RunDir) -> anyhow::Result<()> {
+    fn finish(&self, _: &Cfg, run: &RunDir) -> anyhow::Result<()> {
         let n: usize = run.inputs()?.iter().map(|(_, b)| b.len()).sum();
         elise_sweep::write_file_atomic(&run.path().join("finish.txt"), n.to_string().as_bytes())
     }
@@ -156,7 +159,7 @@ fn temp_dir(tag: &str) -> PathBuf {
 }
 
 fn run(args: &[String]) -> anyhow::Result<RunSummary> {
-    run_cli::<Reader>(args)
+    run_cli(&Reader, args)
 }
 
 fn args(list: &[&str]) -> Vec<String> {
@@ -493,7 +496,11 @@ fn a_stored_config_reads_the_run_copies_not_the_paths() {
     let b = with_out(&out, &["--config", &stored, "--shard", "1/2"]);
     assert!(run(&b).unwrap().success());
     std::fs::remove_file(&file).unwrap();
-    let s = run_cli::<Reader>(&args(&["collect", "--out", &out.display().to_string()])).unwrap();
+    let s = run_cli(
+        &Reader,
+        &args(&["collect", "--out", &out.display().to_string()]),
+    )
+    .unwrap();
     assert!(s.success(), "{s:?}");
     let want = fnv1a_64(b"kept in the run");
     for b in rows(&out) {
@@ -522,9 +529,12 @@ fn a_stored_config_reads_the_run_copies_not_the_paths() {
     // So is a missing one; the path is never read instead.
     std::fs::remove_file(&copy).unwrap();
     std::fs::write(&file, b"kept in the run").unwrap();
-    let msg = run_cli::<Reader>(&args(&["collect", "--out", &out.display().to_string()]))
-        .unwrap_err()
-        .to_string();
+    let msg = run_cli(
+        &Reader,
+        &args(&["collect", "--out", &out.display().to_string()]),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(msg.contains("is missing") && msg.contains(&hash), "{msg}");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -576,23 +586,25 @@ fn job_output_files_need_safe_names() {
     struct BadFile;
     impl Experiment for BadFile {
         type Config = Cfg;
-        const NAME: &'static str = "badfile";
-        fn default_config() -> &'static str {
+        fn name(&self) -> &'static str {
+            "badfile"
+        }
+        fn default_config(&self) -> &str {
             DEFAULT
         }
-        fn quick_overrides() -> &'static [(&'static str, &'static str)] {
+        fn quick_overrides(&self) -> &[(&'static str, &'static str)] {
             &[]
         }
-        fn validate(_: &Cfg, _: &Inputs) -> Result<(), ConfigError> {
+        fn validate(&self, _: &Cfg, _: &Inputs) -> Result<(), ConfigError> {
             Ok(())
         }
-        fn jobs(_: &Cfg, _: &Inputs) -> Vec<Job> {
+        fn jobs(&self, _: &Cfg, _: &Inputs) -> Vec<Job> {
             replicate_jobs(1, 0)
         }
-        fn work_units(_: &Cfg, _: &Job) -> u64 {
+        fn work_units(&self, _: &Cfg, _: &Job) -> u64 {
             1
         }
-        fn run_job(_: &Cfg, _: &Job, _: &Inputs, _: &Progress) -> anyhow::Result<JobOutput> {
+        fn run_job(&self, _: &Cfg, _: &Job, _: &Inputs, _: &Progress) -> anyhow::Result<JobOutput> {
             let mut out = JobOutput::new();
             out.push_file("../escape.txt", b"x".to_vec());
             Ok(out)
@@ -600,7 +612,7 @@ fn job_output_files_need_safe_names() {
     }
     let dir = temp_dir("badfile");
     let out = dir.join("run");
-    let s = run_cli::<BadFile>(&with_out(&out, &[])).unwrap();
+    let s = run_cli(&BadFile, &with_out(&out, &[])).unwrap();
     assert_eq!(s.n_failed, 1);
     assert!(
         s.failed[0]

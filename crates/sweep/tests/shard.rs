@@ -22,13 +22,13 @@ fn temp_dir(tag: &str) -> PathBuf {
 fn toy(out: &Path, args: &[&str]) -> anyhow::Result<RunSummary> {
     let mut a: Vec<String> = vec!["--out".into(), out.display().to_string()];
     a.extend(args.iter().map(|s| s.to_string()));
-    run_cli::<Toy>(&a)
+    run_cli(&Toy, &a)
 }
 
 fn collect(out: &Path, extra: &[&str]) -> RunSummary {
     let mut a: Vec<String> = vec!["collect".into(), "--out".into(), out.display().to_string()];
     a.extend(extra.iter().map(|s| s.to_string()));
-    run_cli::<Toy>(&a).unwrap()
+    run_cli(&Toy, &a).unwrap()
 }
 
 fn files_below(dir: &Path) -> Vec<String> {
@@ -212,21 +212,27 @@ fn collect_names_missing_and_failed_jobs_and_the_commands_that_rerun_them() {
 
     // The printed local command (the run's own config) completes the run, except the job that
     // fails by design.
-    let s = run_cli::<Toy>(&[
-        "--config".into(),
-        format!("{abs}/config.toml"),
-        "--out".into(),
-        abs.clone(),
-    ])
+    let s = run_cli(
+        &Toy,
+        &[
+            "--config".into(),
+            format!("{abs}/config.toml"),
+            "--out".into(),
+            abs.clone(),
+        ],
+    )
     .unwrap();
     assert_eq!((s.n_resumed, s.n_ok, s.n_failed), (3, 5, 1));
     let c = collect(&dir, &[]);
     assert_eq!(c.n_missing, 1);
 
-    let err = run_cli::<Toy>(&["collect".into()]).unwrap_err();
+    let err = run_cli(&Toy, &["collect".into()]).unwrap_err();
     assert!(err.downcast_ref::<ConfigError>().is_some(), "{err}");
-    let err =
-        run_cli::<Toy>(&["collect".into(), "--out".into(), "/nonexistent/x".into()]).unwrap_err();
+    let err = run_cli(
+        &Toy,
+        &["collect".into(), "--out".into(), "/nonexistent/x".into()],
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("has no config.toml"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -234,29 +240,32 @@ fn collect_names_missing_and_failed_jobs_and_the_commands_that_rerun_them() {
 #[test]
 fn slurm_dry_run_writes_the_array_script_binary_and_config() {
     let dir = temp_dir("dry");
-    let s = run_cli::<Toy>(&[
-        "slurm".into(),
-        "--out".into(),
-        dir.display().to_string(),
-        "--seeds".into(),
-        "7".into(),
-        "--tasks".into(),
-        "3".into(),
-        "--cpus-per-task".into(),
-        "2".into(),
-        "--time".into(),
-        "1:00:00".into(),
-        "--mem".into(),
-        "2G".into(),
-        "--partition".into(),
-        "short".into(),
-        "--account".into(),
-        "lab".into(),
-        "--max-running".into(),
-        "2".into(),
-        "--collect".into(),
-        "--dry-run".into(),
-    ])
+    let s = run_cli(
+        &Toy,
+        &[
+            "slurm".into(),
+            "--out".into(),
+            dir.display().to_string(),
+            "--seeds".into(),
+            "7".into(),
+            "--tasks".into(),
+            "3".into(),
+            "--cpus-per-task".into(),
+            "2".into(),
+            "--time".into(),
+            "1:00:00".into(),
+            "--mem".into(),
+            "2G".into(),
+            "--partition".into(),
+            "short".into(),
+            "--account".into(),
+            "lab".into(),
+            "--max-running".into(),
+            "2".into(),
+            "--collect".into(),
+            "--dry-run".into(),
+        ],
+    )
     .unwrap();
     let report = s.report.unwrap();
     assert!(report.contains("dry run, nothing submitted"), "{report}");
@@ -291,14 +300,17 @@ fn slurm_dry_run_writes_the_array_script_binary_and_config() {
 
     // What a task runs: the script's command with the task's environment gives its shard
     // (here run in-process with the same arguments; SLURM_* come from --array-base/--shard).
-    let s = run_cli::<Toy>(&[
-        "--config".into(),
-        abs.join("config.toml").display().to_string(),
-        "--out".into(),
-        abs.display().to_string(),
-        "--shard".into(),
-        "1/3".into(),
-    ])
+    let s = run_cli(
+        &Toy,
+        &[
+            "--config".into(),
+            abs.join("config.toml").display().to_string(),
+            "--out".into(),
+            abs.display().to_string(),
+            "--shard".into(),
+            "1/3".into(),
+        ],
+    )
     .unwrap();
     assert!(s.success());
     assert_eq!(s.n_jobs, 2, "jobs 1 and 4");
@@ -312,7 +324,7 @@ fn slurm_dry_run_writes_the_array_script_binary_and_config() {
     ] {
         let mut a: Vec<String> = bad.iter().map(|s| s.to_string()).collect();
         a.extend(["--out".to_owned(), dir.display().to_string()]);
-        let err = run_cli::<Toy>(&a).unwrap_err();
+        let err = run_cli(&Toy, &a).unwrap_err();
         assert!(
             err.downcast_ref::<ConfigError>().is_some(),
             "{bad:?}: {err}"
@@ -326,7 +338,7 @@ fn run_id_names_the_default_directory_and_depends_on_the_config() {
     let list = |extra: &[&str]| {
         let mut a = vec!["--list".to_owned()];
         a.extend(extra.iter().map(|s| s.to_string()));
-        run_cli::<Toy>(&a).unwrap().run_dir
+        run_cli(&Toy, &a).unwrap().run_dir
     };
     assert_eq!(
         list(&["--run-id", "fig2-v1"]),

@@ -3,31 +3,24 @@
 //! One job = one network (one seed) running the paper's demo protocol; see `elise-study` for the
 //! job, its tables (`runs`, `curves`, `traces`) and the figure `birdsong.png`.
 
-use elise_study::{Config, Study, StudySpec};
+use elise_study::{Config, Study};
 use elise_sweep::RunDir;
 
-/// The spec of exp-birdsong.
-pub struct BirdsongSpec;
-
-/// The experiment type for the harness.
-pub type Birdsong = Study<BirdsongSpec>;
-
-impl StudySpec for BirdsongSpec {
-    const NAME: &'static str = "birdsong";
-    const OVERRIDES: &'static str = include_str!("../configs/default.toml");
-
-    fn quick_overrides() -> &'static [(&'static str, &'static str)] {
-        &[
+/// exp-birdsong as a value (the binary `exp-birdsong` and the registry `elise-lab` run it).
+pub fn experiment() -> Study {
+    Study::new("birdsong", include_str!("../configs/default.toml"))
+        .summary("Flagship: learn a pattern (default Für Elise) and replay it without the teacher.")
+        .quick(&[
             ("run.seeds", "2"),
             ("train.cycles", "3000"),
             ("replay.cycles", "20"),
-        ]
-    }
+        ])
+        .figures(figures)
+}
 
-    fn finish(cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
-        elise_study::figure::summarize(run)?;
-        elise_study::figure::draw(cfg, run, "birdsong.png")
-    }
+fn figures(cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
+    elise_study::figure::summarize(run)?;
+    elise_study::figure::draw(cfg, run, "birdsong.png")
 }
 
 #[cfg(test)]
@@ -38,7 +31,7 @@ mod tests {
     use elise_plasticity::LearningRates;
 
     fn default_config() -> Config {
-        elise_sweep::resolve_config::<Birdsong>(None, &[], false, &[])
+        elise_sweep::resolve_config(&experiment(), None, &[], false, &[])
             .unwrap()
             .0
     }
@@ -67,7 +60,7 @@ mod tests {
 
     fn error_of(sets: &[&str]) -> String {
         let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-        match elise_sweep::resolve_config::<Birdsong>(None, &sets, false, &[]) {
+        match elise_sweep::resolve_config(&experiment(), None, &sets, false, &[]) {
             Ok(_) => panic!("{sets:?} was accepted"),
             Err(e) => e.to_string(),
         }

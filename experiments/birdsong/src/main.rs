@@ -1,5 +1,5 @@
 //! `exp-birdsong`: learn a pattern (default Für Elise) with ELiSe and replay it without the teacher.
 
 fn main() -> std::process::ExitCode {
-    elise_sweep::main::<exp_birdsong::Birdsong>()
+    elise_sweep::main(exp_birdsong::experiment())
 }

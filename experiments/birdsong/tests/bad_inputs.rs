@@ -49,7 +49,7 @@ fn checkpoint(dir: &Path) -> PathBuf {
     .iter()
     .map(|x| s(x))
     .collect();
-    let summary = elise_sweep::run_cli::<exp_birdsong::Birdsong>(&args).unwrap();
+    let summary = elise_sweep::run_cli(&exp_birdsong::experiment(), &args).unwrap();
     assert!(summary.success());
     out.join("networks").join("job-000000.ckpt")
 }

@@ -8,7 +8,6 @@
 
 use elise_sweep::arrow_array::RecordBatch;
 use elise_sweep::{RunDir, run_cli};
-use exp_birdsong::Birdsong;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -71,7 +70,7 @@ fn killed_run_resumes_from_checkpoints_with_identical_rows() {
     let reference = out_dir("uninterrupted");
     let mut a = common.clone();
     a.extend(args(&["--out", reference.to_str().unwrap()]));
-    let summary = run_cli::<Birdsong>(&a).unwrap();
+    let summary = run_cli(&exp_birdsong::experiment(), &a).unwrap();
     assert!(summary.success(), "{summary:?}");
     // Checkpoints are gone once the parts are written.
     let ckpts = reference.join("_checkpoints");
@@ -116,7 +115,7 @@ fn killed_run_resumes_from_checkpoints_with_identical_rows() {
         );
     }
     // The rerun resumes job 0 from its checkpoint (in-process: the same code as the binary).
-    let resumed = run_cli::<Birdsong>(&b).unwrap();
+    let resumed = run_cli(&exp_birdsong::experiment(), &b).unwrap();
     assert!(resumed.success(), "{resumed:?}");
     assert!(
         !ckpt.exists(),
@@ -139,7 +138,7 @@ fn saved_network_replays_without_training_and_can_be_disrupted() {
         "--out",
         original.to_str().unwrap(),
     ]));
-    assert!(run_cli::<Birdsong>(&a).unwrap().success());
+    assert!(run_cli(&exp_birdsong::experiment(), &a).unwrap().success());
     let saved = original.join("networks").join("job-000001.ckpt");
     assert!(saved.exists());
     let kib = std::fs::metadata(&saved).unwrap().len() / 1024;
@@ -155,7 +154,7 @@ fn saved_network_replays_without_training_and_can_be_disrupted() {
         replayed.to_str().unwrap(),
     ]));
     let t0 = Instant::now();
-    let summary = run_cli::<Birdsong>(&b).unwrap();
+    let summary = run_cli(&exp_birdsong::experiment(), &b).unwrap();
     assert!(summary.success() && summary.n_jobs == 1, "{summary:?}");
     let replay_seconds = t0.elapsed().as_secs_f64();
     let job1 = |dir: &Path, name: &str| -> Vec<RecordBatch> {
@@ -201,7 +200,7 @@ fn saved_network_replays_without_training_and_can_be_disrupted() {
         "--out",
         disrupted.to_str().unwrap(),
     ]));
-    assert!(run_cli::<Birdsong>(&c).unwrap().success());
+    assert!(run_cli(&exp_birdsong::experiment(), &c).unwrap().success());
     let curves = |dir: &Path| {
         use elise_sweep::arrow_array::{Float64Array, Int64Array, StringArray};
         let mut out = Vec::new();
@@ -237,7 +236,9 @@ fn saved_network_replays_without_training_and_can_be_disrupted() {
         "--out",
         refused.to_str().unwrap(),
     ]));
-    let e = run_cli::<Birdsong>(&d).unwrap_err().to_string();
+    let e = run_cli(&exp_birdsong::experiment(), &d)
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("run.from_checkpoint")
             && e.contains("network.n_latent = 10")
@@ -267,7 +268,7 @@ fn a_blow_up_fails_its_job_with_cycle_and_parameters_and_the_sweep_goes_on() {
         "--out",
         dir.to_str().unwrap(),
     ]));
-    let summary = run_cli::<Birdsong>(&a).unwrap();
+    let summary = run_cli(&exp_birdsong::experiment(), &a).unwrap();
     assert_eq!((summary.n_ok, summary.n_failed), (1, 1), "{summary:?}");
     let failed = &summary.failed[0];
     assert_eq!(failed.index, 1);

@@ -12,7 +12,6 @@
 
 use elise_sweep::arrow_array::RecordBatch;
 use elise_sweep::{RunDir, run_cli};
-use exp_birdsong::Birdsong;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -200,7 +199,7 @@ fn a_changed_pattern_is_refused_between_shards_and_before_a_resume() {
         a
     };
     assert!(
-        run_cli::<Birdsong>(&with(&["--shard", "0/2"]))
+        run_cli(&exp_birdsong::experiment(), &with(&["--shard", "0/2"]))
             .unwrap()
             .success()
     );
@@ -209,7 +208,9 @@ fn a_changed_pattern_is_refused_between_shards_and_before_a_resume() {
     std::fs::write(&pattern, &changed).unwrap();
     let new = elise_sweep::fnv1a_64(changed.as_bytes());
     for extra in [&["--shard", "1/2"][..], &[]] {
-        let e = run_cli::<Birdsong>(&with(extra)).unwrap_err().to_string();
+        let e = run_cli(&exp_birdsong::experiment(), &with(extra))
+            .unwrap_err()
+            .to_string();
         for needle in [
             "holds a run with a different config".to_owned(),
             format!("input '{}' (pattern.file) changed", pattern.display()),

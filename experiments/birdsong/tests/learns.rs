@@ -4,7 +4,6 @@
 
 use elise_sweep::arrow_array::{Float64Array, RecordBatch};
 use elise_sweep::{RunDir, column, run_cli};
-use exp_birdsong::Birdsong;
 
 fn run(mode: &str) -> Vec<RecordBatch> {
     let dir = std::env::temp_dir().join(format!("elise-learns-{mode}-{}", std::process::id()));
@@ -37,7 +36,7 @@ fn run(mode: &str) -> Vec<RecordBatch> {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    let summary = run_cli::<Birdsong>(&args).unwrap();
+    let summary = run_cli(&exp_birdsong::experiment(), &args).unwrap();
     assert!(summary.success(), "{summary:?}");
     let runs = RunDir::new(&dir).read_table("runs").unwrap();
     let _ = std::fs::remove_dir_all(&dir);

@@ -2,7 +2,6 @@
 
 use elise_sweep::arrow_array::RecordBatch;
 use elise_sweep::{RunDir, run_cli};
-use exp_birdsong::Birdsong;
 use std::path::PathBuf;
 
 fn out_dir(tag: &str) -> PathBuf {
@@ -32,7 +31,7 @@ fn run(threads: usize) -> PathBuf {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    let summary = run_cli::<Birdsong>(&args).unwrap();
+    let summary = run_cli(&exp_birdsong::experiment(), &args).unwrap();
     assert!(summary.success(), "{summary:?}");
     assert_eq!(summary.n_ok, 3);
     dir
@@ -102,7 +101,7 @@ fn same_rows_with_one_and_two_threads() {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let redraw = run_cli::<Birdsong>(&args).unwrap();
+    let redraw = run_cli(&exp_birdsong::experiment(), &args).unwrap();
     assert!(redraw.success() && redraw.n_jobs == 0, "{redraw:?}");
     assert!(a.join("birdsong.png").exists());
     elise_study::figure::check_figure_files(&a.join("birdsong.png"));

@@ -15,13 +15,12 @@
 use elise_baselines::{Esn, EsnParams, Force, ForceParams};
 use elise_core::{Inputs, Model, NeuronParams, Seed, Teacher};
 use elise_dynamics::{Mode, Protocol, TrainConfig};
-use elise_study::{Config as EliseConfig, JobResult, OutputConfig, RunConfig};
+use elise_study::{Config as EliseConfig, JobResult};
 use elise_sweep::{
     ConfigError, Experiment, InputFile, Job, JobOutput, Progress, RunDir, check_at_least,
     check_positive,
 };
 use serde::{Deserialize, Serialize};
-use std::sync::OnceLock;
 use std::time::Instant;
 
 mod summary;
@@ -39,67 +38,63 @@ pub struct CompareConfig {
     pub criterion_corr_sum: f64,
 }
 
-/// The whole config: the ELiSe tables plus `[compare]`, `[esn]`, `[force]`.
+/// The whole config: the ELiSe tables (`elise_study::Config`, flattened: the same keys) plus
+/// `[compare]`, `[esn]`, `[force]`. Unknown keys are refused by the harness against the default
+/// config.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Config {
-    pub run: RunConfig,
-    pub pattern: elise_core::PatternConfig,
-    pub network: elise_dynamics::NetworkConfig,
-    pub scaffold: elise_scaffold::ScaffoldParams,
-    pub plasticity: elise_plasticity::LearningRates,
-    pub neuron: NeuronParams,
-    pub train: TrainConfig,
-    pub replay: elise_dynamics::ReplayConfig,
-    pub output: OutputConfig,
+    #[serde(flatten)]
+    pub elise: EliseConfig,
     pub compare: CompareConfig,
     pub esn: EsnParams,
     pub force: ForceParams,
 }
 
 impl Config {
-    /// The ELiSe config of a job of `method` with `n_latent` latent neurons.
-    fn elise(&self, mode: Mode, n_latent: usize) -> EliseConfig {
-        let mut network = self.network.clone();
-        network.mode = mode;
-        network.n_latent = n_latent;
-        EliseConfig {
-            run: self.run.clone(),
-            pattern: self.pattern.clone(),
-            network,
-            scaffold: self.scaffold.clone(),
-            plasticity: self.plasticity.clone(),
-            neuron: self.neuron.clone(),
-            train: self.train.clone(),
-            replay: self.replay.clone(),
-            output: self.output.clone(),
-        }
+    /// The ELiSe config of a job of `mode` with `n_latent` latent neurons.
+    fn elise_for(&self, mode: Mode, n_latent: usize) -> EliseConfig {
+        let mut elise = self.elise.clone();
+        elise.network.mode = mode;
+        elise.network.n_latent = n_latent;
+        elise
     }
 }
 
 const METHODS: [&str; 4] = ["elise", "elise-reservoir", "esn", "force"];
 
-/// The experiment type for the harness.
-pub struct Compare;
+/// exp-compare (the binary `exp-compare` and the registry `elise-lab` run it).
+pub struct Compare {
+    default_config: String,
+}
+
+/// exp-compare as a value.
+pub fn experiment() -> Compare {
+    let defaults = toml::to_string(&BaselineDefaults {
+        esn: EsnParams::default(),
+        force: ForceParams::default(),
+    })
+    .expect("serializes");
+    let text = elise_study::default_config_with(include_str!("../configs/default.toml"));
+    Compare {
+        default_config: format!("{text}\n{defaults}"),
+    }
+}
 
 impl Experiment for Compare {
     type Config = Config;
-    const NAME: &'static str = "compare";
-
-    fn default_config() -> &'static str {
-        static TEXT: OnceLock<String> = OnceLock::new();
-        TEXT.get_or_init(|| {
-            let defaults = toml::to_string(&BaselineDefaults {
-                esn: EsnParams::default(),
-                force: ForceParams::default(),
-            })
-            .expect("serializes");
-            let text = elise_study::default_config_with(include_str!("../configs/default.toml"));
-            format!("{text}\n{defaults}")
-        })
+    fn name(&self) -> &'static str {
+        "compare"
     }
 
-    fn quick_overrides() -> &'static [(&'static str, &'static str)] {
+    fn summary(&self) -> &'static str {
+        "Head to head: ELiSe, its reservoir mode, echo-state networks and FORCE over sizes."
+    }
+
+    fn default_config(&self) -> &str {
+        &self.default_config
+    }
+
+    fn quick_overrides(&self) -> &[(&'static str, &'static str)] {
         &[
             ("run.seeds", "2"),
             ("train.cycles", "1000"),
@@ -110,14 +105,17 @@ impl Experiment for Compare {
         ]
     }
 
-    fn input_files(cfg: &Config) -> Vec<InputFile> {
+    fn input_files(&self, cfg: &Config) -> Vec<InputFile> {
         // The largest ELiSe network bounds a checkpoint file.
         let n = cfg.compare.elise_latent.iter().copied().max().unwrap_or(0);
-        elise_study::input_files(&cfg.elise(Mode::Elise, n.max(cfg.network.n_latent)))
+        elise_study::input_files(&cfg.elise_for(Mode::Elise, n.max(cfg.elise.network.n_latent)))
     }
 
-    fn validate(cfg: &Config, inputs: &Inputs) -> Result<(), ConfigError> {
-        elise_study::validate(&cfg.elise(Mode::Elise, cfg.network.n_latent), inputs)?;
+    fn validate(&self, cfg: &Config, inputs: &Inputs) -> Result<(), ConfigError> {
+        elise_study::validate(
+            &cfg.elise_for(Mode::Elise, cfg.elise.network.n_latent),
+            inputs,
+        )?;
         let c = &cfg.compare;
         if c.methods.is_empty() {
             return Err(ConfigError::invalid(
@@ -134,7 +132,7 @@ impl Experiment for Compare {
             }
         }
         for &n in &c.elise_latent {
-            elise_study::validate(&cfg.elise(Mode::Elise, n), inputs)
+            elise_study::validate(&cfg.elise_for(Mode::Elise, n), inputs)
                 .map_err(|e| ConfigError::invalid("compare.elise_latent", e.to_string()))?;
         }
         if c.baseline_sizes.iter().any(|&n| n == 0 || n > 20_000) {
@@ -154,7 +152,8 @@ impl Experiment for Compare {
             ("compare.esn_dt_ms", c.esn_dt_ms),
             ("force.dt_ms", cfg.force.dt_ms),
         ] {
-            cfg.pattern
+            cfg.elise
+                .pattern
                 .steps_per_state(dt)
                 .map_err(|m| ConfigError::invalid(key, format!("pattern.state_ms: {m}")))?;
         }
@@ -164,7 +163,7 @@ impl Experiment for Compare {
         cfg.force
             .validate()
             .map_err(|e| ConfigError::invalid("force", e.to_string()))?;
-        if !cfg.replay.disruption_file.is_empty() {
+        if !cfg.elise.replay.disruption_file.is_empty() {
             return Err(ConfigError::invalid(
                 "replay.disruption_file",
                 "the baselines cannot be disrupted; leave it empty here",
@@ -173,7 +172,7 @@ impl Experiment for Compare {
         Ok(())
     }
 
-    fn jobs(cfg: &Config, _inputs: &Inputs) -> Vec<Job> {
+    fn jobs(&self, cfg: &Config, _inputs: &Inputs) -> Vec<Job> {
         let mut jobs = Vec::new();
         for m in &cfg.compare.methods {
             let sizes = if m.starts_with("elise") {
@@ -182,11 +181,11 @@ impl Experiment for Compare {
                 &cfg.compare.baseline_sizes
             };
             for &n in sizes {
-                for r in 0..cfg.run.seeds {
+                for r in 0..cfg.elise.run.seeds {
                     jobs.push(Job {
                         index: jobs.len(),
                         replicate: r,
-                        seed: cfg.run.base_seed.wrapping_add(r as u64),
+                        seed: cfg.elise.run.base_seed.wrapping_add(r as u64),
                         params: vec![("method".into(), m.clone()), ("size".into(), n.to_string())],
                     });
                 }
@@ -195,23 +194,24 @@ impl Experiment for Compare {
         jobs
     }
 
-    fn work_units(cfg: &Config, job: &Job) -> u64 {
+    fn work_units(&self, cfg: &Config, job: &Job) -> u64 {
         let train = if job.param("method").is_some_and(|m| m.starts_with("elise")) {
-            cfg.train.cycles
+            cfg.elise.train.cycles
         } else {
             cfg.compare.baseline_train_cycles
         };
-        (train + 1 + cfg.replay.cycles) as u64
+        (train + 1 + cfg.elise.replay.cycles) as u64
     }
 
-    fn max_checkpoint_bytes(cfg: &Config) -> Option<u64> {
+    fn max_checkpoint_bytes(&self, cfg: &Config) -> Option<u64> {
         let n = cfg.compare.elise_latent.iter().copied().max().unwrap_or(0);
         elise_study::checkpointing::checkpoint_limit(
-            &cfg.elise(Mode::Elise, n.max(cfg.network.n_latent)),
+            &cfg.elise_for(Mode::Elise, n.max(cfg.elise.network.n_latent)),
         )
     }
 
     fn run_job(
+        &self,
         cfg: &Config,
         job: &Job,
         inputs: &Inputs,
@@ -228,7 +228,7 @@ impl Experiment for Compare {
         let on_cycle = &mut || progress.inc(1);
         // ELiSe jobs checkpoint like every ELiSe study (run.checkpoint_every); the baselines
         // train in a few hundred cycles and simply rerun.
-        let ecfg = |mode: Mode| cfg.elise(mode, size);
+        let ecfg = |mode: Mode| cfg.elise_for(mode, size);
         let files = elise_study::checkpointing::JobFiles::of(&ecfg(Mode::Elise), progress);
         let elise = |mode: Mode, on_cycle: &mut dyn FnMut()| {
             elise_study::simulate_with(&ecfg(mode), inputs, seed, &files, on_cycle)
@@ -267,7 +267,7 @@ impl Experiment for Compare {
         Ok(out)
     }
 
-    fn finish(cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
+    fn finish(&self, cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
         summary::finish(cfg, run)
     }
 }
@@ -280,8 +280,9 @@ struct BaselineDefaults {
 
 /// The teacher on a baseline's time base.
 fn baseline_teacher(cfg: &Config, inputs: &Inputs, dt_ms: f64) -> anyhow::Result<Teacher> {
-    let pattern = cfg.pattern.load(inputs)?;
+    let pattern = cfg.elise.pattern.load(inputs)?;
     let steps = cfg
+        .elise
         .pattern
         .steps_per_state(dt_ms)
         .map_err(anyhow::Error::msg)?;
@@ -289,7 +290,7 @@ fn baseline_teacher(cfg: &Config, inputs: &Inputs, dt_ms: f64) -> anyhow::Result
         &pattern,
         &NeuronParams {
             dt_ms,
-            ..cfg.neuron.clone()
+            ..cfg.elise.neuron.clone()
         },
         steps,
     ))
@@ -312,13 +313,13 @@ fn run_baseline<M: Model>(
     };
     let protocol = Protocol {
         train: &train,
-        replay: &cfg.replay,
+        replay: &cfg.elise.replay,
         disruption: None,
         sample_every_steps: 1,
     };
-    let result = protocol.run(&mut model, teacher, cfg.neuron.e_leak_mv, on_cycle)?;
+    let result = protocol.run(&mut model, teacher, cfg.elise.neuron.e_leak_mv, on_cycle)?;
     Ok(JobResult {
-        pattern: cfg.pattern.load(inputs)?,
+        pattern: cfg.elise.pattern.load(inputs)?,
         method: method.to_owned(),
         branch: String::new(),
         n_neurons: size,

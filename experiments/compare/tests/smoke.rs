@@ -4,12 +4,15 @@
 use elise_sweep::arrow_array::{StringArray, UInt64Array};
 use elise_sweep::testing::run_in_temp_dir;
 use elise_sweep::{column, run_cli};
-use exp_compare::Compare;
 
 #[test]
 fn smoke_comparison_covers_every_method_with_one_schema() {
     let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/smoke.toml");
-    let (summary, tmp) = run_in_temp_dir::<Compare>("compare-smoke", &["--config", cfg]);
+    let (summary, tmp) = run_in_temp_dir(
+        &exp_compare::experiment(),
+        "compare-smoke",
+        &["--config", cfg],
+    );
     let dir = tmp.path();
     assert!(summary.success(), "{summary:?}");
     assert_eq!(summary.n_ok, 8);
@@ -68,6 +71,6 @@ fn unknown_method_is_rejected() {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let err = run_cli::<Compare>(&args).unwrap_err();
+    let err = run_cli(&exp_compare::experiment(), &args).unwrap_err();
     assert!(format!("{err:#}").contains("lstm"), "{err:#}");
 }

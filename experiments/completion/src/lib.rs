@@ -24,7 +24,7 @@ use elise_sweep::{
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// The `[completion]` table.
@@ -150,21 +150,33 @@ pub fn score_cue_cycle(
     }
 }
 
-/// The experiment type for the harness.
-pub struct Completion;
+/// exp-completion (the binary `exp-completion` and the registry `elise-lab` run it).
+pub struct Completion {
+    default_config: String,
+}
+
+/// exp-completion as a value.
+pub fn experiment() -> Completion {
+    Completion {
+        default_config: elise_study::default_config_with(include_str!("../configs/default.toml")),
+    }
+}
 
 impl Experiment for Completion {
     type Config = Config;
-    const NAME: &'static str = "completion";
-
-    fn default_config() -> &'static str {
-        static TEXT: OnceLock<String> = OnceLock::new();
-        TEXT.get_or_init(|| {
-            elise_study::default_config_with(include_str!("../configs/default.toml"))
-        })
+    fn name(&self) -> &'static str {
+        "completion"
     }
 
-    fn quick_overrides() -> &'static [(&'static str, &'static str)] {
+    fn summary(&self) -> &'static str {
+        "v3: recall the rest of the pattern from a cue."
+    }
+
+    fn default_config(&self) -> &str {
+        &self.default_config
+    }
+
+    fn quick_overrides(&self) -> &[(&'static str, &'static str)] {
         &[
             ("run.seeds", "2"),
             ("train.cycles", "3000"),
@@ -172,11 +184,11 @@ impl Experiment for Completion {
         ]
     }
 
-    fn input_files(cfg: &Config) -> Vec<InputFile> {
+    fn input_files(&self, cfg: &Config) -> Vec<InputFile> {
         elise_study::input_files(&cfg.elise)
     }
 
-    fn validate(cfg: &Config, inputs: &Inputs) -> Result<(), ConfigError> {
+    fn validate(&self, cfg: &Config, inputs: &Inputs) -> Result<(), ConfigError> {
         let e = &cfg.elise;
         elise_study::validate(e, inputs)?;
         let c = &cfg.completion;
@@ -213,20 +225,21 @@ impl Experiment for Completion {
         Ok(())
     }
 
-    fn jobs(cfg: &Config, _inputs: &Inputs) -> Vec<Job> {
+    fn jobs(&self, cfg: &Config, _inputs: &Inputs) -> Vec<Job> {
         elise_sweep::replicate_jobs(cfg.elise.run.seeds, cfg.elise.run.base_seed)
     }
 
-    fn work_units(cfg: &Config, _job: &Job) -> u64 {
+    fn work_units(&self, cfg: &Config, _job: &Job) -> u64 {
         elise_study::work_units(&cfg.elise)
             + (cues(&cfg.completion).len() * (cfg.completion.free_cycles + 1)) as u64
     }
 
-    fn max_checkpoint_bytes(cfg: &Config) -> Option<u64> {
+    fn max_checkpoint_bytes(&self, cfg: &Config) -> Option<u64> {
         elise_study::checkpointing::checkpoint_limit(&cfg.elise)
     }
 
     fn run_job(
+        &self,
         cfg: &Config,
         job: &Job,
         inputs: &Inputs,
@@ -235,7 +248,7 @@ impl Experiment for Completion {
         run_job(cfg, job, inputs, progress)
     }
 
-    fn finish(_cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
+    fn finish(&self, _cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
         finish(run)
     }
 }

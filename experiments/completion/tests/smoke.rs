@@ -6,13 +6,16 @@
 use elise_sweep::arrow_array::{Float64Array, StringArray};
 use elise_sweep::column;
 use elise_sweep::testing::run_in_temp_dir;
-use exp_completion::Completion;
 use std::collections::BTreeMap;
 
 #[test]
 fn smoke_run_recall_table_and_cue_behaviour() {
     let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/smoke.toml");
-    let (summary, tmp) = run_in_temp_dir::<Completion>("completion-smoke", &["--config", cfg]);
+    let (summary, tmp) = run_in_temp_dir(
+        &exp_completion::experiment(),
+        "completion-smoke",
+        &["--config", cfg],
+    );
     assert!(summary.success(), "{summary:?}");
     let runs = tmp.dir().read_table("runs").unwrap();
     assert_eq!(runs.iter().map(|b| b.num_rows()).sum::<usize>(), 4);

@@ -31,7 +31,7 @@ pub fn finish(cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
             }
         }
     }
-    let d = cfg.replay.disruption_cycle as i64;
+    let d = cfg.elise.replay.disruption_cycle as i64;
     let threshold = cfg.disruption.recovered_corr_sum;
     let mut table = format!(
         "| branch | seeds | median corr_sum before (cycle {}) | during (cycle {d}) | after (cycle {}) | median cycles to recover (corr_sum >= {threshold}) | seeds never recovering |\n|---|---|---|---|---|---|---|\n",
@@ -152,9 +152,10 @@ fn draw_rasters(cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
     };
     let cycles = cfg.raster_cycles();
     let n_cycles = (cycles.end() - cycles.start() + 1) as f64;
-    let cycle_ms = cfg.pattern.state_ms * cfg.pattern.load(&*run.inputs()?)?.n_states() as f64;
+    let cycle_ms =
+        cfg.elise.pattern.state_ms * cfg.elise.pattern.load(&*run.inputs()?)?.n_states() as f64;
     let x_range = (0.0, cycle_ms * n_cycles);
-    let d = cfg.replay.disruption_cycle;
+    let d = cfg.elise.replay.disruption_cycle;
     let mut panels = Vec::new();
     let mut seed_target = None;
     for name in &cfg.disruption.branches {

@@ -13,7 +13,6 @@ use elise_sweep::{
     ConfigError, Experiment, InputFile, Job, JobOutput, Progress, RunDir, check_range,
 };
 use serde::{Deserialize, Serialize};
-use std::sync::OnceLock;
 
 mod figure;
 
@@ -33,41 +32,18 @@ impl Config {
     /// Replay cycles whose traces are kept for the rasters: one before the disruption to two
     /// after it, within the replay.
     pub fn raster_cycles(&self) -> std::ops::RangeInclusive<i64> {
-        let d = self.replay.disruption_cycle as i64;
-        (d - 1).max(0)..=(d + 2).min(self.replay.cycles as i64 - 1)
+        let d = self.elise.replay.disruption_cycle as i64;
+        (d - 1).max(0)..=(d + 2).min(self.elise.replay.cycles as i64 - 1)
     }
 }
 
-/// The config: the ELiSe tables plus `[disruption]`.
+/// The config: the ELiSe tables (`elise_study::Config`, flattened: the same keys) plus
+/// `[disruption]`. Unknown keys are refused by the harness against the default config.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Config {
-    pub run: elise_study::RunConfig,
-    pub pattern: elise_core::PatternConfig,
-    pub network: elise_dynamics::NetworkConfig,
-    pub scaffold: elise_study::ScaffoldParams,
-    pub plasticity: elise_study::LearningRates,
-    pub neuron: elise_core::NeuronParams,
-    pub train: elise_dynamics::TrainConfig,
-    pub replay: elise_dynamics::ReplayConfig,
-    pub output: elise_study::OutputConfig,
+    #[serde(flatten)]
+    pub elise: EliseConfig,
     pub disruption: DisruptionConfig,
-}
-
-impl Config {
-    fn elise(&self) -> EliseConfig {
-        EliseConfig {
-            run: self.run.clone(),
-            pattern: self.pattern.clone(),
-            network: self.network.clone(),
-            scaffold: self.scaffold.clone(),
-            plasticity: self.plasticity.clone(),
-            neuron: self.neuron.clone(),
-            train: self.train.clone(),
-            replay: self.replay.clone(),
-            output: self.output.clone(),
-        }
-    }
 }
 
 /// The disruption files of MODEL.md (j), built in.
@@ -104,19 +80,33 @@ fn branch_disruption(name: &str, inputs: &Inputs) -> anyhow::Result<Option<Disru
     Ok(Some(Disruption::from_bytes(bytes, name)?))
 }
 
-/// The experiment type for the harness.
-pub struct DisruptionExperiment;
+/// exp-disruption (the binary `exp-disruption` and the registry `elise-lab` run it).
+pub struct DisruptionExperiment {
+    default_config: String,
+}
+
+/// exp-disruption as a value.
+pub fn experiment() -> DisruptionExperiment {
+    DisruptionExperiment {
+        default_config: elise_study::default_config_with(include_str!("../configs/paper.toml")),
+    }
+}
 
 impl Experiment for DisruptionExperiment {
     type Config = Config;
-    const NAME: &'static str = "disruption";
-
-    fn default_config() -> &'static str {
-        static TEXT: OnceLock<String> = OnceLock::new();
-        TEXT.get_or_init(|| elise_study::default_config_with(include_str!("../configs/paper.toml")))
+    fn name(&self) -> &'static str {
+        "disruption"
     }
 
-    fn quick_overrides() -> &'static [(&'static str, &'static str)] {
+    fn summary(&self) -> &'static str {
+        "Fig 5: replay while visible somas are clamped (four disruptions and a control)."
+    }
+
+    fn default_config(&self) -> &str {
+        &self.default_config
+    }
+
+    fn quick_overrides(&self) -> &[(&'static str, &'static str)] {
         &[
             ("run.seeds", "2"),
             ("train.cycles", "3000"),
@@ -124,8 +114,8 @@ impl Experiment for DisruptionExperiment {
         ]
     }
 
-    fn input_files(cfg: &Config) -> Vec<InputFile> {
-        let mut files = elise_study::input_files(&cfg.elise());
+    fn input_files(&self, cfg: &Config) -> Vec<InputFile> {
+        let mut files = elise_study::input_files(&cfg.elise);
         for name in cfg.disruption.branches.iter().filter(|n| is_file_branch(n)) {
             files.push(InputFile::new(
                 "disruption.branches",
@@ -137,8 +127,8 @@ impl Experiment for DisruptionExperiment {
         files
     }
 
-    fn validate(cfg: &Config, inputs: &Inputs) -> Result<(), ConfigError> {
-        elise_study::validate(&cfg.elise(), inputs)?;
+    fn validate(&self, cfg: &Config, inputs: &Inputs) -> Result<(), ConfigError> {
+        elise_study::validate(&cfg.elise, inputs)?;
         let d = &cfg.disruption;
         if d.branches.is_empty() {
             return Err(ConfigError::invalid(
@@ -148,17 +138,19 @@ impl Experiment for DisruptionExperiment {
         }
         check_range(
             "replay.disruption_cycle",
-            cfg.replay.disruption_cycle,
+            cfg.elise.replay.disruption_cycle,
             0,
-            cfg.replay.cycles.saturating_sub(1),
+            cfg.elise.replay.cycles.saturating_sub(1),
         )?;
         let pattern = cfg
+            .elise
             .pattern
             .load(inputs)
             .map_err(|e| ConfigError::invalid("pattern.file", e.to_string()))?;
         let steps = cfg
+            .elise
             .pattern
-            .steps_per_state(cfg.neuron.dt_ms)
+            .steps_per_state(cfg.elise.neuron.dt_ms)
             .map_err(|m| ConfigError::invalid("pattern.state_ms", m))?;
         for name in &d.branches {
             let disruption = branch_disruption(name, inputs).map_err(|e| {
@@ -171,7 +163,7 @@ impl Experiment for DisruptionExperiment {
                     })?;
             }
         }
-        if !cfg.replay.disruption_file.is_empty() {
+        if !cfg.elise.replay.disruption_file.is_empty() {
             return Err(ConfigError::invalid(
                 "replay.disruption_file",
                 "use disruption.branches here",
@@ -180,19 +172,21 @@ impl Experiment for DisruptionExperiment {
         Ok(())
     }
 
-    fn jobs(cfg: &Config, _inputs: &Inputs) -> Vec<Job> {
-        elise_sweep::replicate_jobs(cfg.run.seeds, cfg.run.base_seed)
+    fn jobs(&self, cfg: &Config, _inputs: &Inputs) -> Vec<Job> {
+        elise_sweep::replicate_jobs(cfg.elise.run.seeds, cfg.elise.run.base_seed)
     }
 
-    fn work_units(cfg: &Config, _job: &Job) -> u64 {
-        (cfg.train.cycles + 1 + cfg.replay.cycles * cfg.disruption.branches.len()) as u64
+    fn work_units(&self, cfg: &Config, _job: &Job) -> u64 {
+        (cfg.elise.train.cycles + 1 + cfg.elise.replay.cycles * cfg.disruption.branches.len())
+            as u64
     }
 
-    fn max_checkpoint_bytes(cfg: &Config) -> Option<u64> {
-        elise_study::checkpointing::checkpoint_limit(&cfg.elise())
+    fn max_checkpoint_bytes(&self, cfg: &Config) -> Option<u64> {
+        elise_study::checkpointing::checkpoint_limit(&cfg.elise)
     }
 
     fn run_job(
+        &self,
         cfg: &Config,
         job: &Job,
         inputs: &Inputs,
@@ -204,10 +198,10 @@ impl Experiment for DisruptionExperiment {
             .iter()
             .map(|n| Ok((n.clone(), branch_disruption(n, inputs)?)))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let elise = cfg.elise();
-        let files = elise_study::checkpointing::JobFiles::of(&elise, progress);
+        let elise = &cfg.elise;
+        let files = elise_study::checkpointing::JobFiles::of(elise, progress);
         let results = elise_study::simulate_branches_with(
-            &elise,
+            elise,
             inputs,
             elise_core::Seed(job.seed),
             &branches,
@@ -238,7 +232,7 @@ impl Experiment for DisruptionExperiment {
         Ok(out)
     }
 
-    fn finish(cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
+    fn finish(&self, cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
         figure::finish(cfg, run)
     }
 }

@@ -1,5 +1,5 @@
 //! `exp-disruption`: the paper's Fig 5, replay under disruption.
 
 fn main() -> std::process::ExitCode {
-    elise_sweep::main::<exp_disruption::DisruptionExperiment>()
+    elise_sweep::main(exp_disruption::experiment())
 }

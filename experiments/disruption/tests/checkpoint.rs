@@ -3,15 +3,18 @@
 //! checkpoints.
 
 use elise_sweep::testing::run_in_temp_dir;
-use exp_disruption::DisruptionExperiment;
 
 #[test]
 fn checkpointing_saves_networks_and_changes_no_row() {
     let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/smoke.toml");
-    let (plain, plain_dir) =
-        run_in_temp_dir::<DisruptionExperiment>("disruption-plain", &["--config", cfg]);
+    let (plain, plain_dir) = run_in_temp_dir(
+        &exp_disruption::experiment(),
+        "disruption-plain",
+        &["--config", cfg],
+    );
     assert!(plain.success(), "{plain:?}");
-    let (ckpt, ckpt_dir) = run_in_temp_dir::<DisruptionExperiment>(
+    let (ckpt, ckpt_dir) = run_in_temp_dir(
+        &exp_disruption::experiment(),
         "disruption-ckpt",
         &[
             "--config",

@@ -5,14 +5,16 @@
 use elise_sweep::arrow_array::{Float64Array, Int64Array, StringArray, UInt64Array};
 use elise_sweep::column;
 use elise_sweep::testing::run_in_temp_dir;
-use exp_disruption::DisruptionExperiment;
 use std::collections::BTreeMap;
 
 #[test]
 fn smoke_run_branches_replays_from_one_training() {
     let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/smoke.toml");
-    let (summary, tmp) =
-        run_in_temp_dir::<DisruptionExperiment>("disruption-smoke", &["--config", cfg]);
+    let (summary, tmp) = run_in_temp_dir(
+        &exp_disruption::experiment(),
+        "disruption-smoke",
+        &["--config", cfg],
+    );
     assert!(summary.success(), "{summary:?}");
     let runs = tmp.dir().read_table("runs").unwrap();
     assert_eq!(runs.iter().map(|b| b.num_rows()).sum::<usize>(), 2 * 5);

@@ -17,7 +17,7 @@ use elise_sweep::{
     check_range,
 };
 use serde::{Deserialize, Serialize};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Instant;
 
 mod figure;
@@ -43,29 +43,41 @@ pub struct Config {
     pub force: ForceParams,
 }
 
-/// The experiment type for the harness.
-pub struct ForceExperiment;
+/// exp-force (the binary `exp-force` and the registry `elise-lab` run it).
+pub struct ForceExperiment {
+    default_config: String,
+}
+
+/// exp-force as a value.
+pub fn experiment() -> ForceExperiment {
+    #[derive(Serialize)]
+    struct Defaults {
+        force: ForceParams,
+    }
+    let force = toml::to_string(&Defaults {
+        force: ForceParams::default(),
+    })
+    .expect("serializes");
+    ForceExperiment {
+        default_config: format!("{}\n{force}", include_str!("../configs/default.toml")),
+    }
+}
 
 impl Experiment for ForceExperiment {
     type Config = Config;
-    const NAME: &'static str = "force";
-
-    fn default_config() -> &'static str {
-        static TEXT: OnceLock<String> = OnceLock::new();
-        TEXT.get_or_init(|| {
-            #[derive(Serialize)]
-            struct Defaults {
-                force: ForceParams,
-            }
-            let force = toml::to_string(&Defaults {
-                force: ForceParams::default(),
-            })
-            .expect("serializes");
-            format!("{}\n{force}", include_str!("../configs/default.toml"))
-        })
+    fn name(&self) -> &'static str {
+        "force"
     }
 
-    fn quick_overrides() -> &'static [(&'static str, &'static str)] {
+    fn summary(&self) -> &'static str {
+        "FORCE: four sines, then the ELiSe pattern task with the shared protocol."
+    }
+
+    fn default_config(&self) -> &str {
+        &self.default_config
+    }
+
+    fn quick_overrides(&self) -> &[(&'static str, &'static str)] {
         &[
             ("run.seeds", "2"),
             ("four_sines.train_ms", "4800.0"),
@@ -75,11 +87,11 @@ impl Experiment for ForceExperiment {
         ]
     }
 
-    fn input_files(cfg: &Config) -> Vec<InputFile> {
+    fn input_files(&self, cfg: &Config) -> Vec<InputFile> {
         elise_study::pattern_input_files(&cfg.pattern)
     }
 
-    fn validate(cfg: &Config, inputs: &Inputs) -> Result<(), ConfigError> {
+    fn validate(&self, cfg: &Config, inputs: &Inputs) -> Result<(), ConfigError> {
         check_range("run.seeds", cfg.run.seeds, 1, 100_000)?;
         let fs = &cfg.four_sines;
         check_range("four_sines.train_ms", fs.train_ms, 0.0, 1e8)?;
@@ -110,15 +122,16 @@ impl Experiment for ForceExperiment {
             .map_err(|e| ConfigError::invalid("force", e.to_string()))
     }
 
-    fn jobs(cfg: &Config, _inputs: &Inputs) -> Vec<Job> {
+    fn jobs(&self, cfg: &Config, _inputs: &Inputs) -> Vec<Job> {
         elise_sweep::replicate_jobs(cfg.run.seeds, cfg.run.base_seed)
     }
 
-    fn work_units(cfg: &Config, _job: &Job) -> u64 {
+    fn work_units(&self, cfg: &Config, _job: &Job) -> u64 {
         (cfg.train.cycles + 1 + cfg.replay.cycles) as u64 + 1
     }
 
     fn run_job(
+        &self,
         cfg: &Config,
         job: &Job,
         inputs: &Inputs,
@@ -186,7 +199,7 @@ impl Experiment for ForceExperiment {
         Ok(out)
     }
 
-    fn finish(_cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
+    fn finish(&self, _cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
         figure::finish(run)
     }
 }

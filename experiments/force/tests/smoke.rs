@@ -4,12 +4,12 @@
 use elise_sweep::arrow_array::{Float64Array, StringArray};
 use elise_sweep::column;
 use elise_sweep::testing::run_in_temp_dir;
-use exp_force::ForceExperiment;
 
 #[test]
 fn smoke_run_writes_both_tasks() {
     let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/smoke.toml");
-    let (summary, tmp) = run_in_temp_dir::<ForceExperiment>("force-smoke", &["--config", cfg]);
+    let (summary, tmp) =
+        run_in_temp_dir(&exp_force::experiment(), "force-smoke", &["--config", cfg]);
     let dir = tmp.path();
     assert!(summary.success(), "{summary:?}");
     let run = tmp.dir();

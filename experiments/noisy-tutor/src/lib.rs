@@ -8,27 +8,23 @@
 //! nudged replay warm-up cycles use the clean teacher. `finish` draws `noisy_tutor.png` and
 //! writes `summary.md`.
 
-use elise_study::{Config, Study, StudySpec};
+use elise_study::{Config, Study};
 use elise_sweep::RunDir;
 
-/// The spec of exp-noisy-tutor.
-pub struct NoisyTutorSpec;
+/// exp-noisy-tutor as a value (the binary `exp-noisy-tutor` and the registry `elise-lab` run it).
+pub fn experiment() -> Study {
+    Study::new("noisy-tutor", include_str!("../configs/default.toml"))
+        .summary("v3: learning from a noisy teacher.")
+        .figures(figures)
+}
 
-/// The experiment type for the harness.
-pub type NoisyTutor = Study<NoisyTutorSpec>;
-
-impl StudySpec for NoisyTutorSpec {
-    const NAME: &'static str = "noisy-tutor";
-    const OVERRIDES: &'static str = include_str!("../configs/default.toml");
-
-    fn finish(_cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
-        elise_study::sweep_figure::finish_sweep(
-            run,
-            "pattern_tutor_noise_sigma_mv",
-            "tutor noise sigma (mV)",
-            "method",
-            "exp-noisy-tutor: replay quality (clean target) vs tutor noise",
-            "noisy_tutor.png",
-        )
-    }
+fn figures(_cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
+    elise_study::sweep_figure::finish_sweep(
+        run,
+        "pattern_tutor_noise_sigma_mv",
+        "tutor noise sigma (mV)",
+        "method",
+        "exp-noisy-tutor: replay quality (clean target) vs tutor noise",
+        "noisy_tutor.png",
+    )
 }

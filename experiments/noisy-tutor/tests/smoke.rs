@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 #[test]
 fn smoke_grid_noise_acts_and_target_stays_clean() {
     let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/smoke.toml");
-    elise_study::check_smoke_grid::<exp_noisy_tutor::NoisyTutor>(
+    elise_study::check_smoke_grid(
+        &exp_noisy_tutor::experiment(),
         "noisy-tutor-smoke",
         cfg,
         2,
@@ -17,7 +18,8 @@ fn smoke_grid_noise_acts_and_target_stays_clean() {
         2,
         "noisy_tutor.png",
     );
-    let (summary, tmp) = elise_sweep::testing::run_in_temp_dir::<exp_noisy_tutor::NoisyTutor>(
+    let (summary, tmp) = elise_sweep::testing::run_in_temp_dir(
+        &exp_noisy_tutor::experiment(),
         "noisy-tutor-smoke-rows",
         &["--config", cfg],
     );

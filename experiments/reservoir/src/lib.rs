@@ -4,27 +4,23 @@
 //! seed. `finish` draws `reservoir.png` (replay quality vs latent size, one line per mode, and
 //! the median training and replay curves at the largest size) and writes `summary.md`.
 
-use elise_study::{Config, Study, StudySpec};
+use elise_study::{Config, Study};
 use elise_sweep::RunDir;
 
-/// The spec of exp-reservoir.
-pub struct ReservoirSpec;
+/// exp-reservoir as a value (the binary `exp-reservoir` and the registry `elise-lab` run it).
+pub fn experiment() -> Study {
+    Study::new("reservoir", include_str!("../configs/default.toml"))
+        .summary("Fig 3: ELiSe against its reservoir and soma-only ablations.")
+        .figures(figures)
+}
 
-/// The experiment type for the harness.
-pub type Reservoir = Study<ReservoirSpec>;
-
-impl StudySpec for ReservoirSpec {
-    const NAME: &'static str = "reservoir";
-    const OVERRIDES: &'static str = include_str!("../configs/default.toml");
-
-    fn finish(_cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
-        elise_study::sweep_figure::finish_sweep(
-            run,
-            "n_latent",
-            "latent neurons",
-            "method",
-            "exp-reservoir: ELiSe vs reservoir vs soma-only (Fig 3)",
-            "reservoir.png",
-        )
-    }
+fn figures(_cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
+    elise_study::sweep_figure::finish_sweep(
+        run,
+        "n_latent",
+        "latent neurons",
+        "method",
+        "exp-reservoir: ELiSe vs reservoir vs soma-only (Fig 3)",
+        "reservoir.png",
+    )
 }

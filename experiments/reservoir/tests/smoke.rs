@@ -4,12 +4,15 @@
 use elise_sweep::arrow_array::{Int64Array, StringArray, UInt64Array};
 use elise_sweep::column;
 use elise_sweep::testing::run_in_temp_dir;
-use exp_reservoir::Reservoir;
 
 #[test]
 fn smoke_grid_runs_every_point_with_its_own_config() {
     let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/smoke.toml");
-    let (summary, tmp) = run_in_temp_dir::<Reservoir>("reservoir-smoke", &["--config", cfg]);
+    let (summary, tmp) = run_in_temp_dir(
+        &exp_reservoir::experiment(),
+        "reservoir-smoke",
+        &["--config", cfg],
+    );
     let dir = tmp.path();
     assert!(summary.success(), "{summary:?}");
     assert_eq!(summary.n_ok, 12);

@@ -4,29 +4,25 @@
 //! (`scaffold_edges`, `scaffold_latent_reached`). `finish` draws `scaffold.png` (heat maps of
 //! replay quality and scaffold size) and writes `summary.md`.
 
-use elise_study::{Config, Study, StudySpec};
+use elise_study::{Config, Study};
 use elise_sweep::RunDir;
 
-/// The spec of exp-scaffold.
-pub struct ScaffoldSpec;
+/// exp-scaffold as a value (the binary `exp-scaffold` and the registry `elise-lab` run it).
+pub fn experiment() -> Study {
+    Study::new("scaffold", include_str!("../configs/paper.toml"))
+        .summary("Fig 4a: replay quality over the scaffold's p and q.")
+        .figures(figures)
+}
 
-/// The experiment type for the harness.
-pub type Scaffold = Study<ScaffoldSpec>;
-
-impl StudySpec for ScaffoldSpec {
-    const NAME: &'static str = "scaffold";
-    const OVERRIDES: &'static str = include_str!("../configs/paper.toml");
-
-    fn finish(_cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
-        let table = elise_study::sweep_figure::draw_heatmaps(
-            run,
-            "scaffold_p",
-            "scaffold_q",
-            12.0,
-            "exp-scaffold: scaffold parameters p, q (Fig 4a)",
-            "scaffold.png",
-        )?;
-        tracing::info!("summary (one row per grid point):\n{table}");
-        elise_sweep::write_file_atomic(&run.path().join("summary.md"), table.as_bytes())
-    }
+fn figures(_cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
+    let table = elise_study::sweep_figure::draw_heatmaps(
+        run,
+        "scaffold_p",
+        "scaffold_q",
+        12.0,
+        "exp-scaffold: scaffold parameters p, q (Fig 4a)",
+        "scaffold.png",
+    )?;
+    tracing::info!("summary (one row per grid point):\n{table}");
+    elise_sweep::write_file_atomic(&run.path().join("summary.md"), table.as_bytes())
 }

@@ -4,7 +4,8 @@
 #[test]
 fn smoke_grid_tables_and_figure() {
     let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/smoke.toml");
-    let summary = elise_study::check_smoke_grid::<exp_scaffold::Scaffold>(
+    let summary = elise_study::check_smoke_grid(
+        &exp_scaffold::experiment(),
         "scaffold-smoke",
         cfg,
         8,

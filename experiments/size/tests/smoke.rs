@@ -4,7 +4,8 @@
 #[test]
 fn smoke_grid_tables_and_figure() {
     let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/smoke.toml");
-    elise_study::check_smoke_grid::<exp_size::Size>(
+    elise_study::check_smoke_grid(
+        &exp_size::experiment(),
         "size-smoke",
         cfg,
         6,

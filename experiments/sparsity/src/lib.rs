@@ -4,27 +4,23 @@
 //! draws `sparsity.png` (replay quality vs density, one line per protection setting) and writes
 //! `summary.md`.
 
-use elise_study::{Config, Study, StudySpec};
+use elise_study::{Config, Study};
 use elise_sweep::RunDir;
 
-/// The spec of exp-sparsity.
-pub struct SparsitySpec;
+/// exp-sparsity as a value (the binary `exp-sparsity` and the registry `elise-lab` run it).
+pub fn experiment() -> Study {
+    Study::new("sparsity", include_str!("../configs/paper.toml"))
+        .summary("Fig 4b: replay quality against dendritic density, with and without protection.")
+        .figures(figures)
+}
 
-/// The experiment type for the harness.
-pub type Sparsity = Study<SparsitySpec>;
-
-impl StudySpec for SparsitySpec {
-    const NAME: &'static str = "sparsity";
-    const OVERRIDES: &'static str = include_str!("../configs/paper.toml");
-
-    fn finish(_cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
-        elise_study::sweep_figure::finish_sweep(
-            run,
-            "network_density",
-            "dendritic density",
-            "network_protect_scaffold",
-            "exp-sparsity: replay quality vs dendritic density (Fig 4b)",
-            "sparsity.png",
-        )
-    }
+fn figures(_cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
+    elise_study::sweep_figure::finish_sweep(
+        run,
+        "network_density",
+        "dendritic density",
+        "network_protect_scaffold",
+        "exp-sparsity: replay quality vs dendritic density (Fig 4b)",
+        "sparsity.png",
+    )
 }

@@ -7,27 +7,23 @@
 //! replay target, is built at each point's speed. `finish` draws `timescales.png` and writes
 //! `summary.md`.
 
-use elise_study::{Config, Study, StudySpec};
+use elise_study::{Config, Study};
 use elise_sweep::RunDir;
 
-/// The spec of exp-timescales.
-pub struct TimescalesSpec;
+/// exp-timescales as a value (the binary `exp-timescales` and the registry `elise-lab` run it).
+pub fn experiment() -> Study {
+    Study::new("timescales", include_str!("../configs/default.toml"))
+        .summary("v3: half, normal and double speed, with and without delay diversity.")
+        .figures(figures)
+}
 
-/// The experiment type for the harness.
-pub type Timescales = Study<TimescalesSpec>;
-
-impl StudySpec for TimescalesSpec {
-    const NAME: &'static str = "timescales";
-    const OVERRIDES: &'static str = include_str!("../configs/default.toml");
-
-    fn finish(_cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
-        elise_study::sweep_figure::finish_sweep(
-            run,
-            "pattern_state_ms",
-            "state duration (ms)",
-            "network_uniform_delays",
-            "exp-timescales: replay quality vs speed, with and without delay diversity",
-            "timescales.png",
-        )
-    }
+fn figures(_cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
+    elise_study::sweep_figure::finish_sweep(
+        run,
+        "pattern_state_ms",
+        "state duration (ms)",
+        "network_uniform_delays",
+        "exp-timescales: replay quality vs speed, with and without delay diversity",
+        "timescales.png",
+    )
 }

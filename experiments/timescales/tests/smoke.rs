@@ -8,7 +8,8 @@ use elise_sweep::column;
 #[test]
 fn smoke_grid_tables_figure_and_speeds() {
     let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/smoke.toml");
-    elise_study::check_smoke_grid::<exp_timescales::Timescales>(
+    elise_study::check_smoke_grid(
+        &exp_timescales::experiment(),
         "timescales-smoke",
         cfg,
         4,
@@ -16,7 +17,8 @@ fn smoke_grid_tables_figure_and_speeds() {
         2,
         "timescales.png",
     );
-    let (summary, tmp) = elise_sweep::testing::run_in_temp_dir::<exp_timescales::Timescales>(
+    let (summary, tmp) = elise_sweep::testing::run_in_temp_dir(
+        &exp_timescales::experiment(),
         "timescales-smoke-rows",
         &["--config", cfg],
     );

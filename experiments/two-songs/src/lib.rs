@@ -12,15 +12,11 @@
 //! quality vs latent size) and writes `summary.md`. Compare songs by `replay_corr_sum /
 //! n_visible` (perfect = 1): the songs have different numbers of neurons.
 
-use elise_core::{Inputs, Pattern, ReplayScorer, Seed};
+use elise_core::{Inputs, Pattern, ReplayScorer};
 use elise_dynamics::protocol::{CurvePoint, Phase, best_shift_curve};
-use elise_study::{Config, JobResult};
-use elise_sweep::{ConfigError, Experiment, InputFile, Job, JobOutput, Progress, RunDir};
+use elise_study::{Config, JobResult, Study};
+use elise_sweep::{ConfigError, RunDir};
 use std::ops::Range;
-use std::sync::OnceLock;
-
-/// The experiment type for the harness.
-pub struct TwoSongs;
 
 /// The two songs: names and neuron ranges in the stacked pattern (files from `inputs`).
 pub fn songs(cfg: &Config, inputs: &Inputs) -> anyhow::Result<[(Pattern, Range<usize>); 2]> {
@@ -99,83 +95,44 @@ pub fn song_result(cfg: &Config, r: &JobResult, name: &str, rows: Range<usize>) 
     }
 }
 
-impl Experiment for TwoSongs {
-    type Config = Config;
-    const NAME: &'static str = "two-songs";
+/// exp-two-songs as a value (the binary `exp-two-songs` and the registry `elise-lab` run it):
+/// the standard ELiSe job on the stacked pattern, plus one scored branch per song.
+pub fn experiment() -> Study {
+    Study::new("two-songs", include_str!("../configs/default.toml"))
+        .summary("v3: two patterns learned at once by one latent pool.")
+        .check(check)
+        .branches(song_branches)
+        .figures(|_cfg, run| finish(run))
+}
 
-    fn default_config() -> &'static str {
-        static TEXT: OnceLock<String> = OnceLock::new();
-        TEXT.get_or_init(|| {
-            elise_study::default_config_with(include_str!("../configs/default.toml"))
-        })
+/// A second pattern, and no silence inserted into the stacked one.
+fn check(cfg: &Config, _inputs: &Inputs) -> Result<(), ConfigError> {
+    if cfg.pattern.second_file.is_empty() {
+        return Err(ConfigError::invalid(
+            "pattern.second_file",
+            "exp-two-songs needs a second pattern (a file or a built-in name like \"ode_to_joy\")",
+        ));
     }
+    if cfg.pattern.silence_states > 0 {
+        return Err(ConfigError::invalid(
+            "pattern.silence_states",
+            "exp-two-songs scores each song on its own rows; insert silence into the pattern files instead",
+        ));
+    }
+    Ok(())
+}
 
-    fn quick_overrides() -> &'static [(&'static str, &'static str)] {
-        &[
-            ("run.seeds", "2"),
-            ("train.cycles", "1000"),
-            ("replay.cycles", "10"),
-        ]
-    }
-
-    fn input_files(cfg: &Config) -> Vec<InputFile> {
-        elise_study::input_files(cfg)
-    }
-
-    fn validate(cfg: &Config, inputs: &Inputs) -> Result<(), ConfigError> {
-        elise_study::validate(cfg, inputs)?;
-        if cfg.pattern.second_file.is_empty() {
-            return Err(ConfigError::invalid(
-                "pattern.second_file",
-                "exp-two-songs needs a second pattern (a file or a built-in name like \"ode_to_joy\")",
-            ));
-        }
-        if cfg.pattern.silence_states > 0 {
-            return Err(ConfigError::invalid(
-                "pattern.silence_states",
-                "exp-two-songs scores each song on its own rows; insert silence into the pattern files instead",
-            ));
-        }
-        Ok(())
-    }
-
-    fn jobs(cfg: &Config, _inputs: &Inputs) -> Vec<Job> {
-        elise_sweep::replicate_jobs(cfg.run.seeds, cfg.run.base_seed)
-    }
-
-    fn work_units(cfg: &Config, _job: &Job) -> u64 {
-        elise_study::work_units(cfg)
-    }
-
-    fn max_checkpoint_bytes(cfg: &Config) -> Option<u64> {
-        elise_study::checkpointing::checkpoint_limit(cfg)
-    }
-
-    fn run_job(
-        cfg: &Config,
-        job: &Job,
-        inputs: &Inputs,
-        progress: &Progress,
-    ) -> anyhow::Result<JobOutput> {
-        let files = elise_study::checkpointing::JobFiles::of(cfg, progress);
-        let mut joint =
-            elise_study::simulate_with(cfg, inputs, Seed(job.seed), &files, &mut || {
-                progress.inc(1)
-            })?;
-        joint.branch = "both".to_owned();
-        let mut out = elise_study::tables::job_output(cfg, cfg.output.traces, job, &joint)?;
-        for (song, rows) in songs(cfg, inputs)? {
-            let r = song_result(cfg, &joint, song.name(), rows);
-            out.push("runs", elise_study::tables::runs(cfg, job, &r)?);
-            out.push("curves", elise_study::tables::curves(job, &r)?);
-        }
-        files.add_saved_network(job, &mut out);
-        Ok(out)
-    }
-
-    fn finish(_cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
-        finish(run)
-    }
+/// The joint result is branch `both`; each song is a branch of its own.
+fn song_branches(
+    cfg: &Config,
+    inputs: &Inputs,
+    joint: &mut JobResult,
+) -> anyhow::Result<Vec<JobResult>> {
+    joint.branch = "both".to_owned();
+    Ok(songs(cfg, inputs)?
+        .into_iter()
+        .map(|(song, rows)| song_result(cfg, joint, song.name(), rows))
+        .collect())
 }
 
 /// `summary.md` (the shared sweep table; its "sustain replay" column uses corr_sum >= 12, which

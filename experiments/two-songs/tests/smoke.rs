@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 #[test]
 fn smoke_grid_per_song_scores() {
     let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/smoke.toml");
-    let (summary, tmp) = elise_sweep::testing::run_in_temp_dir::<exp_two_songs::TwoSongs>(
+    let (summary, tmp) = elise_sweep::testing::run_in_temp_dir(
+        &exp_two_songs::experiment(),
         "two-songs-smoke",
         &["--config", cfg],
     );

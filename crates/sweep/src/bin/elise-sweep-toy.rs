@@ -4,5 +4,5 @@
 //! own per-job costs.
 
 fn main() -> std::process::ExitCode {
-    elise_sweep::main::<elise_sweep::testing::Toy>()
+    elise_sweep::main(elise_sweep::testing::Toy)
 }
