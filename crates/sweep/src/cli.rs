@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use clap::{CommandFactory as _, FromArgMatches as _};
 
 use crate::config::ConfigError;
-use crate::exec::RunSummary;
+use crate::exec::Outcome;
 use crate::util::shell_join;
 use crate::{Experiment, init_tracing, shard};
 
@@ -203,38 +203,53 @@ pub fn main<E: Experiment>(exp: E) -> ExitCode {
 /// Prints the outcome of [`run_cli`] as the binaries do (the `--list` text, the report, the
 /// jobs line and `results: <dir>` on stdout; errors on stderr) and returns the exit code (see
 /// [`main`]).
-pub fn report(outcome: anyhow::Result<RunSummary>) -> ExitCode {
+pub fn report(outcome: anyhow::Result<Outcome>) -> ExitCode {
     match outcome {
-        Ok(summary) => {
+        Ok(outcome) => {
             let mut out = std::io::stdout().lock();
-            if let Some(listing) = &summary.listing {
-                let _ = out.write_all(listing.as_bytes());
-                return ExitCode::SUCCESS;
-            }
-            if let Some(report) = &summary.report {
-                let _ = out.write_all(report.as_bytes());
-            }
-            if summary.report.is_none() && summary.n_jobs > 0 {
-                let n_here = summary.n_ok - summary.n_resumed - summary.n_by_others;
-                let _ = writeln!(
-                    out,
-                    "jobs: {} of {} ok ({n_here} run now, {} already done, {} run by another process), {} failed",
-                    summary.n_ok,
-                    summary.n_jobs,
-                    summary.n_resumed,
-                    summary.n_by_others,
-                    summary.n_failed
-                );
-            }
-            let _ = writeln!(out, "results: {}", summary.run_dir.display());
-            for f in &summary.failed {
-                let first = f.error.lines().next().unwrap_or("");
-                eprintln!("error: job {} (seed {}) failed: {first}", f.index, f.seed);
-            }
-            if let Some(e) = &summary.finish_error {
+            let finish_error = match &outcome {
+                Outcome::Listed { listing, .. } => {
+                    let _ = out.write_all(listing.as_bytes());
+                    return ExitCode::SUCCESS;
+                }
+                Outcome::Ran(summary) => {
+                    if summary.n_jobs > 0 {
+                        let n_here = summary.n_ok - summary.n_resumed - summary.n_by_others;
+                        let _ = writeln!(
+                            out,
+                            "jobs: {} of {} ok ({n_here} run now, {} already done, {} run by another process), {} failed",
+                            summary.n_ok,
+                            summary.n_jobs,
+                            summary.n_resumed,
+                            summary.n_by_others,
+                            summary.n_failed
+                        );
+                    }
+                    for f in &summary.failed {
+                        let first = f.error.lines().next().unwrap_or("");
+                        eprintln!("error: job {} (seed {}) failed: {first}", f.index, f.seed);
+                    }
+                    &summary.finish_error
+                }
+                Outcome::Redrawn { finish_error, .. } => finish_error,
+                Outcome::Submitted { report, .. } => {
+                    let _ = out.write_all(report.as_bytes());
+                    &None
+                }
+                Outcome::Collected {
+                    report,
+                    finish_error,
+                    ..
+                } => {
+                    let _ = out.write_all(report.as_bytes());
+                    finish_error
+                }
+            };
+            let _ = writeln!(out, "results: {}", outcome.run_dir().display());
+            if let Some(e) = finish_error {
                 eprintln!("error: drawing the figures failed: {e}");
             }
-            if summary.success() {
+            if outcome.success() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
@@ -259,7 +274,7 @@ pub fn report(outcome: anyhow::Result<RunSummary>) -> ExitCode {
 /// outcome instead of exiting. Failed jobs are reported in the summary, not as `Err`; `Err` is a
 /// usage error (a [`clap::Error`], including `--help`), a [`ConfigError`] or an I/O error that
 /// prevented the run.
-pub fn run_cli<E: Experiment>(exp: &E, args: &[String]) -> anyhow::Result<RunSummary> {
+pub fn run_cli<E: Experiment>(exp: &E, args: &[String]) -> anyhow::Result<Outcome> {
     let bin = format!("exp-{}", exp.name());
     let matches = Cli::command()
         .bin_name(bin.clone())
@@ -286,12 +301,10 @@ pub fn run_cli<E: Experiment>(exp: &E, args: &[String]) -> anyhow::Result<RunSum
         return crate::exec::redraw(exp, &plan.run_dir);
     }
     if cli.list {
-        return Ok(RunSummary {
-            listing: Some(plan.listing()),
+        return Ok(Outcome::Listed {
+            listing: plan.listing(),
             run_dir: plan.run_dir.clone(),
             n_jobs: plan.jobs.len(),
-            n_jobs_total: plan.jobs.len(),
-            ..RunSummary::default()
         });
     }
     let command_line = format!("{bin} {}", shell_join(args));
@@ -341,6 +354,7 @@ pub fn run_cli<E: Experiment>(exp: &E, args: &[String]) -> anyhow::Result<RunSum
             command_line,
         },
     )
+    .map(Outcome::Ran)
 }
 
 /// The plan request of a command line: the config file, the flags that set keys, and `--set`

@@ -21,7 +21,7 @@ use crate::parquet_io::{merge_parquet_atomic, read_parquet_metadata, write_file_
 use crate::slurm::{PLAN_FILE, SlurmPlan, quote};
 use crate::store::{Manifest, RunStatus};
 use crate::util::rfc3339_utc;
-use crate::{Experiment, FailedJob, Job, RunDir, RunSummary, resume};
+use crate::{Experiment, FailedJob, Job, Outcome, RunDir, resume};
 
 /// Options of `collect` (the command line's in `cli`).
 #[derive(Clone, Debug, Default)]
@@ -98,7 +98,7 @@ fn failures_in_manifests(run_dir: &Path) -> BTreeMap<usize, (String, String)> {
 }
 
 /// `exp-<name> collect`.
-pub(crate) fn collect<E: Experiment>(exp: &E, args: &CollectOptions) -> anyhow::Result<RunSummary> {
+pub(crate) fn collect<E: Experiment>(exp: &E, args: &CollectOptions) -> anyhow::Result<Outcome> {
     if let Some(id) = &args.run_id {
         crate::plan::check_run_id(id)?;
     }
@@ -243,17 +243,14 @@ pub(crate) fn collect<E: Experiment>(exp: &E, args: &CollectOptions) -> anyhow::
         toml::to_string(&record).map_err(|e| anyhow!("cannot serialize collect.toml: {e}"))?;
     write_file_atomic(&run_dir.join(crate::store::COLLECT_FILE), text.as_bytes())?;
 
-    Ok(RunSummary {
+    Ok(Outcome::Collected {
         run_dir,
         n_jobs: jobs.len(),
-        n_jobs_total: jobs.len(),
-        n_ok: complete.len(),
-        n_failed: 0,
+        n_complete: complete.len(),
         n_missing: missing.len(),
         failed,
         finish_error,
-        report: Some(report),
-        ..RunSummary::default()
+        report,
     })
 }
 

@@ -351,17 +351,14 @@ pub fn execute<E: Experiment>(
         n_by_others,
         failed,
         finish_error,
-        listing: None,
         shard,
         n_jobs_total: jobs.len(),
-        n_missing: 0,
-        report: None,
     })
 }
 
 /// `--redraw`: runs `finish` on the run directory `run_dir` from its `config.toml` and the jobs
 /// recorded there, without simulating anything.
-pub fn redraw<E: Experiment>(exp: &E, run_dir: &Path) -> anyhow::Result<RunSummary> {
+pub fn redraw<E: Experiment>(exp: &E, run_dir: &Path) -> anyhow::Result<Outcome> {
     let stored = run_dir.join("config.toml");
     if !stored.is_file() {
         return Err(ConfigError::Usage(format!(
@@ -386,19 +383,145 @@ pub fn redraw<E: Experiment>(exp: &E, run_dir: &Path) -> anyhow::Result<RunSumma
         Ok(Err(e)) => Some(format!("{e:#}")),
         Err(_) => Some("finish panicked".to_owned()),
     };
-    Ok(RunSummary {
+    Ok(Outcome::Redrawn {
         run_dir: run_dir.to_path_buf(),
         finish_error,
-        ..RunSummary::default()
     })
 }
 
-/// The outcome of [`execute`] (and of [`run_cli`](crate::run_cli)).
-#[derive(Clone, Debug, Default)]
+/// What one command did, one variant per kind of outcome ([`run_cli`](crate::run_cli) returns
+/// it; [`execute`] returns the [`RunSummary`] of [`Outcome::Ran`]). Serialized with a tag
+/// `outcome` (`listed`, `ran`, `redrawn`, `submitted`, `collected`), both ways.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// `--list`: nothing ran and nothing was created.
+    Listed {
+        /// The directory a run would use.
+        run_dir: PathBuf,
+        /// Jobs of the sweep.
+        n_jobs: usize,
+        /// The resolved config as TOML (usable as `--config`), then the jobs as comments.
+        listing: String,
+    },
+    /// A run (or one shard of it).
+    Ran(RunSummary),
+    /// `--redraw`: the figures were drawn again from the recorded jobs.
+    Redrawn {
+        /// The run directory.
+        run_dir: PathBuf,
+        /// The error of `Experiment::finish`, if it failed.
+        finish_error: Option<String>,
+    },
+    /// `slurm`: the job array's scripts were written (and submitted unless `--dry-run`).
+    Submitted {
+        /// The run directory.
+        run_dir: PathBuf,
+        /// Jobs of the sweep.
+        n_jobs: usize,
+        /// Paths, job ids and commands, for stdout.
+        report: String,
+    },
+    /// `collect`: every job checked, and the parts merged (unless jobs are missing and
+    /// `--allow-missing` was not given).
+    Collected {
+        /// The run directory.
+        run_dir: PathBuf,
+        /// Jobs of the sweep.
+        n_jobs: usize,
+        /// Jobs with intact parts and a valid record.
+        n_complete: usize,
+        /// Jobs without them.
+        n_missing: usize,
+        /// Missing jobs with the errors their shards' manifests recorded.
+        failed: Vec<FailedJob>,
+        /// The error of `Experiment::finish`, if it ran and failed.
+        finish_error: Option<String>,
+        /// What was merged, or which jobs are missing and the commands that re-run them.
+        report: String,
+    },
+}
+
+impl Outcome {
+    /// The run directory (with `--list`: the one a run would use).
+    pub fn run_dir(&self) -> &Path {
+        match self {
+            Outcome::Listed { run_dir, .. }
+            | Outcome::Redrawn { run_dir, .. }
+            | Outcome::Submitted { run_dir, .. }
+            | Outcome::Collected { run_dir, .. } => run_dir,
+            Outcome::Ran(s) => &s.run_dir,
+        }
+    }
+
+    /// Everything succeeded: every job and the figures (a run), the figures (`--redraw`), no
+    /// job missing and the figures (`collect`).
+    pub fn success(&self) -> bool {
+        match self {
+            Outcome::Listed { .. } | Outcome::Submitted { .. } => true,
+            Outcome::Ran(s) => s.success(),
+            Outcome::Redrawn { finish_error, .. } => finish_error.is_none(),
+            Outcome::Collected {
+                n_missing,
+                finish_error,
+                ..
+            } => *n_missing == 0 && finish_error.is_none(),
+        }
+    }
+
+    /// The summary of a run; an error naming the outcome otherwise.
+    pub fn into_run(self) -> anyhow::Result<RunSummary> {
+        match self {
+            Outcome::Ran(s) => Ok(s),
+            other => Err(anyhow::anyhow!("not a run: {}", other.kind())),
+        }
+    }
+
+    /// Jobs of the sweep (with a shard: of the shard); 0 for `--redraw`.
+    pub fn n_jobs(&self) -> usize {
+        match self {
+            Outcome::Listed { n_jobs, .. }
+            | Outcome::Submitted { n_jobs, .. }
+            | Outcome::Collected { n_jobs, .. } => *n_jobs,
+            Outcome::Ran(s) => s.n_jobs,
+            Outcome::Redrawn { .. } => 0,
+        }
+    }
+
+    /// The `--list` text, if this is `--list`.
+    pub fn listing(&self) -> Option<&str> {
+        match self {
+            Outcome::Listed { listing, .. } => Some(listing),
+            _ => None,
+        }
+    }
+
+    /// The report printed by `slurm` and `collect`.
+    pub fn report(&self) -> Option<&str> {
+        match self {
+            Outcome::Submitted { report, .. } | Outcome::Collected { report, .. } => Some(report),
+            _ => None,
+        }
+    }
+
+    /// The tag: `listed`, `ran`, `redrawn`, `submitted` or `collected`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Outcome::Listed { .. } => "listed",
+            Outcome::Ran(_) => "ran",
+            Outcome::Redrawn { .. } => "redrawn",
+            Outcome::Submitted { .. } => "submitted",
+            Outcome::Collected { .. } => "collected",
+        }
+    }
+}
+
+/// The outcome of a run ([`execute`]): how many jobs ran, were resumed or failed.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct RunSummary {
-    /// The run directory (with `--list`: the directory a run would use; nothing is created).
+    /// The run directory.
     pub run_dir: PathBuf,
-    /// Number of jobs.
+    /// Number of jobs (of this shard).
     pub n_jobs: usize,
     /// Jobs that succeeded (their parts are written).
     pub n_ok: usize,
@@ -413,24 +536,16 @@ pub struct RunSummary {
     pub failed: Vec<FailedJob>,
     /// The error of `Experiment::finish`, if it failed.
     pub finish_error: Option<String>,
-    /// With `--list`: the text to print (resolved config as TOML, then the jobs as comments);
-    /// no job ran.
-    pub listing: Option<String>,
     /// The shard this process ran (`--shard`); `n_jobs` etc. count this shard's jobs only.
     pub shard: Option<crate::Shard>,
     /// Jobs of the whole sweep (all shards).
     pub n_jobs_total: usize,
-    /// `collect`: jobs without intact parts (the merge is then skipped unless
-    /// `--allow-missing`).
-    pub n_missing: usize,
-    /// `slurm` and `collect`: what to print on stdout (paths, job ids, re-run commands).
-    pub report: Option<String>,
 }
 
 impl RunSummary {
-    /// All jobs and `finish` succeeded (for `collect`: and no job is missing).
+    /// All jobs and `finish` succeeded.
     pub fn success(&self) -> bool {
-        self.n_failed == 0 && self.finish_error.is_none() && self.n_missing == 0
+        self.n_failed == 0 && self.finish_error.is_none()
     }
 }
 
@@ -755,5 +870,69 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         s.clone()
     } else {
         "(non-string panic payload)".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every outcome survives a round trip through TOML, tag and fields included.
+    #[test]
+    fn outcomes_serialize_both_ways() {
+        let failed = FailedJob {
+            index: 4,
+            replicate: 1,
+            seed: 1004,
+            params: vec![("model.size".into(), "3".into())],
+            error: "boom".into(),
+        };
+        let outcomes = [
+            Outcome::Listed {
+                run_dir: "results/x/run-1".into(),
+                n_jobs: 3,
+                listing: "[run]\nseeds = 3\n".into(),
+            },
+            Outcome::Ran(RunSummary {
+                run_dir: "out".into(),
+                n_jobs: 2,
+                n_ok: 1,
+                n_failed: 1,
+                n_resumed: 1,
+                n_by_others: 0,
+                failed: vec![failed.clone()],
+                finish_error: None,
+                shard: Some(crate::Shard { index: 1, count: 3 }),
+                n_jobs_total: 6,
+            }),
+            Outcome::Redrawn {
+                run_dir: "out".into(),
+                finish_error: Some("no rows".into()),
+            },
+            Outcome::Submitted {
+                run_dir: "out".into(),
+                n_jobs: 6,
+                report: "submitted".into(),
+            },
+            Outcome::Collected {
+                run_dir: "out".into(),
+                n_jobs: 6,
+                n_complete: 5,
+                n_missing: 1,
+                failed: vec![failed],
+                finish_error: None,
+                report: "5 of 6".into(),
+            },
+        ];
+        for o in outcomes {
+            let text = toml::to_string(&o).unwrap();
+            assert!(
+                text.contains(&format!("outcome = \"{}\"", o.kind())),
+                "{text}"
+            );
+            let back: Outcome = toml::from_str(&text).unwrap();
+            assert_eq!(format!("{back:?}"), format!("{o:?}"));
+            assert_eq!(back.success(), o.success());
+        }
     }
 }

@@ -219,7 +219,7 @@ pub use config::{
 /// Input files by path as written in the config → bytes (read by the harness; see
 /// [`Experiment::input_files`]).
 pub use elise_core::Inputs;
-pub use exec::{ExecOptions, RunSummary, execute};
+pub use exec::{ExecOptions, Outcome, RunSummary, execute};
 pub use inputs::{InputFile, ReadError, read_bounded};
 pub use parquet_io::{
     column, read_parquet, read_parquet_metadata, write_file_atomic, write_parquet_atomic,
@@ -416,7 +416,7 @@ pub fn grid_jobs(points: &[Vec<(String, String)>], n_seeds: usize, base_seed: u6
 }
 
 /// A job that failed: returned `Err`, panicked, or its output could not be written.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct FailedJob {
     /// The job's index.
     pub index: usize,
@@ -631,7 +631,7 @@ pub struct Entry(Box<dyn Erased>);
 trait Erased: Send + Sync {
     fn name(&self) -> &'static str;
     fn summary(&self) -> &'static str;
-    fn run_cli(&self, args: &[String]) -> anyhow::Result<RunSummary>;
+    fn run_cli(&self, args: &[String]) -> anyhow::Result<Outcome>;
     fn run(&self, request: &Request, opts: &ExecOptions) -> anyhow::Result<RunSummary>;
 }
 
@@ -642,7 +642,7 @@ impl<E: Experiment + 'static> Erased for E {
     fn summary(&self) -> &'static str {
         Experiment::summary(self)
     }
-    fn run_cli(&self, args: &[String]) -> anyhow::Result<RunSummary> {
+    fn run_cli(&self, args: &[String]) -> anyhow::Result<Outcome> {
         run_cli(self, args)
     }
     fn run(&self, request: &Request, opts: &ExecOptions) -> anyhow::Result<RunSummary> {
@@ -668,7 +668,7 @@ impl Entry {
 
     /// Runs the experiment's command line (`args` after the program name), as
     /// [`run_cli`] does.
-    pub fn run_cli(&self, args: &[String]) -> anyhow::Result<RunSummary> {
+    pub fn run_cli(&self, args: &[String]) -> anyhow::Result<Outcome> {
         self.0.run_cli(args)
     }
 

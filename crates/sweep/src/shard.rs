@@ -5,7 +5,7 @@
 use crate::config::ConfigError;
 
 /// Shard `index` of `count`: the jobs whose index `i` satisfies `i % count == index`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Shard {
     /// This shard, `0 <= index < count`.
     pub index: usize,

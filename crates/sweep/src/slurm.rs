@@ -17,7 +17,7 @@ use crate::config::ConfigError;
 use crate::parquet_io::write_file_atomic;
 use crate::store::prepare_run_dir_for;
 use crate::util::{rfc3339_utc, shell_join};
-use crate::{Experiment, RunSummary};
+use crate::{Experiment, Outcome};
 
 /// Largest default array (Slurm's default `MaxArraySize` is 1001).
 pub(crate) const MAX_DEFAULT_TASKS: usize = 1000;
@@ -272,7 +272,7 @@ pub(crate) fn submit<E: Experiment>(
     exp: &E,
     args: &SlurmOptions,
     plan: &Plan<'_>,
-) -> anyhow::Result<RunSummary> {
+) -> anyhow::Result<Outcome> {
     if plan.n_jobs == 0 {
         return Err(ConfigError::Usage("slurm: the sweep has no jobs".to_owned()).into());
     }
@@ -383,11 +383,9 @@ pub(crate) fn submit<E: Experiment>(
     }
     let text = toml::to_string(&record).map_err(|e| anyhow!("cannot serialize plan: {e}"))?;
     write_file_atomic(&plan_path, text.as_bytes())?;
-    Ok(RunSummary {
+    Ok(Outcome::Submitted {
         run_dir,
         n_jobs: plan.n_jobs,
-        n_jobs_total: plan.n_jobs,
-        report: Some(report),
-        ..RunSummary::default()
+        report,
     })
 }

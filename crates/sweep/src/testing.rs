@@ -32,15 +32,18 @@ impl Drop for TempRun {
     }
 }
 
-/// Runs `exp-<name> ARGS --out <temp dir>` in-process and returns the summary and the directory.
+/// Runs `exp-<name> ARGS --out <temp dir>` in-process and returns the run's summary and the
+/// directory.
 ///
 /// # Panics
-/// If the command line is rejected (a test bug).
+/// If the command line is rejected or is not a run (`--list`, `slurm`, ...): a test bug.
 pub fn run_in_temp_dir<E: Experiment>(exp: &E, tag: &str, args: &[&str]) -> (RunSummary, TempRun) {
     let run = TempRun::new(tag);
     let mut argv: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     argv.extend(["--out".to_owned(), run.path().display().to_string()]);
-    let summary = run_cli(exp, &argv).unwrap_or_else(|e| panic!("{args:?}: {e:#}"));
+    let summary = run_cli(exp, &argv)
+        .and_then(crate::Outcome::into_run)
+        .unwrap_or_else(|e| panic!("{args:?}: {e:#}"));
     (summary, run)
 }
 

@@ -472,8 +472,8 @@ fn axis_flag_parses_lists_with_unquoted_strings() {
         ]),
     )
     .unwrap();
-    assert_eq!(s.n_jobs, 8);
-    let listing = s.listing.unwrap();
+    assert_eq!(s.n_jobs(), 8);
+    let listing = s.listing().unwrap().to_owned();
     assert!(
         listing.contains("# axis model.gain = [1.0, 0.25]\n"),
         "{listing}"
@@ -497,7 +497,7 @@ fn axis_flag_parses_lists_with_unquoted_strings() {
     let t = |a: &[&str]| -> toml::Table {
         let mut v = args(a);
         v.push("--list".to_owned());
-        let listing = run_cli(&Loose, &v).unwrap().listing.unwrap();
+        let listing = run_cli(&Loose, &v).unwrap().listing().unwrap().to_owned();
         toml::from_str(&listing).unwrap()
     };
     // Quoted strings may contain commas; spaces around values are trimmed.
@@ -549,7 +549,7 @@ fn later_axis_layers_win() {
     let table = |extra: &[&str]| -> toml::Table {
         let mut a = args(&["--config", f, "--list"]);
         a.extend(args(extra));
-        toml::from_str(&run_cli(&Grid, &a).unwrap().listing.unwrap()).unwrap()
+        toml::from_str(run_cli(&Grid, &a).unwrap().listing().unwrap()).unwrap()
     };
     let sizes = |t: &toml::Table| t["axes"]["model.size"].to_string();
     let t = table(&[]);
@@ -793,7 +793,9 @@ fn an_invalid_grid_point_fails_before_any_job_runs() {
 fn run(out: &Path, extra: &[&str]) -> elise_sweep::RunSummary {
     let mut a = args(&["--out", out.to_str().unwrap()]);
     a.extend(args(extra));
-    run_cli(&Grid, &a).unwrap()
+    run_cli(&Grid, &a)
+        .and_then(elise_sweep::Outcome::into_run)
+        .unwrap()
 }
 
 fn all_rows(out: &Path) -> Vec<RecordBatch> {
@@ -922,13 +924,18 @@ fn results_with_axes_do_not_depend_on_thread_count() {
 
 #[test]
 fn axes_change_the_run_id() {
-    let a = run_cli(&Grid, &args(&["--list"])).unwrap().run_dir;
+    let a = run_cli(&Grid, &args(&["--list"]))
+        .unwrap()
+        .run_dir()
+        .to_path_buf();
     let b = run_cli(&Grid, &args(&["--list", "--axis", "model.size=1,2"]))
         .unwrap()
-        .run_dir;
+        .run_dir()
+        .to_path_buf();
     let c = run_cli(&Grid, &args(&["--list", "--set", "axes.model.size=[1, 2]"]))
         .unwrap()
-        .run_dir;
+        .run_dir()
+        .to_path_buf();
     assert_ne!(a, b);
     assert_eq!(b, c);
     assert_eq!(

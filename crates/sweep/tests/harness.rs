@@ -408,13 +408,13 @@ fn seeds_and_pattern_flags_map_to_config_keys() {
         &args(&["--seeds", "3", "--pattern", "pat/x y.toml", "--list"]),
     )
     .unwrap();
-    let listing = s.listing.expect("--list returns a listing");
-    assert_eq!(s.n_jobs, 3);
+    let listing = s.listing().expect("--list returns a listing").to_owned();
+    assert_eq!(s.n_jobs(), 3);
     let cfg: Cfg = toml::from_str(&listing).expect("listing is a valid config");
     assert_eq!(cfg.run.seeds, 3);
     assert_eq!(cfg.pattern.file, "pat/x y.toml");
     assert!(listing.contains("# 2 2 102\n"), "{listing}");
-    assert!(!s.run_dir.exists() || s.run_dir.join("config.toml").exists());
+    assert!(!s.run_dir().exists() || s.run_dir().join("config.toml").exists());
 
     let err = run_cli(&NoPattern, &args(&["--pattern", "x.toml", "--list"])).unwrap_err();
     let msg = err.to_string();
@@ -425,11 +425,18 @@ fn seeds_and_pattern_flags_map_to_config_keys() {
 
 #[test]
 fn default_run_dir_is_named_by_config_hash() {
-    let a = run_cli(&Dummy, &args(&["--list"])).unwrap().run_dir;
-    let b = run_cli(&Dummy, &args(&["--list"])).unwrap().run_dir;
+    let a = run_cli(&Dummy, &args(&["--list"]))
+        .unwrap()
+        .run_dir()
+        .to_path_buf();
+    let b = run_cli(&Dummy, &args(&["--list"]))
+        .unwrap()
+        .run_dir()
+        .to_path_buf();
     let c = run_cli(&Dummy, &args(&["--list", "--set", "model.steps=21"]))
         .unwrap()
-        .run_dir;
+        .run_dir()
+        .to_path_buf();
     assert_eq!(a, b);
     assert_ne!(a, c);
     assert_eq!(a.parent().unwrap(), Path::new("results/dummy"));
@@ -509,7 +516,9 @@ fn files_below(dir: &Path) -> Vec<String> {
 fn run(out: &Path, extra: &[&str]) -> elise_sweep::RunSummary {
     let mut a = args(&["--out", out.to_str().unwrap()]);
     a.extend(args(extra));
-    run_cli(&Dummy, &a).unwrap()
+    run_cli(&Dummy, &a)
+        .and_then(elise_sweep::Outcome::into_run)
+        .unwrap()
 }
 
 #[test]

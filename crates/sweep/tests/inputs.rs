@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use elise_sweep::arrow_array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
 use elise_sweep::{
-    ConfigError, Experiment, InputFile, Inputs, Job, JobOutput, Progress, ReadError, RunDir,
-    RunSummary, column, fnv1a_64, read_bounded, replicate_jobs, run_cli,
+    ConfigError, Experiment, InputFile, Inputs, Job, JobOutput, Outcome, Progress, ReadError,
+    RunDir, column, fnv1a_64, read_bounded, replicate_jobs, run_cli,
 };
 use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -158,7 +158,7 @@ fn temp_dir(tag: &str) -> PathBuf {
     dir
 }
 
-fn run(args: &[String]) -> anyhow::Result<RunSummary> {
+fn run(args: &[String]) -> anyhow::Result<Outcome> {
     run_cli(&Reader, args)
 }
 
@@ -349,7 +349,7 @@ fn inputs_are_recorded_by_content_copied_and_handed_to_jobs() {
     let mut a = with_out(&out, &[]);
     a.extend(set_file("data.file", &file));
     a.extend(set_file("data.second", &file));
-    let s = run(&a).unwrap();
+    let s = run(&a).and_then(Outcome::into_run).unwrap();
     assert!(s.success(), "{s:?}");
     let stored: toml::Table =
         toml::from_str(&std::fs::read_to_string(out.join("config.toml")).unwrap()).unwrap();
@@ -397,8 +397,9 @@ fn inputs_are_recorded_by_content_copied_and_handed_to_jobs() {
         &format!("data.file={:?}", file.display().to_string()),
     ]))
     .unwrap()
-    .listing
-    .unwrap();
+    .listing()
+    .unwrap()
+    .to_owned();
     assert!(
         listing.contains(&format!("fnv1a64 = \"{hash}\"")),
         "{listing}"
@@ -475,7 +476,7 @@ fn a_changed_input_is_refused_between_shards_and_before_a_resume() {
     std::fs::write(&file, b"version 1").unwrap();
     let mut c = with_out(&out, &[]);
     c.extend(set_file("data.file", &file));
-    let s = run(&c).unwrap();
+    let s = run(&c).and_then(Outcome::into_run).unwrap();
     assert!(s.success() && s.n_resumed == 1, "{s:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -514,7 +515,16 @@ fn a_stored_config_reads_the_run_copies_not_the_paths() {
         "15"
     );
     let redraw = run(&with_out(&out, &["--redraw"])).unwrap();
-    assert!(redraw.finish_error.is_none(), "{redraw:?}");
+    assert!(
+        matches!(
+            redraw,
+            Outcome::Redrawn {
+                finish_error: None,
+                ..
+            }
+        ),
+        "{redraw:?}"
+    );
     // A damaged copy is refused, naming the input and the copy.
     let copy = out.join("inputs").join(&hash);
     std::fs::write(&copy, b"tampered").unwrap();
@@ -548,7 +558,7 @@ fn the_harness_hands_the_job_its_checkpoint_and_ignores_special_ones() {
         &["--seeds", "1", "--set", "data.fail_without_checkpoint=true"],
     );
     // First run: the job saves a checkpoint through the harness, then fails.
-    let s = run(&a).unwrap();
+    let s = run(&a).and_then(Outcome::into_run).unwrap();
     assert_eq!(s.n_failed, 1, "{s:?}");
     let ckpt = out.join("_checkpoints").join("job-000000.ckpt");
     assert_eq!(std::fs::read(&ckpt).unwrap(), b"ckpt of seed 7");
@@ -561,7 +571,7 @@ fn the_harness_hands_the_job_its_checkpoint_and_ignores_special_ones() {
             sparse(&ckpt, 65);
         }
         let a2 = a.clone();
-        let s = within(20, move || run(&a2)).unwrap();
+        let s = within(20, move || run(&a2).and_then(Outcome::into_run)).unwrap();
         assert_eq!(s.n_failed, 1, "{special}: {s:?}");
         assert_eq!(
             std::fs::read(&ckpt).unwrap(),
@@ -570,7 +580,7 @@ fn the_harness_hands_the_job_its_checkpoint_and_ignores_special_ones() {
         );
     }
     // Second run: the harness reads it before the job and hands the bytes over.
-    let s = run(&a).unwrap();
+    let s = run(&a).and_then(Outcome::into_run).unwrap();
     assert!(s.success(), "{s:?}");
     let b = &rows(&out)[0];
     assert_eq!(
@@ -612,7 +622,9 @@ fn job_output_files_need_safe_names() {
     }
     let dir = temp_dir("badfile");
     let out = dir.join("run");
-    let s = run_cli(&BadFile, &with_out(&out, &[])).unwrap();
+    let s = run_cli(&BadFile, &with_out(&out, &[]))
+        .and_then(Outcome::into_run)
+        .unwrap();
     assert_eq!(s.n_failed, 1);
     assert!(
         s.failed[0]

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use elise_sweep::testing::Toy;
 use elise_sweep::{
-    ConfigError, RunDir, RunSummary, Shard, read_parquet, read_parquet_metadata, run_cli,
+    ConfigError, Outcome, RunDir, RunSummary, Shard, read_parquet, read_parquet_metadata, run_cli,
 };
 
 fn temp_dir(tag: &str) -> PathBuf {
@@ -22,13 +22,46 @@ fn temp_dir(tag: &str) -> PathBuf {
 fn toy(out: &Path, args: &[&str]) -> anyhow::Result<RunSummary> {
     let mut a: Vec<String> = vec!["--out".into(), out.display().to_string()];
     a.extend(args.iter().map(|s| s.to_string()));
-    run_cli(&Toy, &a)
+    run_cli(&Toy, &a).and_then(Outcome::into_run)
 }
 
-fn collect(out: &Path, extra: &[&str]) -> RunSummary {
+/// What `collect` reported.
+#[derive(Debug)]
+struct Collected {
+    n_jobs: usize,
+    n_ok: usize,
+    n_missing: usize,
+    report: Option<String>,
+    success: bool,
+}
+
+impl Collected {
+    fn success(&self) -> bool {
+        self.success
+    }
+}
+
+fn collect(out: &Path, extra: &[&str]) -> Collected {
     let mut a: Vec<String> = vec!["collect".into(), "--out".into(), out.display().to_string()];
     a.extend(extra.iter().map(|s| s.to_string()));
-    run_cli(&Toy, &a).unwrap()
+    let outcome = run_cli(&Toy, &a).unwrap();
+    let success = outcome.success();
+    match outcome {
+        Outcome::Collected {
+            n_jobs,
+            n_complete,
+            n_missing,
+            report,
+            ..
+        } => Collected {
+            n_jobs,
+            n_ok: n_complete,
+            n_missing,
+            report: Some(report),
+            success,
+        },
+        other => panic!("collect returned {other:?}"),
+    }
 }
 
 fn files_below(dir: &Path) -> Vec<String> {
@@ -221,6 +254,7 @@ fn collect_names_missing_and_failed_jobs_and_the_commands_that_rerun_them() {
             abs.clone(),
         ],
     )
+    .and_then(Outcome::into_run)
     .unwrap();
     assert_eq!((s.n_resumed, s.n_ok, s.n_failed), (3, 5, 1));
     let c = collect(&dir, &[]);
@@ -267,7 +301,7 @@ fn slurm_dry_run_writes_the_array_script_binary_and_config() {
         ],
     )
     .unwrap();
-    let report = s.report.unwrap();
+    let report = s.report().unwrap().to_owned();
     assert!(report.contains("dry run, nothing submitted"), "{report}");
     assert!(report.contains("--dependency=afterok:<array job id> --kill-on-invalid-dep=yes"));
     let abs = dir.canonicalize().unwrap();
@@ -313,7 +347,7 @@ fn slurm_dry_run_writes_the_array_script_binary_and_config() {
     )
     .unwrap();
     assert!(s.success());
-    assert_eq!(s.n_jobs, 2, "jobs 1 and 4");
+    assert_eq!(s.n_jobs(), 2, "jobs 1 and 4");
 
     // Usage errors.
     for bad in [
@@ -338,7 +372,7 @@ fn run_id_names_the_default_directory_and_depends_on_the_config() {
     let list = |extra: &[&str]| {
         let mut a = vec!["--list".to_owned()];
         a.extend(extra.iter().map(|s| s.to_string()));
-        run_cli(&Toy, &a).unwrap().run_dir
+        run_cli(&Toy, &a).unwrap().run_dir().to_path_buf()
     };
     assert_eq!(
         list(&["--run-id", "fig2-v1"]),

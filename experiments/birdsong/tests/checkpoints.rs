@@ -155,7 +155,7 @@ fn saved_network_replays_without_training_and_can_be_disrupted() {
     ]));
     let t0 = Instant::now();
     let summary = run_cli(&exp_birdsong::experiment(), &b).unwrap();
-    assert!(summary.success() && summary.n_jobs == 1, "{summary:?}");
+    assert!(summary.success() && summary.n_jobs() == 1, "{summary:?}");
     let replay_seconds = t0.elapsed().as_secs_f64();
     let job1 = |dir: &Path, name: &str| -> Vec<RecordBatch> {
         use elise_sweep::arrow_array::UInt64Array;
@@ -268,7 +268,9 @@ fn a_blow_up_fails_its_job_with_cycle_and_parameters_and_the_sweep_goes_on() {
         "--out",
         dir.to_str().unwrap(),
     ]));
-    let summary = run_cli(&exp_birdsong::experiment(), &a).unwrap();
+    let summary = run_cli(&exp_birdsong::experiment(), &a)
+        .and_then(elise_sweep::Outcome::into_run)
+        .unwrap();
     assert_eq!((summary.n_ok, summary.n_failed), (1, 1), "{summary:?}");
     let failed = &summary.failed[0];
     assert_eq!(failed.index, 1);
