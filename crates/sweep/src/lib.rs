@@ -269,8 +269,10 @@ pub trait Experiment: Send + Sync {
     fn default_config(&self) -> &str;
 
     /// Overrides applied by `--quick`, as (dotted key, TOML value text), e.g.
-    /// `("train.cycles", "1000")`.
-    fn quick_overrides(&self) -> &[(&'static str, &'static str)];
+    /// `("train.cycles", "1000")`. Default: none.
+    fn quick_overrides(&self) -> &[(&'static str, &'static str)] {
+        &[]
+    }
 
     /// The input files `cfg` names (config key, path, size bound, what it should be), e.g. a
     /// pattern file; built-in names and empty values are not files. Default: none.

@@ -26,6 +26,64 @@ impl TempRun {
     }
 }
 
+/// A fresh path under the system's temporary directory, unique in this process: `elise-<tag>-<pid>-<n>`
+/// (a stale one of an earlier process with the same id is removed); nothing exists there yet.
+pub fn fresh_temp_path(tag: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let path = std::env::temp_dir().join(format!(
+        "elise-{tag}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&path);
+    path
+}
+
+/// Command-line arguments as owned strings.
+pub fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// An experiment whose config is its default config's TOML table as it is (every key checked
+/// by the harness, nothing validated), with one job that writes nothing: for tests of config
+/// handling.
+#[derive(Clone, Copy, Debug)]
+pub struct Loose {
+    /// The experiment's name.
+    pub name: &'static str,
+    /// Its default config.
+    pub default_config: &'static str,
+}
+
+impl Experiment for Loose {
+    type Config = toml::Table;
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn default_config(&self) -> &str {
+        self.default_config
+    }
+    fn validate(&self, _: &toml::Table, _: &crate::Inputs) -> Result<(), crate::ConfigError> {
+        Ok(())
+    }
+    fn jobs(&self, _: &toml::Table, _: &crate::Inputs) -> Vec<crate::Job> {
+        crate::replicate_jobs(1, 0)
+    }
+    fn work_units(&self, _: &toml::Table, _: &crate::Job) -> u64 {
+        1
+    }
+    fn run_job(
+        &self,
+        _: &toml::Table,
+        _: &crate::Job,
+        _: &crate::Inputs,
+        _: &crate::Progress,
+    ) -> anyhow::Result<crate::JobOutput> {
+        Ok(crate::JobOutput::new())
+    }
+}
+
 impl Drop for TempRun {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);

@@ -2,6 +2,7 @@
 //! config values they saw: axis parsing and checks, grid order, seeds, per-job configs, early
 //! validation of every grid point, thread-count independence.
 
+use elise_sweep::testing::{Loose, args};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -172,9 +173,6 @@ impl Experiment for NoAxes {
         "[run]\nseeds = 1\nbase_seed = 0\n[model]\nsize = 3\ngain = 0.5\nkind = \"plain\"\n\
          weights = [1.0]\n"
     }
-    fn quick_overrides(&self) -> &[(&'static str, &'static str)] {
-        &[]
-    }
     fn validate(&self, cfg: &Cfg, _: &Inputs) -> Result<(), ConfigError> {
         Grid.validate(cfg, &Inputs::new())
     }
@@ -215,9 +213,6 @@ impl Experiment for DeclaresAxes {
     fn default_config(&self) -> &str {
         DEFAULT
     }
-    fn quick_overrides(&self) -> &[(&'static str, &'static str)] {
-        &[]
-    }
     fn validate(&self, _: &CfgWithAxes, _: &Inputs) -> Result<(), ConfigError> {
         Ok(())
     }
@@ -239,54 +234,13 @@ impl Experiment for DeclaresAxes {
 }
 
 /// `DEFAULT` with an untyped config: every well-typed grid point deserializes.
-struct Loose;
-
-impl Experiment for Loose {
-    type Config = toml::Table;
-    fn name(&self) -> &'static str {
-        "loose"
-    }
-    fn default_config(&self) -> &str {
-        DEFAULT
-    }
-    fn quick_overrides(&self) -> &[(&'static str, &'static str)] {
-        &[]
-    }
-    fn validate(&self, _: &toml::Table, _: &Inputs) -> Result<(), ConfigError> {
-        Ok(())
-    }
-    fn jobs(&self, _: &toml::Table, _: &Inputs) -> Vec<Job> {
-        replicate_jobs(1, 0)
-    }
-    fn work_units(&self, _: &toml::Table, _: &Job) -> u64 {
-        1
-    }
-    fn run_job(
-        &self,
-        _: &toml::Table,
-        _: &Job,
-        _: &Inputs,
-        _: &Progress,
-    ) -> anyhow::Result<JobOutput> {
-        Ok(JobOutput::new())
-    }
-}
+const LOOSE: Loose = Loose {
+    name: "loose",
+    default_config: DEFAULT,
+};
 
 fn temp_dir(tag: &str) -> PathBuf {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    std::env::temp_dir().join(format!(
-        "elise-sweep-axes-{tag}-{}-{nanos}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ))
-}
-
-fn args(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| (*s).to_owned()).collect()
+    elise_sweep::testing::fresh_temp_path(&format!("sweep-axes-{tag}"))
 }
 
 fn write_config(tag: &str, text: &str) -> (PathBuf, PathBuf) {
@@ -414,9 +368,6 @@ fn base_job_params_follow_the_point_params() {
         fn default_config(&self) -> &str {
             DEFAULT
         }
-        fn quick_overrides(&self) -> &[(&'static str, &'static str)] {
-            &[]
-        }
         fn validate(&self, cfg: &Cfg, _: &Inputs) -> Result<(), ConfigError> {
             Grid.validate(cfg, &Inputs::new())
         }
@@ -497,7 +448,7 @@ fn axis_flag_parses_lists_with_unquoted_strings() {
     let t = |a: &[&str]| -> toml::Table {
         let mut v = args(a);
         v.push("--list".to_owned());
-        let listing = run_cli(&Loose, &v).unwrap().listing().unwrap().to_owned();
+        let listing = run_cli(&LOOSE, &v).unwrap().listing().unwrap().to_owned();
         toml::from_str(&listing).unwrap()
     };
     // Quoted strings may contain commas; spaces around values are trimmed.

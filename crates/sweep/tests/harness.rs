@@ -1,9 +1,9 @@
 //! End-to-end tests of the harness with a tiny dummy experiment (no simulation involved): config
 //! resolution, job seeds, run directory contents, thread-count independence, failure handling.
 
+use elise_sweep::testing::{Loose, args};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use elise_sweep::arrow_array::{ArrayRef, Float64Array, RecordBatch, UInt64Array};
 use elise_sweep::{
@@ -181,54 +181,13 @@ impl Experiment for Dummy {
 }
 
 /// An experiment without the `pattern.file` convention.
-struct NoPattern;
-
-impl Experiment for NoPattern {
-    type Config = toml::Table;
-    fn name(&self) -> &'static str {
-        "nopattern"
-    }
-    fn default_config(&self) -> &str {
-        "[run]\nseeds = 1\nbase_seed = 0\n"
-    }
-    fn quick_overrides(&self) -> &[(&'static str, &'static str)] {
-        &[]
-    }
-    fn validate(&self, _: &toml::Table, _: &Inputs) -> Result<(), ConfigError> {
-        Ok(())
-    }
-    fn jobs(&self, _: &toml::Table, _: &Inputs) -> Vec<Job> {
-        replicate_jobs(1, 0)
-    }
-    fn work_units(&self, _: &toml::Table, _: &Job) -> u64 {
-        1
-    }
-    fn run_job(
-        &self,
-        _: &toml::Table,
-        _: &Job,
-        _: &Inputs,
-        _: &Progress,
-    ) -> anyhow::Result<JobOutput> {
-        Ok(JobOutput::new())
-    }
-}
+const NO_PATTERN: Loose = Loose {
+    name: "nopattern",
+    default_config: "[run]\nseeds = 1\nbase_seed = 0\n",
+};
 
 fn temp_dir(tag: &str) -> PathBuf {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    std::env::temp_dir().join(format!(
-        "elise-sweep-test-{tag}-{}-{nanos}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ))
-}
-
-fn args(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| (*s).to_owned()).collect()
+    elise_sweep::testing::fresh_temp_path(&format!("sweep-test-{tag}"))
 }
 
 fn sets(list: &[&str]) -> Vec<String> {
@@ -416,7 +375,7 @@ fn seeds_and_pattern_flags_map_to_config_keys() {
     assert!(listing.contains("# 2 2 102\n"), "{listing}");
     assert!(!s.run_dir().exists() || s.run_dir().join("config.toml").exists());
 
-    let err = run_cli(&NoPattern, &args(&["--pattern", "x.toml", "--list"])).unwrap_err();
+    let err = run_cli(&NO_PATTERN, &args(&["--pattern", "x.toml", "--list"])).unwrap_err();
     let msg = err.to_string();
     assert!(err.downcast_ref::<ConfigError>().is_some(), "{msg}");
     assert!(msg.starts_with("--pattern"), "{msg}");

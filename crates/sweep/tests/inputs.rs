@@ -4,9 +4,9 @@
 //! copies and never the paths, the job's own checkpoint handed over by the harness, and job
 //! output files. In-process, with a tiny experiment whose jobs hash the inputs they get.
 
+use elise_sweep::testing::args;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use elise_sweep::arrow_array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
@@ -66,9 +66,6 @@ impl Experiment for Reader {
 
     fn default_config(&self) -> &str {
         DEFAULT
-    }
-    fn quick_overrides(&self) -> &[(&'static str, &'static str)] {
-        &[]
     }
     fn input_files(&self, cfg: &Cfg) -> Vec<InputFile> {
         [
@@ -147,23 +144,13 @@ impl Experiment for Reader {
 }
 
 fn temp_dir(tag: &str) -> PathBuf {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "elise-sweep-inputs-{tag}-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = elise_sweep::testing::fresh_temp_path(&format!("sweep-inputs-{tag}"));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
 fn run(args: &[String]) -> anyhow::Result<Outcome> {
     run_cli(&Reader, args)
-}
-
-fn args(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| (*s).to_owned()).collect()
 }
 
 fn with_out(out: &Path, list: &[&str]) -> Vec<String> {
@@ -601,9 +588,6 @@ fn job_output_files_need_safe_names() {
         }
         fn default_config(&self) -> &str {
             DEFAULT
-        }
-        fn quick_overrides(&self) -> &[(&'static str, &'static str)] {
-            &[]
         }
         fn validate(&self, _: &Cfg, _: &Inputs) -> Result<(), ConfigError> {
             Ok(())

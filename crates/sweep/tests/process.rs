@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use elise_sweep::arrow_array::{RecordBatch, UInt64Array};
@@ -14,14 +13,7 @@ use elise_sweep::{RunDir, column, read_parquet, read_parquet_metadata};
 const TOY: &str = env!("CARGO_BIN_EXE_elise-sweep-toy");
 
 fn temp_dir(tag: &str) -> PathBuf {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "elise-sweep-proc-{tag}-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+    elise_sweep::testing::fresh_temp_path(&format!("sweep-proc-{tag}"))
 }
 
 fn toy(out: &Path, args: &[&str]) -> Command {

@@ -1,7 +1,6 @@
 //! Sharding, `collect` and `slurm --dry-run`, in-process with the toy experiment.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use elise_sweep::testing::Toy;
 use elise_sweep::{
@@ -9,14 +8,7 @@ use elise_sweep::{
 };
 
 fn temp_dir(tag: &str) -> PathBuf {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "elise-sweep-shard-{tag}-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+    elise_sweep::testing::fresh_temp_path(&format!("sweep-shard-{tag}"))
 }
 
 fn toy(out: &Path, args: &[&str]) -> anyhow::Result<RunSummary> {

@@ -30,9 +30,7 @@ impl Drop for Cleanup {
 }
 
 fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("elise-slurm-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+    elise_sweep::testing::fresh_temp_path(&format!("slurm-{tag}"))
 }
 
 fn run(cmd: &mut Command) -> String {

@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use elise_sweep::arrow_array::UInt64Array;
@@ -13,14 +12,7 @@ use elise_sweep::{RunDir, column, read_parquet};
 const TOY: &str = env!("CARGO_BIN_EXE_elise-sweep-toy");
 
 fn temp_dir(tag: &str) -> PathBuf {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "elise-sweep-trust-{tag}-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+    elise_sweep::testing::fresh_temp_path(&format!("sweep-trust-{tag}"))
 }
 
 fn toy(out: &Path, args: &[&str]) -> Output {
