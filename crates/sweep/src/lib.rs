@@ -185,6 +185,7 @@
 //!   a job's config from the run's table.
 
 mod axes;
+mod bounded;
 mod cli;
 mod collect;
 mod config;

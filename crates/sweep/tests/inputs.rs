@@ -619,3 +619,36 @@ fn job_output_files_need_safe_names() {
     assert!(!dir.join("escape.txt").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A `--config` file goes through the same bounded reader: a FIFO, a device or a directory is
+/// refused at once with a usage error naming the file, never read without end.
+#[test]
+fn special_config_files_are_refused_without_blocking() {
+    let dir = temp_dir("special-config");
+    let fifo = dir.join("config.fifo");
+    mkfifo(&fifo);
+    for (path, needle) in [
+        (fifo, "not a regular file (a FIFO)"),
+        (
+            PathBuf::from("/dev/zero"),
+            "not a regular file (a character device)",
+        ),
+        (dir.clone(), "not a regular file (a directory)"),
+    ] {
+        let out = dir.join("run");
+        let a = with_out(&out, &["--config", path.to_str().unwrap()]);
+        let e = within(10, move || run(&a)).unwrap_err();
+        let msg = e.to_string();
+        assert!(e.downcast_ref::<ConfigError>().is_some(), "{msg}");
+        assert!(
+            msg.contains(&path.display().to_string()) && msg.contains(needle),
+            "{msg}"
+        );
+        assert!(
+            !out.exists(),
+            "run directory created for {}",
+            path.display()
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
