@@ -305,6 +305,21 @@ pub(crate) fn set_value(
     }
     Ok(())
 }
+/// Largest `--config` file (a config is a few KiB; a run's `config.toml` with a long grid a few
+/// hundred).
+pub(crate) const MAX_CONFIG_BYTES: u64 = 16 << 20;
+
+/// A `--config` file's text, through the bounded reader (a FIFO, a device or an endless file is
+/// refused at once, never read without bound).
+fn read_config_file(path: &Path) -> std::io::Result<String> {
+    let bytes = crate::bounded::read_bounded(path, MAX_CONFIG_BYTES).map_err(|e| match e {
+        crate::bounded::ReadError::Io(e) => e,
+        other => std::io::Error::other(other.to_string()),
+    })?;
+    String::from_utf8(bytes)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,19 +357,4 @@ mod tests {
         let off = text.find("y = 2").unwrap() + 4;
         assert_eq!(key_at(text, off).as_deref(), Some("net.sub.y"));
     }
-}
-
-/// Largest `--config` file (a config is a few KiB; a run's `config.toml` with a long grid a few
-/// hundred).
-pub(crate) const MAX_CONFIG_BYTES: u64 = 16 << 20;
-
-/// A `--config` file's text, through the bounded reader (a FIFO, a device or an endless file is
-/// refused at once, never read without bound).
-fn read_config_file(path: &Path) -> std::io::Result<String> {
-    let bytes = crate::bounded::read_bounded(path, MAX_CONFIG_BYTES).map_err(|e| match e {
-        crate::bounded::ReadError::Io(e) => e,
-        other => std::io::Error::other(other.to_string()),
-    })?;
-    String::from_utf8(bytes)
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
 }
