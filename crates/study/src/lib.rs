@@ -1,8 +1,8 @@
 //! Shared pieces of ELiSe experiments: the standard config, one job (build, train, replay), its Parquet tables and figures.
 //!
-//! One job = one network (one seed): the demo protocol of MODEL.md (g) — training with a free
+//! One job = one network (one seed): the demo protocol of docs/model.md (g) — training with a free
 //! validation cycle every PF cycles, then replay with the first cycles nudged — scored as in
-//! MODEL.md (h). Tables per job: `runs` (one row: parameters and final scores), `curves` (one
+//! docs/model.md (h). Tables per job: `runs` (one row: parameters and final scores), `curves` (one
 //! row per validation and scored replay cycle) and `traces` (visible and target rates of the
 //! last validation cycle and of every replay cycle, every 2nd step). Experiments
 //! (`exp-birdsong`, `exp-reservoir`, ...) are thin: a name, a default config (the keys of

@@ -1,7 +1,7 @@
 //! Head to head on the same task: ELiSe, its reservoir mode, echo-state networks and FORCE over network sizes and seeds.
 //!
 //! Every method learns the same pattern file; its target is the teacher's target rate
-//! phi(Um(t)) of each visible unit (MODEL.md (f)), on the method's own time base (ELiSe 0.1 ms,
+//! phi(Um(t)) of each visible unit (docs/model.md (f)), on the method's own time base (ELiSe 0.1 ms,
 //! the baselines `esn_dt_ms` / `force.dt_ms`). Every model runs the same protocol
 //! (`elise_dynamics::Protocol`: training with free validation cycles, then replay with the first
 //! cycles teacher-driven) and is scored with the same metrics (MSE, summed Pearson r, best

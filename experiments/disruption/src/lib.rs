@@ -70,7 +70,7 @@ impl Config {
     }
 }
 
-/// The disruption files of MODEL.md (j), built in.
+/// The disruption files of docs/model.md (j), built in.
 const BUILT_IN: [(&str, &str); 4] = [
     ("full", include_str!("../../../data/disruptions/full.txt")),
     (
