@@ -183,6 +183,7 @@
 //!   Parquet part's `elise.params` metadata and in the `--list` output; [`job_config`] rebuilds
 //!   a job's config from the run's table.
 
+pub mod annotate;
 mod axes;
 mod cli;
 mod collect;

@@ -168,7 +168,7 @@ impl<E: Experiment> Plan<E> {
     pub fn listing(&self) -> String {
         listing(
             &format!("exp-{}", E::NAME),
-            &self.config_text,
+            &crate::annotate::annotate(&self.config_text, E::default_config()),
             &crate::axes_of(&self.table),
             &self.jobs,
             self.total_units,
