@@ -7,6 +7,8 @@
 
 pub use elise_sweep::Entry;
 
+pub mod config_reference;
+
 static EXPERIMENTS: [Entry; 12] = [
     Entry::of::<exp_birdsong::Birdsong>(
         "Flagship: learn a pattern (default Für Elise) and replay it without the teacher.",

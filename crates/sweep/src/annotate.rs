@@ -45,29 +45,27 @@ fn key_of(line: &str) -> Option<String> {
     (!unquoted.is_empty()).then(|| unquoted.to_owned())
 }
 
-/// Every documented key of a commented TOML text: `section.key` → its comment (the trailing
-/// comment of the key's line, joined with the indented comment lines that directly follow
-/// it). Keys without a trailing comment are absent.
-pub fn key_comments(text: &str) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
+/// Every key of a commented TOML text in file order, as `section.key` with its comment (the
+/// trailing comment of the key's line, joined with the indented comment lines that directly
+/// follow it); `None` for a key without a trailing comment.
+pub fn documented_keys(text: &str) -> Vec<(String, Option<String>)> {
+    let mut out: Vec<(String, Option<String>)> = Vec::new();
     let mut section = String::new();
-    let mut last: Option<String> = None;
+    let mut continues = false;
     for line in text.lines() {
         let trimmed = line.trim_start();
         if let Some(name) = header(line) {
             section = name.to_owned();
-            last = None;
+            continues = false;
         } else if trimmed.starts_with('#') {
             // A continuation: indented, directly below a commented key.
-            let continued = line.starts_with(char::is_whitespace);
-            match (&last, continued) {
-                (Some(k), true) => {
-                    let more = trimmed.trim_start_matches('#').trim();
-                    let entry: &mut String = out.entry(k.clone()).or_default();
-                    entry.push(' ');
-                    entry.push_str(more);
+            let more = trimmed.trim_start_matches('#').trim();
+            match out.last_mut() {
+                Some((_, Some(comment))) if continues && line.starts_with(char::is_whitespace) => {
+                    comment.push(' ');
+                    comment.push_str(more);
                 }
-                _ => last = None,
+                _ => continues = false,
             }
         } else if let Some(key) = key_of(line) {
             let full = if section.is_empty() {
@@ -75,19 +73,25 @@ pub fn key_comments(text: &str) -> BTreeMap<String, String> {
             } else {
                 format!("{section}.{key}")
             };
-            last = None;
-            if let Some(i) = comment_start(line) {
-                let comment = line[i..].trim_start_matches('#').trim();
-                if !comment.is_empty() {
-                    out.insert(full.clone(), comment.to_owned());
-                    last = Some(full);
-                }
-            }
+            let comment = comment_start(line)
+                .map(|i| line[i..].trim_start_matches('#').trim().to_owned())
+                .filter(|c| !c.is_empty());
+            continues = comment.is_some();
+            out.push((full, comment));
         } else {
-            last = None;
+            continues = false;
         }
     }
     out
+}
+
+/// The documented keys of a commented TOML text: `section.key` → its comment (see
+/// [`documented_keys`]). Keys without a trailing comment are absent.
+pub fn key_comments(text: &str) -> BTreeMap<String, String> {
+    documented_keys(text)
+        .into_iter()
+        .filter_map(|(k, c)| c.map(|c| (k, c)))
+        .collect()
 }
 
 /// `config_text` (TOML without comments, e.g. a resolved config) with each key's comment from

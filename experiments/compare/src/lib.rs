@@ -89,11 +89,13 @@ impl Experiment for Compare {
     fn default_config() -> &'static str {
         static TEXT: OnceLock<String> = OnceLock::new();
         TEXT.get_or_init(|| {
-            let defaults = toml::to_string(&BaselineDefaults {
-                esn: EsnParams::default(),
-                force: ForceParams::default(),
-            })
-            .expect("serializes");
+            // The baselines' defaults as commented TOML (equal to `EsnParams::default()` and
+            // `ForceParams::default()`, tested in elise-baselines).
+            let defaults = format!(
+                "{}\n{}",
+                elise_baselines::ESN_DEFAULTS_TOML,
+                elise_baselines::FORCE_DEFAULTS_TOML
+            );
             let text = elise_study::default_config_with(include_str!("../configs/default.toml"));
             format!("{text}\n{defaults}")
         })
@@ -270,12 +272,6 @@ impl Experiment for Compare {
     fn finish(cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
         summary::finish(cfg, run)
     }
-}
-
-#[derive(Serialize)]
-struct BaselineDefaults {
-    esn: EsnParams,
-    force: ForceParams,
 }
 
 /// The teacher on a baseline's time base.

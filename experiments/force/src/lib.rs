@@ -53,14 +53,9 @@ impl Experiment for ForceExperiment {
     fn default_config() -> &'static str {
         static TEXT: OnceLock<String> = OnceLock::new();
         TEXT.get_or_init(|| {
-            #[derive(Serialize)]
-            struct Defaults {
-                force: ForceParams,
-            }
-            let force = toml::to_string(&Defaults {
-                force: ForceParams::default(),
-            })
-            .expect("serializes");
+            // The [force] defaults as commented TOML (equal to `ForceParams::default()`, tested
+            // in elise-baselines), so `--list` shows each key's meaning.
+            let force = elise_baselines::FORCE_DEFAULTS_TOML;
             format!("{}\n{force}", include_str!("../configs/default.toml"))
         })
     }
