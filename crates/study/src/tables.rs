@@ -1,5 +1,5 @@
 //! The job's Parquet tables: `runs`, `curves`, `traces` (column names are part of the interface;
-//! see the README's "Reading the results").
+//! see docs/guide.md, "Outputs").
 
 use crate::JobResult;
 use elise_dynamics::protocol::CurvePoint;
