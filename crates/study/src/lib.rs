@@ -9,6 +9,7 @@
 //! [`Config`]) and a figure.
 
 pub mod checkpointing;
+pub mod columns;
 mod config_text;
 pub mod figure;
 pub mod limits;

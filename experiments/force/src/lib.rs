@@ -176,8 +176,12 @@ impl Experiment for ForceExperiment {
         // (2) The pattern task with the shared protocol.
         let result = pattern_task(cfg, inputs, seed, &mut || progress.inc(1))?;
         let mut out = elise_study::tables::job_output(cfg, false, job, &result)?;
-        out.push("four_sines", four_sines);
-        out.push("four_sines_trace", trace);
+        let describe = elise_study::columns::describe;
+        out.push("four_sines", describe("four_sines", four_sines, false)?);
+        out.push(
+            "four_sines_trace",
+            describe("four_sines_trace", trace, false)?,
+        );
         Ok(out)
     }
 
