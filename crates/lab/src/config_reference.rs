@@ -137,7 +137,7 @@ pub fn config_reference() -> String {
         ))
         .collect();
     s.push_str(&links.join(" · "));
-    s.push_str("\n");
+    s.push('\n');
     for section in &sections {
         let keys: Vec<&String> = order
             .iter()
