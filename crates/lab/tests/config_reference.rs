@@ -35,3 +35,34 @@ fn docs_config_md_is_up_to_date() {
          `ELISE_UPDATE_DOCS=1 cargo test -p elise-lab --test config_reference`"
     );
 }
+
+#[test]
+fn list_prints_each_keys_comment() {
+    for name in ["birdsong", "compare"] {
+        let entry = elise_lab::experiment(name).unwrap();
+        let summary = entry.run_cli(&["--list".to_owned()]).unwrap();
+        let listing = summary.listing.unwrap();
+        let line = listing
+            .lines()
+            .find(|l| l.starts_with("n_latent = "))
+            .unwrap_or_else(|| panic!("{name}: no n_latent line in\n{listing}"));
+        assert!(
+            line.contains("# number of latent neurons"),
+            "{name}: {line}"
+        );
+        // The listing stays a valid config.
+        let _: elise_sweep::toml::Table = listing.parse().unwrap();
+    }
+    let compare = elise_lab::experiment("compare").unwrap();
+    let listing = compare
+        .run_cli(&["--list".to_owned()])
+        .unwrap()
+        .listing
+        .unwrap();
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.starts_with("spectral_radius = 0.9") && l.contains("# spectral radius")),
+        "{listing}"
+    );
+}
