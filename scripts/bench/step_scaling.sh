@@ -7,7 +7,7 @@
 # latent, after a 2500-step transient) and reads the fastest, the 10th-percentile and the median
 # 2000-step segment: on a shared machine the fastest segments show the step's own cost, the
 # median includes the neighbours'. ns/synapse is the fastest segment over the synapse count.
-# Prints a Markdown table (the one in README "Performance").
+# Prints a Markdown table (the one in docs/performance.md, "Scaling").
 #
 # Usage: scripts/bench/step_scaling.sh [quick]   (quick: N <= 256 only)
 # Takes ~3 minutes in full.

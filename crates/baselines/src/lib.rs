@@ -28,6 +28,12 @@ mod tasks;
 mod testutil;
 
 pub use error::BaselineError;
+
+/// The `[esn]` table of [`EsnParams::default`] as commented TOML (unit and meaning of each key),
+/// for experiments' embedded default configs.
+pub const ESN_DEFAULTS_TOML: &str = include_str!("../configs/esn.toml");
+/// The `[force]` table of [`ForceParams::default`] as commented TOML.
+pub const FORCE_DEFAULTS_TOML: &str = include_str!("../configs/force.toml");
 pub use esn::{Esn, EsnCore, EsnParams, Readout};
 pub use force::{Force, ForceCore, ForceParams};
 pub use recurrent::RecurrentMatrix;

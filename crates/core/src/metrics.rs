@@ -1,4 +1,4 @@
-//! Replay metrics as the paper's evaluation computes them (MODEL.md (h)).
+//! Replay metrics as the paper's evaluation computes them (docs/model.md (h)).
 //!
 //! - MSE: mean over neurons i and samples k of (r_i(k) - rT_i(k))^2; perfect = 0.
 //! - corr_sum: the SUM over neurons of the Pearson correlation of r_i and rT_i; perfect = number

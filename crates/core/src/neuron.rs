@@ -1,4 +1,4 @@
-//! Constants of the two-compartment rate neuron (MODEL.md (a)) and the rate function
+//! Constants of the two-compartment rate neuron (docs/model.md (a)) and the rate function
 //! $\varphi(u) = 1 / (1 + e^{a (b - u)})$.
 
 use serde::{Deserialize, Serialize};

@@ -1,6 +1,6 @@
 //! Target patterns: one row per visible neuron, one column per pattern state.
 //!
-//! Text format (MODEL.md (j)): a header line `# name: NAME nNeurons: V nSteps: S`, then V lines
+//! Text format (docs/model.md (j)): a header line `# name: NAME nNeurons: V nSteps: S`, then V lines
 //! of S values `0` or `1` separated by spaces. Blank lines at the end are ignored. A value
 //! between 0 and 1 written with a decimal point (`0.5`) is a graded note: on, with that
 //! amplitude (the teacher's target rises `amplitude x 20 mV` above rest instead of 20 mV).

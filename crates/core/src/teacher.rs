@@ -1,4 +1,4 @@
-//! Teacher signal (MODEL.md (f)): target potentials with logistic ramps at note edges, and the
+//! Teacher signal (docs/model.md (f)): target potentials with logistic ramps at note edges, and the
 //! excitatory/inhibitory conductances that nudge a visible soma towards them.
 //!
 //! Ramps (x in ms): up(x) = E_L + 20/(1+exp(-0.7-x)), dn(x) = E_L + 20/(1+exp(-0.7+x)).

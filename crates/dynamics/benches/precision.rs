@@ -1,5 +1,5 @@
 //! Would f32 weights keep the learning rule's updates? (Not a criterion bench: a measurement
-//! behind the decision not to offer an f32 weight mode; see README "Performance".)
+//! behind the decision not to offer an f32 weight mode; see docs/performance.md.)
 //!
 //! Trains the demo network (13 + 50 neurons, Für Elise teacher on, plasticity on, f64) and, at a
 //! few points of training, compares every weight's update of one step with the spacing of f32

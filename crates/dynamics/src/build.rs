@@ -1,4 +1,4 @@
-//! Random networks from a config and a seed (MODEL.md (b)-(d)).
+//! Random networks from a config and a seed (docs/model.md (b)-(d)).
 //!
 //! Each component draws from its own named stream of the job's seed: `"scaffold"`,
 //! `"connectivity"` (sparse masks), `"weights"` (drawn for every ordered pair i != j, row-major,
@@ -20,7 +20,7 @@ pub enum Mode {
     SomaOnly,
 }
 
-/// Dendritic connectivity families (MODEL.md (d)).
+/// Dendritic connectivity families (docs/model.md (d)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ConnectivityKind {

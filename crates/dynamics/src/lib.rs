@@ -1,6 +1,6 @@
 //! Two-compartment rate network of ELiSe (soma U, dendrite V, traces, delay lines): the simulation step.
 //!
-//! Per neuron (MODEL.md (a)), integrated with the CUDA code's explicit Euler order:
+//! Per neuron (docs/model.md (a)), integrated with the CUDA code's explicit Euler order:
 //! $$\dot V_i = g_L (E_L - V_i) + g_L \sum_j w_{ij} r_j(t - d^{den}_j)$$
 //! $$\dot U_i = g_L (E_L - U_i) + g_D (V_i - U_i) + g_{E,i} (E_E - U_i) + g_{I,i} (E_I - U_i)$$
 //! with the dendritic prediction $V^*_i = (g_L E_L + g_D V_i)/(g_L + g_D)$, rates

@@ -98,7 +98,7 @@ pub struct Network {
 }
 
 impl Network {
-    /// A network at rest (MODEL.md (a) initial state) for an explicit spec.
+    /// A network at rest (docs/model.md (a) initial state) for an explicit spec.
     pub fn new(
         spec: &NetworkSpec,
         params: &NeuronParams,
@@ -481,7 +481,7 @@ impl Network {
         Ok(std::mem::replace(&mut self.teacher, teacher))
     }
 
-    /// Resets all activity to rest (the initial state of MODEL.md (a): U = V = V* = E_L, rates
+    /// Resets all activity to rest (the initial state of docs/model.md (a): U = V = V* = E_L, rates
     /// at phi(E_L), traces 0, delay lines at rest, no clamp) and keeps the learned weights (a
     /// pending weight update is applied first). The step counter keeps counting.
     pub fn reset_to_rest(&mut self) {
@@ -646,7 +646,7 @@ impl Network {
     }
 }
 
-/// Constants of the Euler step (MODEL.md (a)), computed as the step writes them.
+/// Constants of the Euler step (docs/model.md (a)), computed as the step writes them.
 struct Integration {
     dt: f64,
     g_l: f64,

@@ -1,4 +1,4 @@
-//! Training, validation and replay protocols (MODEL.md (g)) and their scores (MODEL.md (h)).
+//! Training, validation and replay protocols (docs/model.md (g)) and their scores (docs/model.md (h)).
 //!
 //! Training runs cycles c = -1, 0, ..., TC-1 with the teacher on (lambda = 1), except cycles with
 //! c mod PF == 0, which run free (lambda = 0) and are scored without time alignment. Replay
@@ -31,7 +31,7 @@ pub struct ReplayConfig {
     pub cycles: usize,
     /// Leading replay cycles that are still nudged.
     pub nudged_cycles: usize,
-    /// Disruption file (MODEL.md (j)); "" for none.
+    /// Disruption file (docs/model.md (j)); "" for none.
     pub disruption_file: String,
     /// Replay cycle in which the disruption is applied.
     pub disruption_cycle: usize,
@@ -279,7 +279,7 @@ impl Recorder {
     }
 }
 
-/// A training and replay protocol (MODEL.md (g)) for any [`Model`].
+/// A training and replay protocol (docs/model.md (g)) for any [`Model`].
 #[derive(Clone, Copy, Debug)]
 pub struct Protocol<'a> {
     pub train: &'a TrainConfig,

@@ -1,4 +1,4 @@
-//! Conformance with the golden traces (data/golden, from MODEL.md (a)-(f) by an independent
+//! Conformance with the golden traces (data/golden, from docs/model.md (a)-(f) by an independent
 //! reference simulator): every state variable after every recorded step and the weights at the
 //! recorded steps agree within 1e-9, in all three modes; the Für Elise teacher agrees with the
 //! reference CSV.

@@ -8,6 +8,8 @@
 pub use elise_sweep::Entry;
 use std::sync::LazyLock;
 
+pub mod config_reference;
+
 /// Every registered experiment, in the order of the paper (built once).
 static EXPERIMENTS: LazyLock<Vec<Entry>> = LazyLock::new(|| {
     vec![

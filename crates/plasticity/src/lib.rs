@@ -1,7 +1,7 @@
 //! Urbanczik-Senn dendritic-prediction learning rule with per-block learning rates and plasticity masks.
 //!
 //! $$\Delta w_{ij} = \eta_{ij}\,(\varphi(U_i) - \varphi(V^*_i))\,\mathrm{tr}_j$$ every step
-//! (MODEL.md (e)). `eta_ij` is `eta_vv` when both neurons are visible and `eta_other` otherwise,
+//! (docs/model.md (e)). `eta_ij` is `eta_vv` when both neurons are visible and `eta_other` otherwise,
 //! and 0 where the synapse does not exist or is frozen (reservoir mode freezes every row of a
 //! latent post neuron). Weights are row-major `[post * n + pre]`.
 //!

@@ -1,7 +1,7 @@
 //! Scaffold growth (p, q, p0) and dendritic connectivity masks for ELiSe networks.
 //!
-//! The scaffold (MODEL.md (c)) is a static, soma-targeting teacher->student graph grown from the
-//! visible neurons into the latent pool before learning. Dendritic masks (MODEL.md (d)) say which
+//! The scaffold (docs/model.md (c)) is a static, soma-targeting teacher->student graph grown from the
+//! visible neurons into the latent pool before learning. Dendritic masks (docs/model.md (d)) say which
 //! plastic dendritic synapses exist: all-to-all, sparse with density rho (optionally protecting
 //! synapses parallel to a scaffold edge), or thinned visible->latent innervation.
 //!
@@ -250,7 +250,7 @@ fn outgoing_count(params: &ScaffoldParams, rng: &mut Stream) -> usize {
     n
 }
 
-/// Which dendritic synapses exist (MODEL.md (d)).
+/// Which dendritic synapses exist (docs/model.md (d)).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Connectivity {
     /// Every ordered pair i != j.

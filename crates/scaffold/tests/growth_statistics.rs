@@ -1,6 +1,6 @@
 //! Scaffold growth statistics against the golden reference (data/golden/scaffold_stats.json):
 //! 20,000 networks of 13 visible + 50 latent, p = 0.2, q = 0.15, p0 = 0.04 grown by an
-//! independent implementation of MODEL.md (c). Every mean and pmf entry (p >= 0.001) must agree
+//! independent implementation of docs/model.md (c). Every mean and pmf entry (p >= 0.001) must agree
 //! within |z| < 4 with z = (ours - ref) / sqrt(se_ref^2 + se_ours^2).
 
 use elise_core::Seed;

@@ -1,14 +1,16 @@
 //! Shared pieces of ELiSe experiments: the standard config, one job (build, train, replay), its Parquet tables and figures.
 //!
-//! One job = one network (one seed): the demo protocol of MODEL.md (g) — training with a free
+//! One job = one network (one seed): the demo protocol of docs/model.md (g) — training with a free
 //! validation cycle every PF cycles, then replay with the first cycles nudged — scored as in
-//! MODEL.md (h). Tables per job: `runs` (one row: parameters and final scores), `curves` (one
+//! docs/model.md (h). Tables per job: `runs` (one row: parameters and final scores), `curves` (one
 //! row per validation and scored replay cycle) and `traces` (visible and target rates of the
 //! last validation cycle and of every replay cycle, every 2nd step). Experiments
 //! (`exp-birdsong`, `exp-reservoir`, ...) are thin: a name, a default config (the keys of
 //! [`Config`]) and a figure.
 
 pub mod checkpointing;
+pub mod columns;
+mod config_text;
 pub mod figure;
 pub mod limits;
 pub mod sweep_figure;
@@ -817,35 +819,14 @@ pub const BASE_CONFIG: &str = include_str!("../configs/base.toml");
 
 /// An experiment's default config: [`BASE_CONFIG`] with the tables of `overrides` merged in key
 /// by key (a key in `overrides` replaces the base value; `[axes]` entries and whole new tables,
-/// for experiment-specific settings, are added).
+/// for experiment-specific settings, are added). The text keeps every key's comment (see
+/// `config_text`), so `--list` can show it.
 ///
 /// # Panics
 /// If either text is not valid TOML or `overrides` names a key that a base table lacks (a bug in
 /// the experiment's embedded config, caught by its tests).
 pub fn default_config_with(overrides: &str) -> String {
-    let mut base: toml::Table = BASE_CONFIG.parse().expect("base config is valid TOML");
-    let extra: toml::Table = overrides.parse().expect("experiment config is valid TOML");
-    for (section, values) in extra {
-        let values = values
-            .as_table()
-            .unwrap_or_else(|| panic!("[{section}] is not a table"))
-            .clone();
-        match base.get_mut(&section).and_then(toml::Value::as_table_mut) {
-            Some(target) => {
-                for (key, value) in values {
-                    assert!(
-                        section == "axes" || target.contains_key(&key),
-                        "unknown key {section}.{key}"
-                    );
-                    target.insert(key, value);
-                }
-            }
-            None => {
-                base.insert(section, toml::Value::Table(values));
-            }
-        }
-    }
-    toml::to_string(&base).expect("config serializes")
+    config_text::merge(BASE_CONFIG, overrides)
 }
 
 /// Extra validation of a [`Study`] (after the shared checks of [`validate`]).

@@ -1,5 +1,5 @@
 //! The job's Parquet tables: `runs`, `curves`, `traces` (column names are part of the interface;
-//! see the README's "Reading the results").
+//! see docs/guide.md, "Outputs").
 
 use crate::JobResult;
 use elise_dynamics::protocol::CurvePoint;
@@ -69,7 +69,7 @@ pub fn degrees(job: &Job, r: &JobResult) -> anyhow::Result<Option<RecordBatch>> 
         }
     }
     let n = kind.len();
-    Ok(Some(RecordBatch::try_from_iter([
+    let batch = RecordBatch::try_from_iter([
         (
             "job",
             Arc::new(UInt64Array::from(vec![job.index as u64; n])) as ArrayRef,
@@ -79,7 +79,8 @@ pub fn degrees(job: &Job, r: &JobResult) -> anyhow::Result<Option<RecordBatch>> 
         ("population", Arc::new(StringArray::from(population))),
         ("degree", Arc::new(UInt32Array::from(degree))),
         ("neurons", Arc::new(UInt32Array::from(neurons))),
-    ])?))
+    ])?;
+    Ok(Some(crate::columns::describe("degrees", batch, false)?))
 }
 
 /// The one-row `runs` table: identity, final scores, cost, and every value of `params` (the
@@ -98,7 +99,7 @@ pub fn runs(params: &impl Serialize, job: &Job, r: &JobResult) -> anyhow::Result
         ("seed".into(), u64col(job.seed)),
         ("replicate".into(), u64col(job.replicate as u64)),
         ("method".into(), strcol(&r.method)),
-        ("branch".into(), strcol(&r.branch)),
+        ("branch".into(), branch_col(&r.branch, 1)),
         ("pattern".into(), strcol(r.pattern.name())),
         ("n_visible".into(), u64col(r.pattern.n_neurons() as u64)),
         ("n_latent".into(), u64col(r.n_latent as u64)),
@@ -149,15 +150,30 @@ pub fn runs(params: &impl Serialize, job: &Job, r: &JobResult) -> anyhow::Result
     // Nullability is declared, not inferred from the values, so every job (ELiSe or baseline)
     // writes the same schema.
     let optional = [
+        "branch",
         "final_val_cycle",
         "scaffold_edges",
         "scaffold_latent_reached",
     ];
+    let batch = RecordBatch::try_from_iter_with_nullable(cols.into_iter().map(|(name, col)| {
+        let nullable = optional.contains(&name.as_str());
+        (name, col, nullable)
+    }))?;
+    crate::columns::describe("runs", batch, true)
+}
+
+/// The `branch` column of `n` rows: the branch's name, or null for a plain replay (`""`).
+fn branch_col(branch: &str, n: usize) -> ArrayRef {
+    let value = (!branch.is_empty()).then_some(branch);
+    Arc::new(StringArray::from(vec![value; n]))
+}
+
+/// Columns as `(name, array)` with nullability declared: only `branch` may hold nulls, so
+/// every job writes the same schema whether or not its branch is null.
+fn with_nullable_branch(cols: Vec<(&'static str, ArrayRef)>) -> anyhow::Result<RecordBatch> {
     Ok(RecordBatch::try_from_iter_with_nullable(
-        cols.into_iter().map(|(name, col)| {
-            let nullable = optional.contains(&name.as_str());
-            (name, col, nullable)
-        }),
+        cols.into_iter()
+            .map(|(name, col)| (name, col, name == "branch")),
     )?)
 }
 
@@ -182,6 +198,10 @@ fn flattened_params(cfg: &impl Serialize) -> anyhow::Result<Vec<(String, ArrayRe
             }
             let name = format!("{section}_{key}");
             let col: ArrayRef = match v {
+                // Seeds are u64 in every table (`seed` too).
+                toml::Value::Integer(i) if name == "run_base_seed" => {
+                    Arc::new(UInt64Array::from(vec![u64::try_from(*i)?]))
+                }
                 toml::Value::Integer(i) => Arc::new(Int64Array::from(vec![*i])),
                 toml::Value::Float(f) => Arc::new(Float64Array::from(vec![*f])),
                 toml::Value::Boolean(b) => Arc::new(BooleanArray::from(vec![*b])),
@@ -202,16 +222,13 @@ pub fn curves(job: &Job, r: &JobResult) -> anyhow::Result<RecordBatch> {
         .chain(&r.protocol.replay)
         .collect();
     let n = points.len();
-    Ok(RecordBatch::try_from_iter([
+    let batch = with_nullable_branch(vec![
         (
             "job",
             Arc::new(UInt64Array::from(vec![job.index as u64; n])) as ArrayRef,
         ),
         ("seed", Arc::new(UInt64Array::from(vec![job.seed; n]))),
-        (
-            "branch",
-            Arc::new(StringArray::from(vec![r.branch.as_str(); n])),
-        ),
+        ("branch", branch_col(&r.branch, n)),
         (
             "phase",
             Arc::new(StringArray::from(
@@ -236,7 +253,8 @@ pub fn curves(job: &Job, r: &JobResult) -> anyhow::Result<RecordBatch> {
                 points.iter().map(|p| p.corr_sum).collect::<Vec<_>>(),
             )),
         ),
-    ])?)
+    ])?;
+    crate::columns::describe("curves", batch, false)
 }
 
 /// Long format: one row per (phase, cycle, step, neuron). Rates as f32 (ample for plotting,
@@ -292,21 +310,19 @@ fn traces_where(
         push("replay", c as i64, &p.replay_rates, total, c * s_len);
     }
     let n = phase.len();
-    Ok(RecordBatch::try_from_iter([
+    let batch = with_nullable_branch(vec![
         (
             "job",
             Arc::new(UInt64Array::from(vec![job.index as u64; n])) as ArrayRef,
         ),
         ("seed", Arc::new(UInt64Array::from(vec![job.seed; n]))),
-        (
-            "branch",
-            Arc::new(StringArray::from(vec![r.branch.as_str(); n])) as ArrayRef,
-        ),
+        ("branch", branch_col(&r.branch, n)),
         ("phase", Arc::new(StringArray::from(phase))),
         ("cycle", Arc::new(Int64Array::from(cycle))),
         ("step", Arc::new(UInt32Array::from(step))),
         ("neuron", Arc::new(UInt32Array::from(neuron))),
         ("rate", Arc::new(Float32Array::from(rate))),
         ("target", Arc::new(Float32Array::from(target))),
-    ])?)
+    ])?;
+    crate::columns::describe("traces", batch, false)
 }

@@ -184,6 +184,7 @@
 //!   Parquet part's `elise.params` metadata and in the `--list` output; [`job_config`] rebuilds
 //!   a job's config from the run's table.
 
+pub mod annotate;
 mod axes;
 mod bounded;
 mod cli;
@@ -634,6 +635,7 @@ pub struct Entry(Box<dyn Erased>);
 trait Erased: Send + Sync {
     fn name(&self) -> &'static str;
     fn summary(&self) -> &'static str;
+    fn default_config(&self) -> &str;
     fn run_cli(&self, args: &[String]) -> anyhow::Result<Outcome>;
     fn run(&self, request: &Request, opts: &ExecOptions) -> anyhow::Result<RunSummary>;
 }
@@ -644,6 +646,9 @@ impl<E: Experiment + 'static> Erased for E {
     }
     fn summary(&self) -> &'static str {
         Experiment::summary(self)
+    }
+    fn default_config(&self) -> &str {
+        Experiment::default_config(self)
     }
     fn run_cli(&self, args: &[String]) -> anyhow::Result<Outcome> {
         run_cli(self, args)
@@ -667,6 +672,11 @@ impl Entry {
     /// One line: what the experiment shows.
     pub fn summary(&self) -> &'static str {
         self.0.summary()
+    }
+
+    /// The embedded default config (TOML text with the keys' comments).
+    pub fn default_config(&self) -> &str {
+        self.0.default_config()
     }
 
     /// Runs the experiment's command line (`args` after the program name), as

@@ -173,7 +173,7 @@ impl<E: Experiment> Plan<'_, E> {
     pub fn listing(&self) -> String {
         listing(
             &format!("exp-{}", self.exp.name()),
-            &self.config_text,
+            &crate::annotate::annotate(&self.config_text, self.exp.default_config()),
             &crate::axes_of(&self.table),
             &self.jobs,
             self.total_units,

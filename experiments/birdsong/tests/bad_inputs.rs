@@ -1,7 +1,7 @@
 //! Hostile inputs through the real binary: every bad config, pattern, disruption and checkpoint
 //! gives one clear error (naming the key, file or line and what was expected), a non-zero exit
 //! code, no panic, and no run directory. `cargo test -p exp-birdsong --test bad_inputs --
-//! --nocapture` prints the table of the README.
+//! --nocapture` prints the table of docs/guide.md ("Errors").
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

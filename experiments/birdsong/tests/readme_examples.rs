@@ -1,4 +1,4 @@
-//! The README's `--from-checkpoint` example works as written (on a small config): a run that
+//! The `--from-checkpoint` example of docs/guide.md works as written (on a small config): a run that
 //! saves its networks, then a disrupted replay of one of them loaded with the first run's own
 //! `config.toml` (which carries `run.save_trained = true`).
 

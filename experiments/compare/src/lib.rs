@@ -1,7 +1,7 @@
 //! Head to head on the same task: ELiSe, its reservoir mode, echo-state networks and FORCE over network sizes and seeds.
 //!
 //! Every method learns the same pattern file; its target is the teacher's target rate
-//! phi(Um(t)) of each visible unit (MODEL.md (f)), on the method's own time base (ELiSe 0.1 ms,
+//! phi(Um(t)) of each visible unit (docs/model.md (f)), on the method's own time base (ELiSe 0.1 ms,
 //! the baselines `esn_dt_ms` / `force.dt_ms`). Every model runs the same protocol
 //! (`elise_dynamics::Protocol`: training with free validation cycles, then replay with the first
 //! cycles teacher-driven) and is scored with the same metrics (MSE, summed Pearson r, best
@@ -69,11 +69,13 @@ pub struct Compare {
 
 /// exp-compare as a value.
 pub fn experiment() -> Compare {
-    let defaults = toml::to_string(&BaselineDefaults {
-        esn: EsnParams::default(),
-        force: ForceParams::default(),
-    })
-    .expect("serializes");
+    // The baselines' defaults as commented TOML (equal to `EsnParams::default()` and
+    // `ForceParams::default()`, tested in elise-baselines).
+    let defaults = format!(
+        "{}\n{}",
+        elise_baselines::ESN_DEFAULTS_TOML,
+        elise_baselines::FORCE_DEFAULTS_TOML
+    );
     let text = elise_study::default_config_with(include_str!("../configs/default.toml"));
     Compare {
         default_config: format!("{text}\n{defaults}"),
@@ -270,12 +272,6 @@ impl Experiment for Compare {
     fn finish(&self, cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
         summary::finish(cfg, run)
     }
-}
-
-#[derive(Serialize)]
-struct BaselineDefaults {
-    esn: EsnParams,
-    force: ForceParams,
 }
 
 /// The teacher on a baseline's time base.

@@ -271,6 +271,6 @@ impl RecallRows {
             let v = self.f64s.remove(name).unwrap_or_default();
             cols.push((name, Arc::new(Float64Array::from(v))));
         }
-        Ok(RecordBatch::try_from_iter(cols)?)
+        elise_study::columns::describe("recall", RecordBatch::try_from_iter(cols)?, false)
     }
 }

@@ -46,7 +46,7 @@ pub struct Config {
     pub disruption: DisruptionConfig,
 }
 
-/// The disruption files of MODEL.md (j), built in.
+/// The disruption files of docs/model.md (j), built in.
 const BUILT_IN: [(&str, &str); 4] = [
     ("full", include_str!("../../../data/disruptions/full.txt")),
     (

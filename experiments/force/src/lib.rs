@@ -50,16 +50,14 @@ pub struct ForceExperiment {
 
 /// exp-force as a value.
 pub fn experiment() -> ForceExperiment {
-    #[derive(Serialize)]
-    struct Defaults {
-        force: ForceParams,
-    }
-    let force = toml::to_string(&Defaults {
-        force: ForceParams::default(),
-    })
-    .expect("serializes");
+    // The [force] defaults as commented TOML (equal to `ForceParams::default()`, tested in
+    // elise-baselines), so `--list` shows each key's meaning.
     ForceExperiment {
-        default_config: format!("{}\n{force}", include_str!("../configs/default.toml")),
+        default_config: format!(
+            "{}\n{}",
+            include_str!("../configs/default.toml"),
+            elise_baselines::FORCE_DEFAULTS_TOML
+        ),
     }
 }
 
@@ -194,8 +192,12 @@ impl Experiment for ForceExperiment {
         // (2) The pattern task with the shared protocol.
         let result = pattern_task(cfg, inputs, seed, &mut || progress.inc(1))?;
         let mut out = elise_study::tables::job_output(cfg, false, job, &result)?;
-        out.push("four_sines", four_sines);
-        out.push("four_sines_trace", trace);
+        let describe = elise_study::columns::describe;
+        out.push("four_sines", describe("four_sines", four_sines, false)?);
+        out.push(
+            "four_sines_trace",
+            describe("four_sines_trace", trace, false)?,
+        );
         Ok(out)
     }
 
