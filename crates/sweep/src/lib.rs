@@ -218,7 +218,7 @@ pub use config::{
 /// Input files by path as written in the config → bytes (read by the harness; see
 /// [`Experiment::input_files`]).
 pub use elise_core::Inputs;
-pub use exec::{ExecOptions, RunSummary, execute};
+pub use exec::{ExecOptions, Interrupted, RunSummary, execute, execute_cancellable};
 pub use inputs::{InputFile, ReadError, read_bounded};
 pub use parquet_io::{
     column, read_parquet, read_parquet_metadata, write_file_atomic, write_parquet_atomic,
