@@ -180,6 +180,15 @@ fn flattened_params(cfg: &impl Serialize) -> anyhow::Result<Vec<(String, ArrayRe
             {
                 continue;
             }
+            // Nor what is looked at (record, export): they change no result.
+            if section == "output"
+                && matches!(
+                    key.as_str(),
+                    "record" | "record_cycles" | "record_every" | "export"
+                )
+            {
+                continue;
+            }
             let name = format!("{section}_{key}");
             let col: ArrayRef = match v {
                 toml::Value::Integer(i) => Arc::new(Int64Array::from(vec![*i])),
