@@ -297,6 +297,14 @@ fn run_config<'py>(py: Python<'py>, run_dir: PathBuf) -> PyResult<Bound<'py, PyD
     table_to_py(py, &t)
 }
 
+/// A CSR matrix as (indptr, indices, data, n) for `scipy.sparse.csr_matrix`.
+type CsrParts<'py> = (
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray1<i64>>,
+    usize,
+);
+
 /// One ELiSe network, built exactly as an exp-birdsong job builds it for its config and seed.
 #[pyclass(module = "elise_lab._native")]
 struct Network {
@@ -491,12 +499,7 @@ impl Network {
     fn scaffold_csr<'py>(
         &self,
         py: Python<'py>,
-    ) -> (
-        Bound<'py, PyArray1<i64>>,
-        Bound<'py, PyArray1<i64>>,
-        Bound<'py, PyArray1<i64>>,
-        usize,
-    ) {
+    ) -> CsrParts<'py> {
         let m = self.held.network().scaffold().matrix().to_csr();
         let indptr: Vec<i64> = m.indptr().raw_storage().iter().map(|&x| x as i64).collect();
         let indices: Vec<i64> = m.indices().iter().map(|&x| x as i64).collect();
