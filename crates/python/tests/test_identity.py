@@ -66,6 +66,7 @@ def test_network_train_and_run_agree_with_the_job(tmp_path):
     assert mine["cycle"].to_list() == val["cycle"].to_list() == [0, 20, 40]
     assert mine["mse"].to_list() == val["mse"].to_list()
     assert mine["corr_sum"].to_list() == val["corr_sum"].to_list()
+    assert mine.equals(val), "the same columns and values as the job's curves table"
     assert net.curves().equals(mine)
 
     # The replay: 3 nudged cycles, then free ones; the job's traces sample every 2nd step.

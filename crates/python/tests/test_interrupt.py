@@ -5,10 +5,14 @@ import subprocess
 import sys
 import textwrap
 import time
-import tomllib
 from pathlib import Path
 
 import elise_lab as el
+
+try:
+    import tomllib  # Python >= 3.11
+except ModuleNotFoundError:  # 3.9, 3.10
+    tomllib = None
 
 LONG = {"train": {"cycles": 100000}, "replay": {"cycles": 6}, "network": {"n_latent": 15}}
 
@@ -49,9 +53,11 @@ def test_ctrl_c_stops_a_run_cleanly(tmp_path):
     assert time.time() - t1 < 10, "the run stops within seconds"
     assert "KeyboardInterrupt caught" in out
     assert "KeyboardInterrupt" in err and p.returncode != 0
-    manifest = tomllib.loads((tmp_path / "r" / "manifest.toml").read_text())
-    assert manifest["status"] == "interrupted"
-    assert manifest["abandoned"] == [1] and manifest["n_ok"] == 1
+    text = (tmp_path / "r" / "manifest.toml").read_text()
+    assert 'status = "interrupted"' in text, text
+    if tomllib is not None:
+        manifest = tomllib.loads(text)
+        assert manifest["abandoned"] == [1] and manifest["n_ok"] == 1, text
     assert not (tmp_path / "r" / "_done" / "job-000001.toml").exists()
     assert not list((tmp_path / "r").rglob("*.tmp"))
     # The finished job is kept and read; running again would resume it.

@@ -147,16 +147,21 @@ def run(
 def _curves_frame(points, seed: int):
     import polars as pl
 
+    # The columns of the curves table (job 0, no branch).
     return pl.DataFrame(
         {
+            "job": [0] * len(points),
             "seed": [seed] * len(points),
+            "branch": [""] * len(points),
             "phase": ["validation"] * len(points),
             "cycle": [c for c, _, _ in points],
             "mse": [m for _, m, _ in points],
             "corr_sum": [r for _, _, r in points],
         },
         schema={
+            "job": pl.UInt64,
             "seed": pl.UInt64,
+            "branch": pl.Utf8,
             "phase": pl.Utf8,
             "cycle": pl.Int64,
             "mse": pl.Float64,
