@@ -496,10 +496,7 @@ impl Network {
     /// The scaffold's sparse matrix as CSR parts (indptr, indices, data, n): row = student,
     /// column = teacher, value = edge count.
     #[getter]
-    fn scaffold_csr<'py>(
-        &self,
-        py: Python<'py>,
-    ) -> CsrParts<'py> {
+    fn scaffold_csr<'py>(&self, py: Python<'py>) -> CsrParts<'py> {
         let m = self.held.network().scaffold().matrix().to_csr();
         let indptr: Vec<i64> = m.indptr().raw_storage().iter().map(|&x| x as i64).collect();
         let indices: Vec<i64> = m.indices().iter().map(|&x| x as i64).collect();
