@@ -15,7 +15,7 @@ COST = ["wall_seconds", "steps_per_second"]
 def parts(run_dir: Path, table: str) -> pl.DataFrame:
     files = sorted((run_dir / table).glob("job-*.parquet"))
     assert files, f"{run_dir}/{table} has no parts"
-    return pl.concat([pl.read_parquet(f) for f in files])
+    return pl.concat([el.read_parquet(f) for f in files])
 
 
 def test_runs_table_is_bit_identical_to_the_cli(cli, tmp_path):

@@ -30,7 +30,16 @@ from . import _native
 
 __version__: str = _native.__version__
 
-__all__ = ["__version__", "experiments", "summaries", "run", "Run", "Network", "quantities"]
+__all__ = [
+    "__version__",
+    "experiments",
+    "summaries",
+    "run",
+    "Run",
+    "Network",
+    "quantities",
+    "read_parquet",
+]
 
 ConfigLike = Union[Mapping[str, Any], str, "os.PathLike[str]", None]
 
@@ -48,6 +57,25 @@ def summaries() -> Dict[str, str]:
 def quantities() -> List[str]:
     """What ``Network.run(record=...)`` and ``output.record`` can record."""
     return list(_native.quantities())
+
+
+def read_parquet(path: Union[str, "os.PathLike[str]"]):
+    """One Parquet file of elise-lab as a polars.DataFrame. polars < 2 (the newest on Python
+    3.9) cannot parse the footer of files with float columns written by the project's Parquet
+    writer; then the file is read with pyarrow (a dependency on Python 3.9)."""
+    import polars as pl
+
+    try:
+        return pl.read_parquet(path)
+    except pl.exceptions.ComputeError as e:
+        try:
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise RuntimeError(
+                f"{os.fspath(path)}: polars {pl.__version__} cannot read it ({e}); "
+                "install polars >= 2 (Python >= 3.10) or pyarrow"
+            ) from e
+        return pl.from_arrow(pq.read_table(os.fspath(path)))
 
 
 def _config_arg(config: ConfigLike) -> Any:
@@ -90,7 +118,7 @@ class Run:
             raise KeyError(
                 f"{self.dir} has no table {name!r} from a recorded job; tables: {self.tables()}"
             )
-        return pl.concat([pl.read_parquet(p) for p in parts], how="vertical_relaxed")
+        return pl.concat([read_parquet(p) for p in parts], how="vertical_relaxed")
 
     def figures(self) -> List[Path]:
         """The figures (PNG) the experiment drew in the run directory."""
