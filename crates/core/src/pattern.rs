@@ -343,7 +343,13 @@ impl Pattern {
                 "empty file: expected a header line `# name: NAME nNeurons: V nSteps: S`".into(),
             )
         })?;
-        let (name, n_neurons, n_states) = parse_header(header).map_err(|p| err(1, p))?;
+        let (name, n_neurons, n_states) = match parse_header(header) {
+            Ok(h) => h,
+            Err(p) => match index_form_line(text) {
+                Some((line_no, line)) => return Self::parse_index_form(line, line_no, source_name),
+                None => return Err(err(1, p)),
+            },
+        };
         // Every value takes at least one byte: a header announcing more values than the text
         // has bytes is wrong (and must not reserve memory for them).
         let n_values = n_neurons
@@ -422,6 +428,51 @@ impl Pattern {
             n_states,
             states,
             amplitude: graded.then_some(amplitude),
+        })
+    }
+
+    /// The lab's index form: `# free text` line(s), then one comma-separated line giving, per
+    /// state, which neuron is on (0-based; neurons = largest index + 1; one neuron on per
+    /// state). The name is the file name of `source_name` without its extension.
+    fn parse_index_form(
+        line: &str,
+        line_no: usize,
+        source_name: &str,
+    ) -> Result<Self, PatternError> {
+        let err = |problem: String| PatternError {
+            source_name: source_name.to_owned(),
+            line: line_no,
+            problem,
+        };
+        let mut on = Vec::new();
+        for (col, tok) in line.split(',').enumerate() {
+            let tok = tok.trim();
+            match tok.parse::<usize>() {
+                Ok(i) if i < MAX_INDEX_FORM_NEURONS => on.push(i),
+                _ => {
+                    return Err(err(format!(
+                        "index form: entry {} is {tok:?}, expected the index of the neuron on in that state (a whole number below {MAX_INDEX_FORM_NEURONS})",
+                        col + 1
+                    )));
+                }
+            }
+        }
+        let n_neurons = on.iter().max().map_or(0, |&m| m + 1);
+        let n_states = on.len();
+        let mut states = vec![0u8; n_neurons * n_states];
+        for (s, &i) in on.iter().enumerate() {
+            states[i * n_states + s] = 1;
+        }
+        let name = std::path::Path::new(source_name).file_stem().map_or_else(
+            || "pattern".to_owned(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        Ok(Self {
+            name,
+            n_neurons,
+            n_states,
+            states,
+            amplitude: None,
         })
     }
 
@@ -614,6 +665,24 @@ impl Pattern {
     }
 }
 
+/// Largest neuron index + 1 of the index form.
+const MAX_INDEX_FORM_NEURONS: usize = 8192;
+
+/// The data line of the index form (see [`Pattern::parse_index_form`]) and its number: the
+/// text starts with a `#` line, and its only other non-blank, non-`#` line holds a comma.
+fn index_form_line(text: &str) -> Option<(usize, &str)> {
+    if !text.starts_with('#') {
+        return None;
+    }
+    let mut data = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim_end_matches('\r')))
+        .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
+    let first = data.next()?;
+    (data.next().is_none() && first.1.contains(',')).then_some(first)
+}
+
 fn parse_header(line: &str) -> Result<(String, usize, usize), String> {
     let expected = "expected a header `# name: NAME nNeurons: V nSteps: S`";
     let rest = line
@@ -657,6 +726,23 @@ fn parse_header(line: &str) -> Result<(String, usize, usize), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn index_form_loads_as_written() {
+        let text = "# Fuer Elise, first bar: which of 7 neurons is on in each of 12 states\n4,3,4,3,4,1,3,2,0,0,6,5\n";
+        let p = Pattern::parse(text, "data/excerpt.txt").unwrap();
+        assert_eq!((p.name(), p.n_neurons(), p.n_states()), ("excerpt", 7, 12));
+        assert_eq!(p.row(4), &[1, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(p.row(6), &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]);
+        for s in 0..12 {
+            assert_eq!((0..7).map(|i| p.row(i)[s] as usize).sum::<usize>(), 1);
+        }
+        let e = Pattern::parse("# x\n1,2,a\n", "x.txt").unwrap_err();
+        assert!(e.to_string().contains("entry 3") && e.line == 2, "{e}");
+        // Not the index form: the header error stays.
+        let e = Pattern::parse("# nme: x\n0 1\n", "x.txt").unwrap_err();
+        assert!(e.to_string().contains("header"), "{e}");
+    }
 
     #[test]
     fn fuer_elise_matches_spec_table() {

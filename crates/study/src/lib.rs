@@ -13,6 +13,8 @@ pub mod columns;
 mod config_text;
 pub mod figure;
 pub mod limits;
+pub mod network;
+pub mod record;
 pub mod sweep_figure;
 pub mod tables;
 
@@ -59,6 +61,24 @@ pub struct RunConfig {
 #[serde(deny_unknown_fields)]
 pub struct OutputConfig {
     pub traces: bool,
+    /// Quantities recorded for every neuron in the chosen replay cycles (table `record`;
+    /// [`record`]); empty = off.
+    #[serde(default)]
+    pub record: Vec<String>,
+    /// Replay cycles recorded (0-based).
+    #[serde(default)]
+    pub record_cycles: Vec<u64>,
+    /// Record every this many steps.
+    #[serde(default = "one")]
+    pub record_every: u64,
+    /// Write each trained network's weights and scaffold as MatrixMarket files
+    /// (`networks/job-<index>-weights.mtx`, `-scaffold.mtx`).
+    #[serde(default)]
+    pub export: bool,
+}
+
+fn one() -> u64 {
+    1
 }
 
 /// The config of an ELiSe experiment (see `experiments/birdsong/configs/default.toml`).
@@ -490,6 +510,9 @@ pub fn run_job(
     inputs: &Inputs,
     progress: &Progress,
 ) -> anyhow::Result<JobOutput> {
+    if record::wanted(cfg) {
+        return record::run_job(cfg, job, inputs, progress);
+    }
     run_job_with_branches(cfg, job, inputs, progress, |_, _, _| Ok(Vec::new()))
 }
 
@@ -568,6 +591,7 @@ pub fn input_files(cfg: &Config) -> Vec<InputFile> {
 /// key.
 pub fn validate(cfg: &Config, inputs: &Inputs) -> Result<(), ConfigError> {
     check_range("run.seeds", cfg.run.seeds, 1, 100_000)?;
+    record::validate(cfg)?;
     // dt first: the pattern's steps per state divide by it.
     check_bounds(
         "neuron.dt_ms",

@@ -196,6 +196,15 @@ fn flattened_params(cfg: &impl Serialize) -> anyhow::Result<Vec<(String, ArrayRe
             {
                 continue;
             }
+            // Nor what is looked at (record, export): they change no result.
+            if section == "output"
+                && matches!(
+                    key.as_str(),
+                    "record" | "record_cycles" | "record_every" | "export"
+                )
+            {
+                continue;
+            }
             let name = format!("{section}_{key}");
             let col: ArrayRef = match v {
                 // Seeds are u64 in every table (`seed` too).

@@ -44,6 +44,36 @@ pub fn execute<E: Experiment>(
     plan: &Plan<'_, E>,
     opts: &ExecOptions,
 ) -> anyhow::Result<RunSummary> {
+    execute_with(plan, opts, None)
+}
+
+/// The error of [`execute_cancellable`] when `cancel` was set.
+#[derive(Debug, thiserror::Error)]
+#[error("run interrupted: {manifest} says which jobs did not finish (running it again resumes)")]
+pub struct Interrupted {
+    /// The manifest written with `status = "interrupted"`.
+    pub manifest: PathBuf,
+}
+
+/// [`execute`] for a front end that handles signals itself (e.g. the Python package, where
+/// Ctrl-C must raise `KeyboardInterrupt`, not end the process): no SIGINT/SIGTERM handler is
+/// installed; setting `cancel` starts no new job and stops the running ones at their next
+/// [`Progress::inc`](crate::Progress::inc) (they are abandoned, as with SIGINT), the manifest
+/// says `interrupted` and the result is an [`Interrupted`] error. Finished jobs stay.
+pub fn execute_cancellable<E: Experiment>(
+    plan: &Plan<'_, E>,
+    opts: &ExecOptions,
+    cancel: Arc<AtomicBool>,
+) -> anyhow::Result<RunSummary> {
+    execute_with(plan, opts, Some(cancel))
+}
+
+fn execute_with<E: Experiment>(
+    plan: &Plan<'_, E>,
+    opts: &ExecOptions,
+    cancel: Option<Arc<AtomicBool>>,
+) -> anyhow::Result<RunSummary> {
+    let cancelled = || cancel.as_ref().is_some_and(|c| c.load(Ordering::SeqCst));
     let exp = plan.exp;
     let bin = format!("exp-{}", exp.name());
     let (cfg, inputs, config_text) = (&plan.cfg, &plan.inputs, &plan.config_text);
@@ -183,7 +213,9 @@ pub fn execute<E: Experiment>(
     state.write_manifest(|_| {})?;
     // SIGINT/SIGTERM from here on: no new jobs, the manifest says "interrupted", exit 130/143.
     let hook_state = Arc::clone(&state);
-    let _interrupt = interrupt::on_interrupt(move |signal| hook_state.interrupt(signal));
+    let _interrupt = cancel
+        .is_none()
+        .then(|| interrupt::on_interrupt(move |signal| hook_state.interrupt(signal)));
 
     let shard_text = shard.map_or_else(String::new, |s| format!(" (shard {})", s.text()));
     if n_resumed > 0 {
@@ -205,10 +237,11 @@ pub fn execute<E: Experiment>(
         .thread_name(|i| format!("sweep-{i}"))
         .build()
         .context("cannot start the thread pool")?;
-    let progress = Shared::new(
+    let progress = Shared::cancellable(
         todo_units,
         n_selected - n_resumed,
         std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        cancel.clone(),
     );
     let git = state.manifest_git_commit();
     let ctx = JobContext {
@@ -225,7 +258,7 @@ pub fn execute<E: Experiment>(
     // over if another process finished it meanwhile, else cleared and run.
     let attempt = |k: usize, wait: bool| {
         let job = &jobs[selected[k]];
-        if state.stop.load(Ordering::SeqCst) {
+        if state.stop.load(Ordering::SeqCst) || cancelled() {
             return;
         }
         let set = |s: JobStatus| state.status[k].store(s as u8, Ordering::SeqCst);
@@ -247,6 +280,8 @@ pub fn execute<E: Experiment>(
         let p = selected[k];
         match run_one(exp, &job_cfgs[p], job, units[p], &ctx) {
             Ok(()) => set(JobStatus::Ok),
+            // Stopped by a cancelled run: abandoned while running, as with SIGINT.
+            Err(_) if cancelled() => {}
             Err(e) => fail(e),
         }
     };
@@ -271,6 +306,13 @@ pub fn execute<E: Experiment>(
     }
     progress.finish();
     drop(pool);
+    if cancelled() {
+        state.interrupt(signal_hook::consts::SIGINT);
+        return Err(Interrupted {
+            manifest: state.path.clone(),
+        }
+        .into());
+    }
 
     let errors = state
         .errors
@@ -768,6 +810,9 @@ fn run_one<E: Experiment>(
             Ok(())
         }
         Ok(Err(e)) => Err(format!("{e:#}")),
+        Err(payload) if payload.is::<crate::progress::Cancelled>() => {
+            return Err("cancelled".to_owned());
+        }
         Err(payload) => Err(format!("panicked: {}", panic_message(payload.as_ref()))),
     };
     let elapsed = t0.elapsed();

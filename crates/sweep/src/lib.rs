@@ -209,6 +209,7 @@ pub mod testing;
 mod util;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use arrow_array::RecordBatch;
@@ -221,7 +222,7 @@ pub use config::{
 /// Input files by path as written in the config → bytes (read by the harness; see
 /// [`Experiment::input_files`]).
 pub use elise_core::Inputs;
-pub use exec::{ExecOptions, Outcome, RunSummary, execute};
+pub use exec::{ExecOptions, Interrupted, Outcome, RunSummary, execute, execute_cancellable};
 pub use inputs::{InputFile, ReadError, read_bounded};
 pub use parquet_io::{
     column, read_parquet, read_parquet_metadata, write_file_atomic, write_parquet_atomic,
@@ -637,7 +638,22 @@ trait Erased: Send + Sync {
     fn summary(&self) -> &'static str;
     fn default_config(&self) -> &str;
     fn run_cli(&self, args: &[String]) -> anyhow::Result<Outcome>;
-    fn run(&self, request: &Request, opts: &ExecOptions) -> anyhow::Result<RunSummary>;
+    fn run(
+        &self,
+        request: &Request,
+        opts: &ExecOptions,
+        cancel: Option<Arc<AtomicBool>>,
+    ) -> anyhow::Result<Finished>;
+}
+
+/// What [`Entry::run`] returns: the run's summary and its resolved config table (its
+/// `config.toml`, with `[axes]` and `[inputs]`).
+#[derive(Clone, Debug)]
+pub struct Finished {
+    /// How the jobs went.
+    pub summary: RunSummary,
+    /// The resolved config.
+    pub config: toml::Table,
 }
 
 impl<E: Experiment + 'static> Erased for E {
@@ -653,8 +669,21 @@ impl<E: Experiment + 'static> Erased for E {
     fn run_cli(&self, args: &[String]) -> anyhow::Result<Outcome> {
         run_cli(self, args)
     }
-    fn run(&self, request: &Request, opts: &ExecOptions) -> anyhow::Result<RunSummary> {
-        execute(&plan(self, request)?, opts)
+    fn run(
+        &self,
+        request: &Request,
+        opts: &ExecOptions,
+        cancel: Option<Arc<AtomicBool>>,
+    ) -> anyhow::Result<Finished> {
+        let plan = plan(self, request)?;
+        let summary = match cancel {
+            None => execute(&plan, opts)?,
+            Some(cancel) => execute_cancellable(&plan, opts, cancel)?,
+        };
+        Ok(Finished {
+            summary,
+            config: plan.table,
+        })
     }
 }
 
@@ -685,9 +714,16 @@ impl Entry {
         self.0.run_cli(args)
     }
 
-    /// Plans and executes a run ([`plan()`] then [`execute()`]): the library entry point.
-    pub fn run(&self, request: &Request, opts: &ExecOptions) -> anyhow::Result<RunSummary> {
-        self.0.run(request, opts)
+    /// Plans and executes a run ([`plan()`] then [`execute()`]): the library entry point. With
+    /// `cancel`, no signal handler is installed and setting the flag stops the run
+    /// ([`execute_cancellable`]).
+    pub fn run(
+        &self,
+        request: &Request,
+        opts: &ExecOptions,
+        cancel: Option<Arc<AtomicBool>>,
+    ) -> anyhow::Result<Finished> {
+        self.0.run(request, opts, cancel)
     }
 }
 

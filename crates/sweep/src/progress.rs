@@ -82,11 +82,20 @@ impl Progress {
         crate::write_file_atomic(path, bytes)
     }
 
-    /// Reports `units` more units of work done.
+    /// Reports `units` more units of work done. When the run was cancelled by its front end
+    /// ([`execute_cancellable`](crate::exec::execute_cancellable)), the job stops here: it unwinds
+    /// (without the panic hook) and is abandoned like a job running when SIGINT arrives.
     pub fn inc(&self, units: u64) {
         self.reported.fetch_add(units, Ordering::Relaxed);
         if let Some(shared) = &self.shared {
             shared.add(units);
+            if shared
+                .cancel
+                .as_ref()
+                .is_some_and(|c| c.load(Ordering::SeqCst))
+            {
+                std::panic::resume_unwind(Box::new(Cancelled));
+            }
         }
     }
 
@@ -96,9 +105,14 @@ impl Progress {
     }
 }
 
+/// The unwind payload of a job stopped by a cancelled run (see [`Progress::inc`]).
+pub(crate) struct Cancelled;
+
 /// Progress state shared by all jobs of a run.
 #[derive(Debug)]
 pub(crate) struct Shared {
+    /// Set by a front end to stop the run (library use, e.g. Ctrl-C in Python).
+    pub(crate) cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
     total: u64,
     n_jobs: usize,
     done: AtomicU64,
@@ -111,7 +125,18 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// Progress over `n_jobs` jobs of `total` units; a bar when stderr is a terminal.
+    #[cfg(test)]
     pub(crate) fn new(total: u64, n_jobs: usize, bar: bool) -> Arc<Self> {
+        Self::cancellable(total, n_jobs, bar, None)
+    }
+
+    /// [`Shared::new`] whose jobs stop at their next [`Progress::inc`] once `cancel` is set.
+    pub(crate) fn cancellable(
+        total: u64,
+        n_jobs: usize,
+        bar: bool,
+        cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
+    ) -> Arc<Self> {
         let bar = bar.then(|| {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
             let style = ProgressStyle::with_template(
@@ -125,6 +150,7 @@ impl Shared {
             (telemetry::set_active_bar(bar.clone()), bar)
         });
         Arc::new(Self {
+            cancel,
             total,
             n_jobs,
             done: AtomicU64::new(0),
