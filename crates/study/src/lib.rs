@@ -401,13 +401,15 @@ pub fn train_job(
         sample_every_steps: SAMPLE_EVERY_STEPS,
     };
     let total = train_cfg.cycles as i64;
+    let mut schedule = elise_dynamics::RateSchedule::new(&train_cfg, &cfg.plasticity);
     let result = protocol
         .train_from(
             &mut net,
             &teacher,
             cfg.neuron.e_leak_mv,
             progress,
-            &mut |net, _| {
+            &mut |net, c| {
+                schedule.before_cycle(net, c);
                 if let Some(n) = noise.as_mut() {
                     n.next_cycle(net, &teacher);
                 }
@@ -429,6 +431,8 @@ pub fn train_job(
             on_cycle,
         )
         .with_context(|| format!("seed {}; {}", seed.0, param_summary(cfg)))?;
+    // Replay learns (plasticity on) with the rates the schedule reached.
+    schedule.finish(&mut net, train_cfg.cycles);
     if noise.is_some() {
         net.set_teacher(teacher.clone())?;
     }
@@ -719,6 +723,19 @@ pub fn validate(cfg: &Config, inputs: &Inputs) -> Result<(), ConfigError> {
         1,
         10_000_000,
     )?;
+    check_range("train.epoch_cycles", cfg.train.epoch_cycles, 0, 10_000_000)?;
+    check_bounds(
+        "train.lr_decay",
+        cfg.train.lr_decay,
+        Excluded(0.0),
+        Included(1.0),
+    )?;
+    if cfg.train.lr_decay != 1.0 && cfg.train.epoch_cycles == 0 {
+        return Err(ConfigError::invalid(
+            "train.lr_decay",
+            "a decay needs epochs: set train.epoch_cycles (training cycles per epoch) above 0",
+        ));
+    }
     let r = &cfg.replay;
     check_range("replay.cycles", r.cycles, r.nudged_cycles + 2, 10_000_000)
         .map_err(|e| ConfigError::invalid("replay.cycles", format!("{e}; at least nudged_cycles + 2 = {} so that one free cycle with a following cycle is scored", r.nudged_cycles + 2)))?;
