@@ -6,7 +6,9 @@
 //! stay), runs one cycle in which only the cue is nudged — `states:k`: the first k states of
 //! the cycle, all visible neurons; `neurons:n`: visible neurons 0..n, the whole cycle — and then
 //! `completion.free_cycles` free cycles. Uncued somas in the cue cycle run exactly free (their
-//! teacher conductances are 0; the lab fork instead nudges them towards their own potential).
+//! teacher conductances are 0) with `completion.uncued = "free"`; with `"self"` they are nudged
+//! towards their own potential, as in the lab fork (which, in this step, is free dynamics up to
+//! rounding: the nudging term is G (U - U)).
 //!
 //! Tables: `runs` and `curves` (one row / curve per branch; a cue branch's replay scores are
 //! the best-shift scores of its free cycles) and `recall` (one row per cue): how close the
@@ -16,7 +18,7 @@
 //! `finish` draws `completion.png` and writes `summary.md`.
 
 use elise_core::{Inputs, Seed, Teacher};
-use elise_dynamics::ProtocolResult;
+use elise_dynamics::{ProtocolResult, Uncued};
 use elise_study::sweep_figure::median;
 use elise_sweep::arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt64Array};
 use elise_sweep::{
@@ -37,6 +39,10 @@ pub struct CompletionConfig {
     pub cue_neurons: Vec<usize>,
     /// Free cycles after the cue cycle.
     pub free_cycles: usize,
+    /// The uncued somas in the cue cycle: `"free"` (not nudged) or `"self"` (nudged towards
+    /// their own potential, the lab fork's v3 protocol; free up to rounding in this step).
+    #[serde(default)]
+    pub uncued: Uncued,
 }
 
 /// The config: the ELiSe tables (`elise_study::Config`, checked key by key against the
@@ -288,9 +294,15 @@ fn run_job(
     for cue in cues(&cfg.completion) {
         let start = Instant::now();
         let mut net = trained.net.clone();
-        let cue_teacher = teacher.cue_only(|t, i| cue.cued(t, i, steps_per_state));
-        let recall =
-            protocol.cued_recall(&mut net, teacher, cue_teacher, cfg.completion.free_cycles)?;
+        let cued = |t, i| cue.cued(t, i, steps_per_state);
+        let recall = protocol.cued_recall_with(
+            &mut net,
+            teacher,
+            teacher.cue_only(cued),
+            &cued,
+            cfg.completion.uncued,
+            cfg.completion.free_cycles,
+        )?;
         progress.inc((cfg.completion.free_cycles + 1) as u64);
         let s_len = recall.samples_per_cycle;
         let score = score_cue_cycle(
