@@ -117,6 +117,23 @@ impl Teacher {
         }
     }
 
+    /// Sets the target of visible neuron `i` at in-cycle step `t` to `u_mv`, with the
+    /// conductances that nudge towards it and its rate (one entry; allocates nothing). Used for
+    /// self-nudging in cued recall: a target equal to the soma's own potential.
+    ///
+    /// # Panics
+    /// If `t` or `i` is out of range.
+    pub fn set_target(&mut self, t: usize, i: usize, u_mv: f64, params: &NeuronParams) {
+        assert!(
+            t < self.cycle_len_steps && i < self.n_visible,
+            "teacher entry out of range"
+        );
+        let k = t * self.n_visible + i;
+        self.target_mv[k] = u_mv;
+        (self.g_exc[k], self.g_inh[k]) = params.teacher_conductances(u_mv);
+        self.target_rate[k] = params.phi(u_mv);
+    }
+
     /// A copy that nudges only where `cued(t, i)` holds: elsewhere both teacher conductances are
     /// 0, so a nudged step (lambda = 1) integrates that soma exactly like a free one. Targets
     /// are unchanged (they still serve for scoring).

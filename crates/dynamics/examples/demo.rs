@@ -27,10 +27,7 @@ fn main() {
         NetworkSpec::generate(13, &cfg, &ScaffoldParams::default(), &params, Seed(seed)).unwrap();
     let teacher = Teacher::new(&pattern, &params, 100);
     let mut net = Network::new(&spec, &params, &LearningRates::default(), teacher).unwrap();
-    let train = TrainConfig {
-        cycles,
-        validate_every: 20,
-    };
+    let train = TrainConfig::paper(cycles, 20);
     let replay = ReplayConfig {
         cycles: 100,
         nudged_cycles: 3,

@@ -26,5 +26,5 @@ pub use build::{ConnectivityKind, Mode, NetworkConfig, NetworkSpec};
 pub use network::{BuildError, Network};
 pub use protocol::{
     CurvePoint, Disruption, DisruptionLine, Phase, Protocol, ProtocolError, ProtocolResult,
-    ReplayConfig, TrainConfig,
+    RateSchedule, ReplayConfig, TrainConfig, Uncued,
 };

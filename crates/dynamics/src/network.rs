@@ -363,6 +363,54 @@ impl Network {
         self.learning = on;
     }
 
+    /// Whether plasticity is on.
+    pub fn learning(&self) -> bool {
+        self.learning
+    }
+
+    /// Learning rates per synapse, row-major `[post * n + pre]` (0 for absent or frozen
+    /// synapses).
+    pub fn learning_rates(&self) -> Vec<f64> {
+        self.dendrites.rates_dense()
+    }
+
+    /// Gives every plastic synapse the rate of its block in `rates` (as if the network had been
+    /// built with them; absent and frozen synapses stay at 0). Weights, state and the storage
+    /// layout are kept; a pending update (of the last step) is applied in the next step with
+    /// the new rates. Rebuilds the weight storage: O(n^2), meant for rare changes such as a
+    /// learning-rate schedule ([`crate::protocol::RateSchedule`]).
+    pub fn set_learning_rates(&mut self, rates: &LearningRates) {
+        let n = self.n;
+        let mut mask = vec![false; n * n];
+        let synapses = self.dendrites.to_sparse();
+        for (post, row) in synapses.outer_iterator().enumerate() {
+            for (pre, _) in row.iter() {
+                mask[post * n + pre] = true;
+            }
+        }
+        let rows = match self.mode {
+            Mode::Elise | Mode::SomaOnly => PlasticRows::All,
+            Mode::Reservoir => PlasticRows::VisibleOnly,
+        };
+        let w = self.dendrites.to_dense();
+        self.dendrites = Dendrites::new(
+            &mask,
+            &w,
+            n,
+            self.n_visible,
+            rates,
+            rows,
+            LayoutChoice::Force(self.dendrites.layout()),
+        );
+    }
+
+    /// Sets the teacher's target of visible neuron `i` at in-cycle step `t` to `u_mv` (with
+    /// its conductances; [`Teacher::set_target`]), e.g. the soma's own potential (self-nudging
+    /// in cued recall). Allocates nothing.
+    pub fn set_teacher_target(&mut self, t: usize, i: usize, u_mv: f64) {
+        self.teacher.set_target(t, i, u_mv, &self.params);
+    }
+
     /// Holds the soma of visible neurons `neurons` at `u_mv` instead of integrating it, until
     /// [`Network::clear_clamp`]. V, traces, rates and delay lines go on as usual.
     pub fn clamp_visible(&mut self, neurons: std::ops::Range<usize>, u_mv: f64) {

@@ -21,6 +21,145 @@ pub struct TrainConfig {
     pub cycles: usize,
     /// PF: every PF-th cycle runs free and is scored.
     pub validate_every: usize,
+    /// Training cycles per learning-rate epoch (0 = no schedule): after every `epoch_cycles`
+    /// cycles (counted from cycle 0) the learning rates are multiplied by `lr_decay`
+    /// ([`RateSchedule`]). The rates of a cycle apply to every weight update made in it.
+    #[serde(default)]
+    pub epoch_cycles: usize,
+    /// Factor on the learning rates after each epoch (1 = constant rates).
+    #[serde(default = "one")]
+    pub lr_decay: f64,
+    /// Whether plasticity stays on in the free validation cycles (true, as in the CUDA code) or
+    /// is switched off there (the lab fork's v3 protocol).
+    #[serde(default = "yes")]
+    pub validation_plasticity: bool,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl TrainConfig {
+    /// The paper's protocol (MODEL.md (g)): `cycles` training cycles, every `validate_every`-th
+    /// free and scored with plasticity on, constant learning rates.
+    pub const fn paper(cycles: usize, validate_every: usize) -> Self {
+        Self {
+            cycles,
+            validate_every,
+            epoch_cycles: 0,
+            lr_decay: 1.0,
+            validation_plasticity: true,
+        }
+    }
+
+    /// Whether training cycle `c` is a free validation cycle (c >= 0, c mod PF = 0).
+    pub fn is_validation(&self, c: i64) -> bool {
+        c >= 0 && self.validate_every > 0 && c % self.validate_every as i64 == 0
+    }
+
+    /// Whether the learning rates change during training (an epoch length and a decay other
+    /// than 1).
+    pub fn has_rate_schedule(&self) -> bool {
+        self.epoch_cycles > 0 && self.lr_decay != 1.0
+    }
+
+    /// Epochs completed before training cycle `c` (the warm-up cycle -1 belongs to epoch 0);
+    /// `c = cycles` gives the epochs completed by the end of training (the rates of replay).
+    pub fn epoch_of(&self, c: i64) -> u64 {
+        if self.epoch_cycles == 0 || c <= 0 {
+            0
+        } else {
+            c as u64 / self.epoch_cycles as u64
+        }
+    }
+
+    /// The factor on the learning rates in epoch `epoch`: `lr_decay` multiplied `epoch` times
+    /// (the same bits however the epoch was reached, e.g. after a checkpoint).
+    pub fn rate_factor(&self, epoch: u64) -> f64 {
+        let mut f = 1.0;
+        for _ in 0..epoch {
+            f *= self.lr_decay;
+        }
+        f
+    }
+}
+
+/// Applies the learning-rate schedule and the validation plasticity of a [`TrainConfig`] to an
+/// ELiSe network, cycle by cycle: call [`RateSchedule::before_cycle`] before every training
+/// cycle (e.g. from the hook of [`Protocol::train_from`]) and [`RateSchedule::finish`] after
+/// training. With the defaults (no schedule, plasticity on in validation) it never touches
+/// the network, so results are bit-identical to a run without it. Rates are set absolutely
+/// (base rates x [`TrainConfig::rate_factor`]), so a run resumed from a checkpoint (whose
+/// network is rebuilt with the base rates) continues bit for bit.
+#[derive(Clone, Debug)]
+pub struct RateSchedule {
+    train: TrainConfig,
+    base: elise_plasticity::LearningRates,
+    /// The epoch whose rates the network has (None = not set yet: the base rates).
+    epoch: Option<u64>,
+    /// `rate_factor(epoch)`, advanced one multiplication per epoch.
+    factor: f64,
+}
+
+impl RateSchedule {
+    /// The schedule of `train` for a network built with the learning rates `base`.
+    pub fn new(train: &TrainConfig, base: &elise_plasticity::LearningRates) -> Self {
+        Self {
+            train: train.clone(),
+            base: base.clone(),
+            epoch: None,
+            factor: 1.0,
+        }
+    }
+
+    /// The learning rates of epoch `epoch`.
+    pub fn rates(&self, epoch: u64) -> elise_plasticity::LearningRates {
+        let f = self.train.rate_factor(epoch);
+        self.scaled(f)
+    }
+
+    fn scaled(&self, f: f64) -> elise_plasticity::LearningRates {
+        elise_plasticity::LearningRates {
+            eta_vv: self.base.eta_vv * f,
+            eta_other: self.base.eta_other * f,
+        }
+    }
+
+    /// Before training cycle `c`: switches plasticity off for a validation cycle (and on again
+    /// after it) when `validation_plasticity` is false, and gives the network the rates of
+    /// the cycle's epoch when they changed.
+    pub fn before_cycle(&mut self, net: &mut crate::Network, c: i64) {
+        if !self.train.validation_plasticity {
+            net.set_learning(!self.train.is_validation(c));
+        }
+        self.set_epoch(net, self.train.epoch_of(c));
+    }
+
+    /// After training (`cycles` = the training cycles run): plasticity on (replay learns, as
+    /// in the paper) and the rates of the epochs completed (decayed after the last full epoch).
+    pub fn finish(&mut self, net: &mut crate::Network, cycles: usize) {
+        if !self.train.validation_plasticity {
+            net.set_learning(true);
+        }
+        self.set_epoch(net, self.train.epoch_of(cycles as i64));
+    }
+
+    fn set_epoch(&mut self, net: &mut crate::Network, epoch: u64) {
+        if !self.train.has_rate_schedule() || self.epoch == Some(epoch) {
+            return;
+        }
+        self.factor = match self.epoch {
+            Some(e) if epoch == e + 1 => self.factor * self.train.lr_decay,
+            _ => self.train.rate_factor(epoch),
+        };
+        self.epoch = Some(epoch);
+        let rates = self.scaled(self.factor);
+        net.set_learning_rates(&rates);
+    }
 }
 
 /// The `[replay]` table.
@@ -471,6 +610,19 @@ pub fn best_shift_curve(
     curve
 }
 
+/// What the somas outside the cue do in the cue cycle of a cued recall
+/// ([`Protocol::cued_recall_with`]): config value `"free"` or `"self"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Uncued {
+    /// Not nudged at all (teacher conductances 0): exactly free.
+    #[default]
+    #[serde(rename = "free")]
+    Free,
+    /// Nudged towards their own current potential (the lab fork).
+    #[serde(rename = "self")]
+    SelfNudged,
+}
+
 /// What a cued recall recorded: the cue cycle and the free cycles after it.
 #[derive(Clone, Debug)]
 pub struct CuedRecall {
@@ -496,6 +648,39 @@ impl Protocol<'_> {
         cue: Teacher,
         free_cycles: usize,
     ) -> Result<CuedRecall, ProtocolError> {
+        self.cued_recall_inner(net, clean, cue, free_cycles, None)
+    }
+
+    /// [`Protocol::cued_recall`] with a choice for the somas that the cue leaves out
+    /// (`cued(t, i)` false, the predicate the cue teacher was made with): [`Uncued::Free`]
+    /// as `cued_recall`, or [`Uncued::SelfNudged`] (the lab fork's v3 completion): in every
+    /// step of the cue cycle their teacher target is their own potential U before the step,
+    /// so they are nudged (lambda = 1) towards where they are. In the step of MODEL.md (a) the
+    /// nudging term is then `G (Um - U) = 0` up to rounding: no bias, the soma runs free.
+    pub fn cued_recall_with(
+        &self,
+        net: &mut crate::Network,
+        clean: &Teacher,
+        cue: Teacher,
+        cued: &dyn Fn(usize, usize) -> bool,
+        uncued: Uncued,
+        free_cycles: usize,
+    ) -> Result<CuedRecall, ProtocolError> {
+        let hook = match uncued {
+            Uncued::Free => None,
+            Uncued::SelfNudged => Some(cued),
+        };
+        self.cued_recall_inner(net, clean, cue, free_cycles, hook)
+    }
+
+    fn cued_recall_inner(
+        &self,
+        net: &mut crate::Network,
+        clean: &Teacher,
+        cue: Teacher,
+        free_cycles: usize,
+        uncued: Option<&dyn Fn(usize, usize) -> bool>,
+    ) -> Result<CuedRecall, ProtocolError> {
         let n_vis = net.n_visible();
         let (_, scorer, s_len) = self.scorer(clean);
         let e_leak_mv = net.params().e_leak_mv;
@@ -507,7 +692,24 @@ impl Protocol<'_> {
         let own = net
             .set_teacher(cue)
             .expect("the cue is a copy of the network's teacher");
-        self.cycle(net, clean, e_leak_mv, 1.0, Some(&mut rec), None);
+        match uncued {
+            None => self.cycle(net, clean, e_leak_mv, 1.0, Some(&mut rec), None),
+            Some(cued) => {
+                // Self-nudging: before each step, the uncued somas' target is their own U.
+                for t in 0..clean.cycle_len_steps() {
+                    for i in 0..n_vis {
+                        if !cued(t, i) {
+                            let u = net.u()[i];
+                            net.set_teacher_target(t, i, u);
+                        }
+                    }
+                    net.step(t, 1.0);
+                    if t % self.sample_every_steps == 0 {
+                        rec.record(net);
+                    }
+                }
+            }
+        }
         net.set_teacher(own).expect("own teacher");
         Self::check(net, Phase::Replay, 0)?;
         for c in 1..=free_cycles {

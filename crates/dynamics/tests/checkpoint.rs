@@ -12,10 +12,7 @@ use elise_dynamics::{
 use elise_plasticity::LearningRates;
 use elise_scaffold::ScaffoldParams;
 
-const TRAIN: TrainConfig = TrainConfig {
-    cycles: 23,
-    validate_every: 4,
-};
+const TRAIN: TrainConfig = TrainConfig::paper(23, 4);
 
 fn replay_cfg() -> ReplayConfig {
     ReplayConfig {

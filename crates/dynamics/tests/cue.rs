@@ -66,10 +66,7 @@ fn cue_only_teacher_leaves_uncued_somas_free() {
 fn cued_recall_records_cue_and_free_cycles() {
     let (spec, teacher, params) = setup(10);
     let mut net = Network::new(&spec, &params, &LearningRates::default(), teacher.clone()).unwrap();
-    let train = TrainConfig {
-        cycles: 4,
-        validate_every: 2,
-    };
+    let train = TrainConfig::paper(4, 2);
     let replay = ReplayConfig {
         cycles: 5,
         nudged_cycles: 3,

@@ -423,13 +423,15 @@ pub fn train_job(
         sample_every_steps: SAMPLE_EVERY_STEPS,
     };
     let total = train_cfg.cycles as i64;
+    let mut schedule = elise_dynamics::RateSchedule::new(&train_cfg, &cfg.plasticity);
     let result = protocol
         .train_from(
             &mut net,
             &teacher,
             cfg.neuron.e_leak_mv,
             progress,
-            &mut |net, _| {
+            &mut |net, c| {
+                schedule.before_cycle(net, c);
                 if let Some(n) = noise.as_mut() {
                     n.next_cycle(net, &teacher);
                 }
@@ -451,6 +453,8 @@ pub fn train_job(
             on_cycle,
         )
         .with_context(|| format!("seed {}; {}", seed.0, param_summary(cfg)))?;
+    // Replay learns (plasticity on) with the rates the schedule reached.
+    schedule.finish(&mut net, train_cfg.cycles);
     if noise.is_some() {
         net.set_teacher(teacher.clone())?;
     }
@@ -745,6 +749,19 @@ pub fn validate(cfg: &Config, inputs: &Inputs) -> Result<(), ConfigError> {
         1,
         10_000_000,
     )?;
+    check_range("train.epoch_cycles", cfg.train.epoch_cycles, 0, 10_000_000)?;
+    check_bounds(
+        "train.lr_decay",
+        cfg.train.lr_decay,
+        Excluded(0.0),
+        Included(1.0),
+    )?;
+    if cfg.train.lr_decay != 1.0 && cfg.train.epoch_cycles == 0 {
+        return Err(ConfigError::invalid(
+            "train.lr_decay",
+            "a decay needs epochs: set train.epoch_cycles (training cycles per epoch) above 0",
+        ));
+    }
     let r = &cfg.replay;
     check_range("replay.cycles", r.cycles, r.nudged_cycles + 2, 10_000_000)
         .map_err(|e| ConfigError::invalid("replay.cycles", format!("{e}; at least nudged_cycles + 2 = {} so that one free cycle with a following cycle is scored", r.nudged_cycles + 2)))?;
@@ -851,6 +868,94 @@ pub const BASE_CONFIG: &str = include_str!("../configs/base.toml");
 /// the experiment's embedded config, caught by its tests).
 pub fn default_config_with(overrides: &str) -> String {
     config_text::merge(BASE_CONFIG, overrides)
+}
+
+/// The lab fork's v3 protocol as a config preset (`configs/v3.toml`; exp-completion has its own
+/// copy with `completion.uncued = "self"`).
+pub const V3_PRESET: &str = include_str!("../configs/v3.toml");
+
+/// `base` with the tables of `over` merged in key by key (a key of `over` replaces the one of
+/// `base`; new keys and tables are added): how `--config` layers over a default config, for
+/// stacking config files (e.g. a smoke config over a preset).
+///
+/// # Panics
+/// If either text is not valid TOML or a top-level value is not a table.
+pub fn merge_config_texts(base: &str, over: &str) -> String {
+    let mut base: toml::Table = base.parse().expect("base config is valid TOML");
+    let over: toml::Table = over.parse().expect("config is valid TOML");
+    for (section, values) in over {
+        let values = values
+            .as_table()
+            .unwrap_or_else(|| panic!("[{section}] is not a table"))
+            .clone();
+        let target = base
+            .entry(section.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .unwrap_or_else(|| panic!("[{section}] is not a table"));
+        target.extend(values);
+    }
+    toml::to_string(&base).expect("config serializes")
+}
+
+/// Runs `exp` in a temporary directory with the config `preset`, then `smoke` (a file), then
+/// `extra` merged over it ([`merge_config_texts`]); a test helper for "the smoke config under
+/// a preset". The merged file is written next to the run and removed with it.
+///
+/// # Panics
+/// If a config cannot be read or written, or the run cannot start (it is a test helper).
+#[doc(hidden)]
+pub fn run_smoke_with_preset<E: elise_sweep::Experiment>(
+    exp: &E,
+    tag: &str,
+    preset: &str,
+    smoke: &str,
+    extra: &str,
+) -> (elise_sweep::RunSummary, elise_sweep::testing::TempRun) {
+    let smoke_text = std::fs::read_to_string(smoke).expect("smoke config");
+    let merged = merge_config_texts(&merge_config_texts(preset, &smoke_text), extra);
+    let file = std::env::temp_dir().join(format!("elise-{tag}-{}.toml", std::process::id()));
+    std::fs::write(&file, merged).expect("write the merged config");
+    let path = file.display().to_string();
+    let out = elise_sweep::testing::run_in_temp_dir(exp, tag, &["--config", &path]);
+    let _ = std::fs::remove_file(&file);
+    out
+}
+
+/// The smoke config `smoke` under the preset `preset` with epochs of 5 cycles (so that the
+/// short smoke training decays its rates) runs `n_jobs` jobs, and its `runs` rows carry the
+/// preset's protocol (lambda, delays, decay, plasticity off in validation). A test helper.
+///
+/// # Panics
+/// On any failed check.
+#[doc(hidden)]
+pub fn check_smoke_with_preset<E: elise_sweep::Experiment>(
+    exp: &E,
+    tag: &str,
+    preset: &str,
+    smoke: &str,
+    n_jobs: usize,
+) -> elise_sweep::testing::TempRun {
+    use elise_sweep::arrow_array::{BooleanArray, Float64Array};
+    let (summary, tmp) =
+        run_smoke_with_preset(exp, tag, preset, smoke, "[train]\nepoch_cycles = 5\n");
+    assert!(summary.success(), "{summary:?}");
+    assert_eq!(summary.n_ok, n_jobs);
+    let mut rows = 0;
+    for b in tmp.dir().read_table("runs").unwrap() {
+        let f = |name| elise_sweep::column::<Float64Array>(&b, name).unwrap();
+        let plastic =
+            elise_sweep::column::<BooleanArray>(&b, "train_validation_plasticity").unwrap();
+        for k in 0..b.num_rows() {
+            assert_eq!(f("train_lr_decay").value(k), 0.98);
+            assert_eq!(f("neuron_nudging").value(k), 0.7);
+            assert_eq!(f("network_delay_max_ms").value(k), 25.0);
+            assert!(!plastic.value(k));
+            rows += 1;
+        }
+    }
+    assert!(rows >= n_jobs, "{rows} runs rows for {n_jobs} jobs");
+    tmp
 }
 
 /// Extra validation of a [`Study`] (after the shared checks of [`validate`]).

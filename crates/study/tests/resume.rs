@@ -1,15 +1,17 @@
 //! A job interrupted mid-training (here: a panic after some cycles, as a kill would leave it)
 //! resumes from its checkpoint to the result of the uninterrupted job — also with the noisy
-//! tutor, whose noise process is regenerated and advanced on resume.
+//! tutor, whose noise process is regenerated and advanced on resume, and with a learning-rate
+//! schedule and validation without plasticity (the v3 protocol), whose rates and plasticity
+//! switch are set again on resume.
 
 use elise_core::{Inputs, Seed};
 use elise_study::checkpointing::{JobFiles, MemoryStore};
 use elise_study::{Config, simulate_with};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-fn config(noise_mv: f64) -> Config {
+fn config(noise_mv: f64, train_extra: &str) -> Config {
     let text = elise_study::default_config_with(&format!(
-        "[network]\nn_latent = 8\n[train]\ncycles = 30\nvalidate_every = 4\n[replay]\ncycles = 5\n[pattern]\nstate_ms = 2.0\ntutor_noise_sigma_mv = {noise_mv:?}\n[run]\ncheckpoint_every = 6\n"
+        "[network]\nn_latent = 8\n[train]\ncycles = 30\nvalidate_every = 4\n{train_extra}\n[replay]\ncycles = 5\n[pattern]\nstate_ms = 2.0\ntutor_noise_sigma_mv = {noise_mv:?}\n[run]\ncheckpoint_every = 6\n"
     ));
     let mut table: toml::Table = text.parse().unwrap();
     table.remove("axes");
@@ -27,8 +29,8 @@ fn bits(r: &elise_study::JobResult) -> Vec<u64> {
         .collect()
 }
 
-fn check(noise_mv: f64) {
-    let cfg = config(noise_mv);
+fn check(noise_mv: f64, train_extra: &str) -> Vec<u64> {
+    let cfg = config(noise_mv, train_extra);
     let inputs = Inputs::new();
     // The job's checkpoint slot (the harness keeps it in a file; here in memory).
     let store = MemoryStore::default();
@@ -61,14 +63,30 @@ fn check(noise_mv: f64) {
         .err()
         .unwrap();
     assert!(format!("{e:#}").contains("belongs to another job"), "{e:#}");
+    bits(&reference)
 }
 
 #[test]
 fn interrupted_job_resumes_to_the_uninterrupted_result() {
-    check(0.0);
+    check(0.0, "");
 }
 
 #[test]
 fn interrupted_noisy_tutor_job_resumes_to_the_uninterrupted_result() {
-    check(2.0);
+    check(2.0, "");
+}
+
+#[test]
+fn interrupted_v3_protocol_job_resumes_to_the_uninterrupted_result() {
+    // Epochs of 4 cycles: the checkpoint (after cycle 10) is mid-epoch, with decayed rates.
+    let v3 = check(
+        0.0,
+        "epoch_cycles = 4\nlr_decay = 0.9\nvalidation_plasticity = false",
+    );
+    // The schedule acts (another result than the paper's protocol) ...
+    let paper = check(0.0, "");
+    assert_ne!(v3, paper);
+    // ... and so does each of its parts alone.
+    assert_ne!(check(0.0, "validation_plasticity = false"), paper);
+    assert_ne!(check(0.0, "epoch_cycles = 4\nlr_decay = 0.9"), paper);
 }

@@ -303,10 +303,10 @@ fn run_baseline<M: Model>(
     on_cycle: &mut dyn FnMut(),
 ) -> anyhow::Result<JobResult> {
     let start = Instant::now();
-    let train = TrainConfig {
-        cycles: cfg.compare.baseline_train_cycles,
-        validate_every: cfg.compare.baseline_validate_every,
-    };
+    let train = TrainConfig::paper(
+        cfg.compare.baseline_train_cycles,
+        cfg.compare.baseline_validate_every,
+    );
     let protocol = Protocol {
         train: &train,
         replay: &cfg.elise.replay,

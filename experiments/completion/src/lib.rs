@@ -6,7 +6,9 @@
 //! stay), runs one cycle in which only the cue is nudged — `states:k`: the first k states of
 //! the cycle, all visible neurons; `neurons:n`: visible neurons 0..n, the whole cycle — and then
 //! `completion.free_cycles` free cycles. Uncued somas in the cue cycle run exactly free (their
-//! teacher conductances are 0; the lab fork instead nudges them towards their own potential).
+//! teacher conductances are 0) with `completion.uncued = "free"`; with `"self"` they are nudged
+//! towards their own potential, as in the lab fork (which, in this step, is free dynamics up to
+//! rounding: the nudging term is G (U - U)).
 //!
 //! Tables: `runs` and `curves` (one row / curve per branch; a cue branch's replay scores are
 //! the best-shift scores of its free cycles) and `recall` (one row per cue): how close the
@@ -16,6 +18,7 @@
 //! `finish` draws `completion.png` and writes `summary.md`.
 
 use elise_core::Inputs;
+use elise_dynamics::Uncued;
 use elise_sweep::{
     ConfigError, Experiment, InputFile, Job, JobOutput, Progress, RunDir, check_range,
 };
@@ -36,6 +39,10 @@ pub struct CompletionConfig {
     pub cue_neurons: Vec<usize>,
     /// Free cycles after the cue cycle.
     pub free_cycles: usize,
+    /// The uncued somas in the cue cycle: `"free"` (not nudged) or `"self"` (nudged towards
+    /// their own potential, the lab fork's v3 protocol; free up to rounding in this step).
+    #[serde(default)]
+    pub uncued: Uncued,
 }
 
 /// The config: the ELiSe tables (`elise_study::Config`, checked key by key against the

@@ -146,9 +146,15 @@ pub(crate) fn run_job(
     for cue in cues(&cfg.completion) {
         let start = Instant::now();
         let mut net = trained.net.clone();
-        let cue_teacher = teacher.cue_only(|t, i| cue.cued(t, i, steps_per_state));
-        let recall =
-            protocol.cued_recall(&mut net, teacher, cue_teacher, cfg.completion.free_cycles)?;
+        let cued = |t, i| cue.cued(t, i, steps_per_state);
+        let recall = protocol.cued_recall_with(
+            &mut net,
+            teacher,
+            teacher.cue_only(cued),
+            &cued,
+            cfg.completion.uncued,
+            cfg.completion.free_cycles,
+        )?;
         progress.inc((cfg.completion.free_cycles + 1) as u64);
         let s_len = recall.samples_per_cycle;
         let score = score_cue_cycle(

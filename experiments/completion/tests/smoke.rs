@@ -66,3 +66,65 @@ fn smoke_run_recall_table_and_cue_behaviour() {
     assert!(tmp.path().join("completion.png").exists() && tmp.path().join("summary.md").exists());
     elise_study::figure::check_figure_files(&tmp.path().join("completion.png"));
 }
+
+/// The completion preset is the shared v3 preset plus `completion.uncued = "self"`.
+#[test]
+fn v3_preset_is_the_shared_one_with_self_nudging() {
+    let own: toml::Table = include_str!("../configs/v3.toml").parse().unwrap();
+    let shared: toml::Table = elise_study::V3_PRESET.parse().unwrap();
+    for (table, values) in &shared {
+        for (key, value) in values.as_table().unwrap() {
+            assert_eq!(own[table].get(key), Some(value), "{table}.{key}");
+        }
+    }
+    assert_eq!(own.len(), shared.len() + 1);
+    assert_eq!(own["completion"]["uncued"].as_str(), Some("self"));
+}
+
+/// The smoke config runs under the v3 preset, and self-nudging the uncued somas recalls (within
+/// rounding) what free uncued somas recall: the nudging term G (U - U) vanishes.
+#[test]
+fn smoke_run_under_the_v3_preset() {
+    let preset = include_str!("../configs/v3.toml");
+    let smoke = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/smoke.toml");
+    let tmp = elise_study::check_smoke_with_preset(
+        &exp_completion::experiment(),
+        "completion-smoke-v3",
+        preset,
+        smoke,
+        1,
+    );
+    let recall = |run: &elise_sweep::RunDir| {
+        let mut m = BTreeMap::new();
+        for b in run.read_table("recall").unwrap() {
+            let cue = column::<StringArray>(&b, "cue").unwrap();
+            let r = column::<Float64Array>(&b, "uncued_mse").unwrap();
+            for k in 0..b.num_rows() {
+                m.insert(cue.value(k).to_owned(), r.value(k));
+            }
+        }
+        m
+    };
+    let selfn = recall(&tmp.dir());
+    let (summary, free_run) = elise_study::run_smoke_with_preset(
+        &exp_completion::experiment(),
+        "completion-smoke-v3-free",
+        preset,
+        smoke,
+        "[train]\nepoch_cycles = 5\n[completion]\nuncued = \"free\"\n",
+    );
+    assert!(summary.success());
+    let free = recall(&free_run.dir());
+    assert_eq!(selfn.len(), 3);
+    for (cue, mse) in &free {
+        if mse.is_nan() {
+            assert!(selfn[cue].is_nan(), "{cue}");
+        } else {
+            assert!(
+                (selfn[cue] - mse).abs() < 1e-9,
+                "{cue}: {} vs {mse}",
+                selfn[cue]
+            );
+        }
+    }
+}

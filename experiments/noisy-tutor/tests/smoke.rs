@@ -52,3 +52,15 @@ fn smoke_grid_noise_acts_and_target_stays_clean() {
         "replay is scored against the clean target"
     );
 }
+
+/// The smoke config runs under the lab fork's v3 protocol preset (crates/study/configs/v3.toml).
+#[test]
+fn smoke_grid_under_the_v3_preset() {
+    elise_study::check_smoke_with_preset(
+        &exp_noisy_tutor::experiment(),
+        "noisy-tutor-smoke-v3",
+        elise_study::V3_PRESET,
+        concat!(env!("CARGO_MANIFEST_DIR"), "/configs/smoke.toml"),
+        2,
+    );
+}

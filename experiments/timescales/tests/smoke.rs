@@ -40,3 +40,15 @@ fn smoke_grid_tables_figure_and_speeds() {
     assert_eq!(get(20.0, false).2, 4 * get(5.0, false).2);
     assert_ne!(get(20.0, false).3, get(20.0, true).3, "uniform delays act");
 }
+
+/// The smoke config runs under the lab fork's v3 protocol preset (crates/study/configs/v3.toml).
+#[test]
+fn smoke_grid_under_the_v3_preset() {
+    elise_study::check_smoke_with_preset(
+        &exp_timescales::experiment(),
+        "timescales-smoke-v3",
+        elise_study::V3_PRESET,
+        concat!(env!("CARGO_MANIFEST_DIR"), "/configs/smoke.toml"),
+        4,
+    );
+}

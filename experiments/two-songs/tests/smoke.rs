@@ -51,3 +51,15 @@ fn smoke_grid_per_song_scores() {
     assert!(tmp.path().join("two_songs.png").exists() && tmp.path().join("summary.md").exists());
     elise_study::figure::check_figure_files(&tmp.path().join("two_songs.png"));
 }
+
+/// The smoke config runs under the lab fork's v3 protocol preset (crates/study/configs/v3.toml).
+#[test]
+fn smoke_grid_under_the_v3_preset() {
+    elise_study::check_smoke_with_preset(
+        &exp_two_songs::experiment(),
+        "two-songs-smoke-v3",
+        elise_study::V3_PRESET,
+        concat!(env!("CARGO_MANIFEST_DIR"), "/configs/smoke.toml"),
+        2,
+    );
+}

@@ -1,0 +1,307 @@
+//! The lab fork's v3 protocol pieces: learning-rate epochs with decay, validation with
+//! plasticity off, and self-nudging of the uncued somas in cued recall. With the defaults none
+//! of them touches the network (bit-identical to the paper's protocol).
+
+use elise_core::{NeuronParams, Pattern, Seed, Teacher};
+use elise_dynamics::protocol::SAMPLE_EVERY_STEPS;
+use elise_dynamics::{
+    Network, NetworkConfig, NetworkSpec, Protocol, RateSchedule, ReplayConfig, TrainConfig, Uncued,
+};
+use elise_plasticity::{Layout, LayoutChoice, LearningRates};
+use elise_scaffold::ScaffoldParams;
+
+const N_VIS: usize = 13;
+
+fn setup(n_latent: usize) -> (NetworkSpec, Teacher, NeuronParams) {
+    let params = NeuronParams::default();
+    let cfg = NetworkConfig {
+        n_latent,
+        ..NetworkConfig::default()
+    };
+    let spec =
+        NetworkSpec::generate(N_VIS, &cfg, &ScaffoldParams::default(), &params, Seed(5)).unwrap();
+    // 10 steps per state: a 250-step cycle.
+    let teacher = Teacher::new(&Pattern::fuer_elise(), &params, 10);
+    (spec, teacher, params)
+}
+
+static REPLAY: ReplayConfig = ReplayConfig {
+    cycles: 4,
+    nudged_cycles: 1,
+    disruption_file: String::new(),
+    disruption_cycle: 0,
+};
+
+fn protocol(train: &TrainConfig) -> Protocol<'_> {
+    Protocol {
+        train,
+        replay: &REPLAY,
+        disruption: None,
+        sample_every_steps: SAMPLE_EVERY_STEPS,
+    }
+}
+
+/// Trains `net` with `train` and its schedule; `each(net, c)` runs before every cycle c, after
+/// the schedule; the schedule's `finish` runs at the end.
+fn train_scheduled(
+    net: &mut Network,
+    teacher: &Teacher,
+    train: &TrainConfig,
+    each: &mut dyn FnMut(&mut Network, i64),
+) {
+    let mut schedule = RateSchedule::new(train, &LearningRates::default());
+    protocol(train)
+        .train_with(
+            net,
+            teacher,
+            -70.0,
+            &mut |net, c| {
+                schedule.before_cycle(net, c);
+                each(net, c);
+            },
+            &mut || {},
+        )
+        .unwrap();
+    schedule.finish(net, train.cycles);
+}
+
+/// The distinct non-zero rates of visible -> visible and of all other synapses.
+fn block_rates(net: &Network) -> (Vec<f64>, Vec<f64>) {
+    let n = net.n_neurons();
+    let eta = net.learning_rates();
+    let (mut vv, mut other) = (Vec::new(), Vec::new());
+    for post in 0..n {
+        for pre in 0..n {
+            let e = eta[post * n + pre];
+            if post == pre {
+                assert_eq!(e, 0.0, "self-synapse {post} has a rate");
+                continue;
+            }
+            if post < N_VIS && pre < N_VIS {
+                vv.push(e);
+            } else {
+                other.push(e);
+            }
+        }
+    }
+    for v in [&mut vv, &mut other] {
+        v.sort_by(f64::total_cmp);
+        v.dedup();
+    }
+    (vv, other)
+}
+
+#[test]
+fn epochs_and_factors() {
+    let t = TrainConfig {
+        epoch_cycles: 3,
+        lr_decay: 0.5,
+        ..TrainConfig::paper(10, 4)
+    };
+    assert!(t.has_rate_schedule());
+    let epochs: Vec<u64> = (-1..=10).map(|c| t.epoch_of(c)).collect();
+    assert_eq!(epochs, vec![0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3]);
+    assert_eq!(t.rate_factor(0), 1.0);
+    assert_eq!(t.rate_factor(3), 0.125);
+    assert!(t.is_validation(0) && t.is_validation(8) && !t.is_validation(-1));
+    assert!(!t.is_validation(3));
+    // The defaults are the paper's protocol: no schedule.
+    let paper = TrainConfig::paper(10, 4);
+    assert!(!paper.has_rate_schedule() && paper.validation_plasticity);
+    assert_eq!(paper.epoch_of(9), 0);
+    // An epoch length alone (decay 1) is no schedule either.
+    assert!(
+        !TrainConfig {
+            epoch_cycles: 3,
+            ..paper
+        }
+        .has_rate_schedule()
+    );
+}
+
+#[test]
+fn schedule_changes_the_rates_epoch_by_epoch() {
+    let (spec, teacher, params) = setup(8);
+    let base = LearningRates::default();
+    let mut net = Network::new(&spec, &params, &base, teacher.clone()).unwrap();
+    let train = TrainConfig {
+        epoch_cycles: 2,
+        lr_decay: 0.5,
+        ..TrainConfig::paper(7, 3)
+    };
+    let mut seen = Vec::new();
+    train_scheduled(&mut net, &teacher, &train, &mut |net, c| {
+        seen.push((c, block_rates(net)));
+    });
+    assert_eq!(seen.len(), 8);
+    for (c, (vv, other)) in &seen {
+        let f = 0.5f64.powi(train.epoch_of(*c) as i32);
+        assert_eq!(vv, &vec![base.eta_vv * f], "cycle {c}");
+        assert_eq!(other, &vec![base.eta_other * f], "cycle {c}");
+    }
+    // Cycles 0-1 at full rate, 2-3 at half, 4-5 at a quarter, 6 at an eighth; replay after 7
+    // cycles (3 full epochs) at an eighth.
+    assert_eq!(seen[3].1.1, vec![base.eta_other * 0.5]);
+    assert_eq!(seen[7].1.1, vec![base.eta_other * 0.125]);
+    assert_eq!(block_rates(&net).1, vec![base.eta_other * 0.125]);
+    let fresh = Network::new(&spec, &params, &base, teacher).unwrap();
+    assert_eq!(net.n_plastic(), fresh.n_plastic());
+}
+
+#[test]
+fn default_schedule_is_bit_identical_and_decay_changes_learning() {
+    let (spec, teacher, params) = setup(8);
+    let rates = LearningRates::default();
+    let run = |train: TrainConfig| {
+        let mut net = Network::new(&spec, &params, &rates, teacher.clone()).unwrap();
+        train_scheduled(&mut net, &teacher, &train, &mut |_, _| {});
+        (net.weights(), net.u().to_vec())
+    };
+    let paper = run(TrainConfig::paper(6, 3));
+    // Not using the schedule at all.
+    let mut plain = Network::new(&spec, &params, &rates, teacher.clone()).unwrap();
+    protocol(&TrainConfig::paper(6, 3))
+        .train(&mut plain, &teacher, -70.0, &mut || {})
+        .unwrap();
+    assert_eq!(paper, (plain.weights(), plain.u().to_vec()));
+    // Epochs without decay: the same bits.
+    let epochs_only = TrainConfig {
+        epoch_cycles: 2,
+        ..TrainConfig::paper(6, 3)
+    };
+    assert_eq!(run(epochs_only), paper);
+    // A decay changes what is learned.
+    let decayed = TrainConfig {
+        epoch_cycles: 2,
+        lr_decay: 0.9,
+        ..TrainConfig::paper(6, 3)
+    };
+    assert_ne!(run(decayed).0, paper.0);
+}
+
+#[test]
+fn setting_the_same_rates_changes_nothing_in_any_layout() {
+    let (spec, teacher, params) = setup(8);
+    let rates = LearningRates::default();
+    for layout in [Layout::Structured, Layout::Masked, Layout::Csr] {
+        let mut a = Network::with_layout(
+            &spec,
+            &params,
+            &rates,
+            teacher.clone(),
+            LayoutChoice::Force(layout),
+        )
+        .unwrap();
+        assert_eq!(a.layout(), layout);
+        let mut b = a.clone();
+        for k in 0..300 {
+            a.step(k % 250, 1.0);
+            b.step(k % 250, 1.0);
+            if k % 97 == 5 {
+                // Mid-run, with an update pending.
+                b.set_learning_rates(&rates);
+                assert_eq!(b.layout(), layout);
+            }
+        }
+        assert_eq!(a.weights(), b.weights(), "{layout:?}");
+        assert_eq!(a.u(), b.u(), "{layout:?}");
+        // Other rates do change the learning.
+        b.set_learning_rates(&LearningRates {
+            eta_vv: 1e-5,
+            eta_other: 1e-4,
+        });
+        for k in 0..50 {
+            a.step(k, 1.0);
+            b.step(k, 1.0);
+        }
+        assert_ne!(a.weights(), b.weights(), "{layout:?}");
+    }
+}
+
+#[test]
+fn validation_without_plasticity_leaves_the_weights_unchanged() {
+    let (spec, teacher, params) = setup(8);
+    let rates = LearningRates::default();
+    // (cycle, weights at its start, learning flag)
+    let run = |validation_plasticity: bool| {
+        let mut net = Network::new(&spec, &params, &rates, teacher.clone()).unwrap();
+        let train = TrainConfig {
+            validation_plasticity,
+            ..TrainConfig::paper(7, 3)
+        };
+        let mut snaps = Vec::new();
+        train_scheduled(&mut net, &teacher, &train, &mut |net, c| {
+            snaps.push((c, net.weights(), net.learning()));
+        });
+        snaps.push((7, net.weights(), net.learning()));
+        snaps
+    };
+    let off = run(false);
+    let on = run(true);
+    for k in 0..off.len() - 1 {
+        let c = off[k].0;
+        let validation = c >= 0 && c % 3 == 0;
+        assert_eq!(off[k].2, !validation, "learning flag in cycle {c}");
+        let unchanged = off[k].1 == off[k + 1].1;
+        assert_eq!(
+            unchanged, validation,
+            "weights across cycle {c} (plasticity off)"
+        );
+        // The paper's protocol learns in validation cycles too.
+        assert_ne!(
+            on[k].1,
+            on[k + 1].1,
+            "weights across cycle {c} (plasticity on)"
+        );
+    }
+    // Replay learns again.
+    assert!(off.last().unwrap().2);
+}
+
+#[test]
+fn self_nudged_uncued_somas_run_free_up_to_rounding() {
+    let (spec, teacher, params) = setup(10);
+    let rates = LearningRates::default();
+    let mut net = Network::new(&spec, &params, &rates, teacher.clone()).unwrap();
+    let train = TrainConfig::paper(30, 10);
+    protocol(&train)
+        .train(&mut net, &teacher, -70.0, &mut || {})
+        .unwrap();
+    let cued = |t: usize, i: usize| t < 60 || i < 4;
+    let recall = |uncued: Uncued| {
+        let mut n = net.clone();
+        let r = protocol(&train)
+            .cued_recall_with(&mut n, &teacher, teacher.cue_only(cued), &cued, uncued, 3)
+            .unwrap();
+        // The network's own teacher is back after the cue cycle.
+        assert_eq!(n.teacher().g_exc(200), teacher.g_exc(200));
+        r
+    };
+    let free = recall(Uncued::Free);
+    let selfn = recall(Uncued::SelfNudged);
+    // The default equals the plain cued recall bit for bit.
+    let mut n = net.clone();
+    let plain = protocol(&train)
+        .cued_recall(&mut n, &teacher, teacher.cue_only(cued), 3)
+        .unwrap();
+    assert_eq!(plain.rates, free.rates);
+    // Self-nudging takes another path (other rounding) ...
+    assert_ne!(selfn.rates, free.rates);
+    // ... but pulls towards where the soma already is: within rounding over the cue cycle.
+    let s = free.samples_per_cycle;
+    let total = free.rates.len() / N_VIS;
+    let cue_cycle_diff = (0..N_VIS)
+        .flat_map(|i| (0..s).map(move |k| i * total + k))
+        .map(|k| (selfn.rates[k] - free.rates[k]).abs())
+        .fold(0.0, f64::max);
+    assert!(cue_cycle_diff < 1e-9, "{cue_cycle_diff}");
+    // Nudging the same somas towards the pattern instead is far from free.
+    let mut n = net.clone();
+    let full = protocol(&train)
+        .cued_recall(&mut n, &teacher, teacher.clone(), 3)
+        .unwrap();
+    let full_diff = (0..N_VIS * s)
+        .map(|k| (full.rates[k / s * total + k % s] - free.rates[k / s * total + k % s]).abs())
+        .fold(0.0, f64::max);
+    assert!(full_diff > 1e-3, "{full_diff}");
+}
