@@ -35,6 +35,20 @@ def fnv1a64(data: bytes) -> str:
     return f"{h:016x}"
 
 
+def read_parquet(path: Path) -> pl.DataFrame:
+    """One Parquet file. Our writer (arrow-rs parquet 60) marks float columns with the IEEE 754
+    total column order (PARQUET-2249), which polars before 2 cannot decode ("Invalid thrift");
+    then the file is read with pyarrow, if installed, which ignores the unknown order."""
+    try:
+        return pl.read_parquet(path)
+    except Exception as polars_error:  # noqa: BLE001 - any decoder error: try the other reader
+        try:
+            import pyarrow.parquet as pq
+        except ModuleNotFoundError:
+            raise polars_error from None
+        return pl.from_arrow(pq.read_table(path))
+
+
 def recorded_parts(run: Path, table: str) -> list[Path]:
     """The parts of `table` named by completion records made for this run's config.toml."""
     config_hash = fnv1a64((run / "config.toml").read_bytes())
@@ -58,11 +72,11 @@ def read_table(run: Path, table: str) -> pl.DataFrame:
     merged = run / f"{table}.parquet"
     if merged.is_file() and collected.is_file():
         if tomllib.loads(collected.read_text()).get("status") == "complete":
-            return pl.read_parquet(merged)
+            return read_parquet(merged)
     parts = recorded_parts(run, table)
     if not parts:
         sys.exit(f"{run}: no recorded job has a '{table}' table")
-    return pl.concat([pl.read_parquet(p) for p in parts])
+    return pl.concat([read_parquet(p) for p in parts])
 
 
 def wilson(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
