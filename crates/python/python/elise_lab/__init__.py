@@ -175,12 +175,12 @@ def run(
 def _curves_frame(points, seed: int):
     import polars as pl
 
-    # The columns of the curves table (job 0, no branch).
+    # The columns of the curves table (job 0, branch null: a plain replay).
     return pl.DataFrame(
         {
             "job": [0] * len(points),
             "seed": [seed] * len(points),
-            "branch": [""] * len(points),
+            "branch": [None] * len(points),
             "phase": ["validation"] * len(points),
             "cycle": [c for c, _, _ in points],
             "mse": [m for _, m, _ in points],
