@@ -2,29 +2,7 @@
 //! overrides merged in line by line, so that every key keeps the comment (unit and meaning)
 //! that `--list` and the config reference show.
 
-/// The byte offset of a line's `#` comment, outside strings.
-fn comment_start(line: &str) -> Option<usize> {
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    for (i, c) in line.char_indices() {
-        match quote {
-            Some('"') if escaped => escaped = false,
-            Some('"') if c == '\\' => escaped = true,
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None if c == '"' || c == '\'' => quote = Some(c),
-            None if c == '#' => return Some(i),
-            None => {}
-        }
-    }
-    None
-}
-
-/// The table name of a header line `[name]`.
-fn header(line: &str) -> Option<&str> {
-    let code = line[..comment_start(line).unwrap_or(line.len())].trim();
-    code.strip_prefix('[')?.strip_suffix(']').map(str::trim)
-}
+use elise_sweep::annotate::{comment_start, header};
 
 /// The key of a `key = value` line, quotes removed.
 fn key_of(line: &str) -> Option<&str> {

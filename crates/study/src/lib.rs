@@ -346,18 +346,13 @@ fn param_summary(cfg: &Config) -> String {
     )
 }
 
-/// [`train`] with checkpoints ([`checkpointing`]): resumes from the job's saved checkpoint or
-/// `run.from_checkpoint` if present, saves every `files.every` cycles, keeps the trained
-/// network (`run.save_trained`) in `files`, and stops with an error naming the cycle and the
-/// parameters when the network blows up (checked once per cycle).
-pub fn train_job(
+/// What a job builds before simulating: the pattern, its teacher and the network's spec (the
+/// scaffold and every random draw of `seed`), from the config and the input files.
+pub(crate) fn job_parts(
     cfg: &Config,
     inputs: &Inputs,
     seed: Seed,
-    files: &checkpointing::JobFiles,
-    on_cycle: &mut dyn FnMut(),
-) -> anyhow::Result<Trained> {
-    let start = Instant::now();
+) -> anyhow::Result<(Pattern, Teacher, NetworkSpec)> {
     let pattern = cfg.pattern.load(inputs)?;
     let steps_per_state = cfg
         .pattern
@@ -371,6 +366,22 @@ pub fn train_job(
         &cfg.neuron,
         seed,
     )?;
+    Ok((pattern, teacher, spec))
+}
+
+/// [`train`] with checkpoints ([`checkpointing`]): resumes from the job's saved checkpoint or
+/// `run.from_checkpoint` if present, saves every `files.every` cycles, keeps the trained
+/// network (`run.save_trained`) in `files`, and stops with an error naming the cycle and the
+/// parameters when the network blows up (checked once per cycle).
+pub fn train_job(
+    cfg: &Config,
+    inputs: &Inputs,
+    seed: Seed,
+    files: &checkpointing::JobFiles,
+    on_cycle: &mut dyn FnMut(),
+) -> anyhow::Result<Trained> {
+    let start = Instant::now();
+    let (pattern, teacher, spec) = job_parts(cfg, inputs, seed)?;
     let mut noise = TutorNoise::new(cfg, &teacher, seed);
     let own = match files.store() {
         Some(store) => match store.saved() {

@@ -42,7 +42,7 @@ impl HeldNetwork {
     /// The network a job of `cfg` builds for `seed` (before its warm-up cycle).
     pub fn build(cfg: &Config, inputs: &Inputs, seed: Seed) -> anyhow::Result<Self> {
         check_supported(cfg)?;
-        let (pattern, teacher, spec) = Self::parts(cfg, inputs, seed)?;
+        let (pattern, teacher, spec) = crate::job_parts(cfg, inputs, seed)?;
         let net = Network::new(&spec, &cfg.neuron, &cfg.plasticity, teacher.clone())?;
         Ok(Self {
             cfg: cfg.clone(),
@@ -55,27 +55,6 @@ impl HeldNetwork {
         })
     }
 
-    fn parts(
-        cfg: &Config,
-        inputs: &Inputs,
-        seed: Seed,
-    ) -> anyhow::Result<(Pattern, Teacher, NetworkSpec)> {
-        let pattern = cfg.pattern.load(inputs)?;
-        let steps_per_state = cfg
-            .pattern
-            .steps_per_state(cfg.neuron.dt_ms)
-            .map_err(anyhow::Error::msg)?;
-        let teacher = Teacher::new(&pattern, &cfg.neuron, steps_per_state);
-        let spec = NetworkSpec::generate(
-            pattern.n_neurons(),
-            &cfg.network,
-            &cfg.scaffold,
-            &cfg.neuron,
-            seed,
-        )?;
-        Ok((pattern, teacher, spec))
-    }
-
     /// The network saved in `ckpt` (written by [`HeldNetwork::checkpoint`], a job's
     /// `run.checkpoint_every` or `run.save_trained`), for `cfg` = its recorded config (resolved
     /// by the caller, with its input files) and its recorded seed.
@@ -86,7 +65,7 @@ impl HeldNetwork {
     ) -> anyhow::Result<Self> {
         check_supported(cfg)?;
         let seed = checkpointing::seed_of(ckpt).context("the checkpoint records no seed")?;
-        let (pattern, teacher, spec) = Self::parts(cfg, inputs, Seed(seed))?;
+        let (pattern, teacher, spec) = crate::job_parts(cfg, inputs, Seed(seed))?;
         let (net, progress) = checkpointing::restore(ckpt, &spec, cfg, &teacher, None)?;
         Ok(Self {
             cfg: cfg.clone(),

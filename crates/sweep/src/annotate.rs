@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 /// The byte offset of a line's `#` comment, outside strings; `None` without a comment.
-fn comment_start(line: &str) -> Option<usize> {
+pub fn comment_start(line: &str) -> Option<usize> {
     let mut quote: Option<char> = None;
     let mut escaped = false;
     for (i, c) in line.char_indices() {
@@ -27,7 +27,7 @@ fn comment_start(line: &str) -> Option<usize> {
 }
 
 /// `Some(name)` if `line` is a table header `[name]` (possibly followed by a comment).
-fn header(line: &str) -> Option<&str> {
+pub fn header(line: &str) -> Option<&str> {
     let code = line[..comment_start(line).unwrap_or(line.len())].trim();
     let inner = code.strip_prefix('[')?.strip_suffix(']')?;
     (!inner.starts_with('[')).then(|| inner.trim())
