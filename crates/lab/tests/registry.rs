@@ -73,3 +73,36 @@ fn elise_runs_an_experiment_by_name_like_its_binary() {
         .collect();
     assert_eq!(names.len(), elise_lab::experiments().len());
 }
+
+/// `output.record` and `output.export` act in the experiments whose jobs are the standard ELiSe
+/// job; the others refuse them by name instead of silently writing nothing.
+#[test]
+fn experiments_that_cannot_record_refuse_the_view_keys() {
+    for name in ["completion", "disruption", "compare", "two-songs"] {
+        let entry = elise_lab::experiment(name).unwrap();
+        for (set, key) in [
+            ("output.record=[\"rate\"]", "output.record"),
+            ("output.export=true", "output.export"),
+        ] {
+            let args: Vec<String> = ["--set", set, "--set", "output.record_cycles=[0]", "--list"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            let err = entry.run_cli(&args).unwrap_err().to_string();
+            assert!(
+                err.contains(key) && err.contains(&format!("exp-{name} does not record")),
+                "{name} {set}: {err}"
+            );
+        }
+    }
+    // The standard job accepts them (the listing is made, nothing runs).
+    let args: Vec<String> = ["--set", "output.export=true", "--list"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let listing = elise_lab::experiment("size")
+        .unwrap()
+        .run_cli(&args)
+        .unwrap();
+    assert!(listing.listing().unwrap().contains("export = true"));
+}

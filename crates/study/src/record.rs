@@ -274,6 +274,29 @@ impl Model for Recorded<'_> {
     }
 }
 
+/// For experiments whose jobs are not the standard ELiSe job (they branch, cue or mix models):
+/// `output.record` and `output.export` are refused, naming the key and the experiment, rather
+/// than silently ignored.
+pub fn refuse_views(cfg: &Config, experiment: &str) -> Result<(), elise_sweep::ConfigError> {
+    let unsupported = |key: &str| {
+        elise_sweep::ConfigError::invalid(
+            key,
+            format!(
+                "exp-{experiment} does not record or export (its jobs are not the standard ELiSe \
+                 job); use it with exp-birdsong, exp-size, exp-reservoir, exp-scaffold, \
+                 exp-sparsity, exp-timescales or exp-noisy-tutor"
+            ),
+        )
+    };
+    if !cfg.output.record.is_empty() {
+        return Err(unsupported("output.record"));
+    }
+    if cfg.output.export {
+        return Err(unsupported("output.export"));
+    }
+    Ok(())
+}
+
 /// Whether `cfg` asks for a look inside (a `record` table or an export).
 pub fn wanted(cfg: &Config) -> bool {
     !cfg.output.record.is_empty() || cfg.output.export

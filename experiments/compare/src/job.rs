@@ -10,6 +10,7 @@ use elise_sweep::{ConfigError, Job, JobOutput, Progress, check_at_least, check_p
 use std::time::Instant;
 
 pub(crate) fn validate(cfg: &Config, inputs: &Inputs) -> Result<(), ConfigError> {
+    elise_study::record::refuse_views(&cfg.elise, "compare")?;
     elise_study::validate(
         &cfg.elise_for(Mode::Elise, cfg.elise.network.n_latent),
         inputs,

@@ -94,6 +94,7 @@ impl Experiment for Completion {
 
     fn validate(&self, cfg: &Config, inputs: &Inputs) -> Result<(), ConfigError> {
         let e = &cfg.elise;
+        elise_study::record::refuse_views(e, "completion")?;
         elise_study::validate(e, inputs)?;
         let c = &cfg.completion;
         if c.cue_states.is_empty() && c.cue_neurons.is_empty() {

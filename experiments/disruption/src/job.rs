@@ -5,6 +5,7 @@ use elise_core::Inputs;
 use elise_sweep::{ConfigError, Job, JobOutput, Progress, check_range};
 
 pub(crate) fn validate(cfg: &Config, inputs: &Inputs) -> Result<(), ConfigError> {
+    elise_study::record::refuse_views(&cfg.elise, "disruption")?;
     elise_study::validate(&cfg.elise, inputs)?;
     let d = &cfg.disruption;
     if d.branches.is_empty() {

@@ -33,6 +33,7 @@ pub fn experiment() -> Study {
 
 /// A second pattern, and no silence inserted into the stacked one.
 fn check(cfg: &Config, _inputs: &Inputs) -> Result<(), ConfigError> {
+    elise_study::record::refuse_views(cfg, "two-songs")?;
     if cfg.pattern.second_file.is_empty() {
         return Err(ConfigError::invalid(
             "pattern.second_file",
