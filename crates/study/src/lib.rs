@@ -199,35 +199,61 @@ pub fn simulate_branches_with(
     let trained = train_job(cfg, inputs, seed, files, on_cycle)?;
     let mut results = Vec::with_capacity(branches.len());
     for (label, disruption) in branches {
-        let branch_start = Instant::now();
-        let mut branch = trained.net.clone();
-        let protocol = Protocol {
-            disruption: disruption.as_ref(),
-            ..trained.protocol(cfg)
-        };
-        let result = protocol
-            .replay(
-                &mut branch,
-                &trained.teacher,
-                cfg.neuron.e_leak_mv,
-                trained.result.clone(),
-                on_cycle,
-            )
-            .with_context(|| format!("seed {}, branch {label:?}", seed.0))?;
-        branch
-            .health(checkpointing::RUNAWAY_MV)
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "numerical blow-up at the end of replay cycle {}: {e}",
-                    cfg.replay.cycles.saturating_sub(1)
-                )
-            })
-            .with_context(|| {
-                format!("seed {}, branch {label:?}; {}", seed.0, param_summary(cfg))
-            })?;
-        results.push(trained.job_result(label, result, branch_start));
+        let (result, _) = replay_branch(
+            cfg,
+            &trained,
+            seed,
+            label,
+            disruption.as_ref(),
+            None,
+            on_cycle,
+        )?;
+        results.push(result);
     }
     Ok(results)
+}
+
+/// Replays a clone of `trained` as the branch `label` (with `disruption` applied in replay cycle
+/// `replay.disruption_cycle`), recording `plan`'s quantities if given (recording only reads the
+/// state: the same bits as without), and checks the final state for a numerical blow-up.
+pub fn replay_branch(
+    cfg: &Config,
+    trained: &Trained,
+    seed: Seed,
+    label: &str,
+    disruption: Option<&Disruption>,
+    plan: Option<&record::RecordPlan>,
+    on_cycle: &mut dyn FnMut(),
+) -> anyhow::Result<(JobResult, Option<record::Recording>)> {
+    let branch_start = Instant::now();
+    let mut branch = trained.net.clone();
+    let protocol = Protocol {
+        disruption,
+        ..trained.protocol(cfg)
+    };
+    let (e_leak, start) = (cfg.neuron.e_leak_mv, trained.result.clone());
+    let (result, recording) = match plan {
+        Some(plan) => {
+            let mut model = record::Recorded::new(&mut branch, plan, &trained.teacher);
+            let r = protocol.replay(&mut model, &trained.teacher, e_leak, start, on_cycle);
+            (r, Some(model.into_recording()))
+        }
+        None => (
+            protocol.replay(&mut branch, &trained.teacher, e_leak, start, on_cycle),
+            None,
+        ),
+    };
+    let result = result.with_context(|| format!("seed {}, branch {label:?}", seed.0))?;
+    branch
+        .health(checkpointing::RUNAWAY_MV)
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "numerical blow-up at the end of replay cycle {}: {e}",
+                cfg.replay.cycles.saturating_sub(1)
+            )
+        })
+        .with_context(|| format!("seed {}, branch {label:?}; {}", seed.0, param_summary(cfg)))?;
+    Ok((trained.job_result(label, result, branch_start), recording))
 }
 
 /// A network trained by [`train`], ready to be replayed (possibly several times from clones).

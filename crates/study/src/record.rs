@@ -9,17 +9,14 @@
 
 use std::sync::Arc;
 
-use anyhow::Context as _;
 use elise_core::{Inputs, Model, Seed};
 use elise_dynamics::Network;
-use elise_dynamics::protocol::Protocol;
 use elise_sweep::arrow_array::{
     ArrayRef, RecordBatch, StringArray, UInt64Array, builder::Float64Builder,
 };
 use elise_sweep::{ConfigError, Job, JobOutput, Progress};
-use std::time::Instant;
 
-use crate::{Config, JobResult, checkpointing};
+use crate::{Config, checkpointing};
 
 /// A per-neuron quantity that can be recorded after each step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -234,12 +231,35 @@ pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
 
 /// A model that is `net` and records `plan` after each step of the chosen cycles (counted from
 /// the first step it takes). Every `Model` method is `Network`'s own.
-struct Recorded<'a> {
+pub(crate) struct Recorded<'a> {
     net: &'a mut Network,
     plan: &'a RecordPlan,
     cycle_len: u64,
     steps: u64,
     rec: Recording,
+}
+
+impl<'a> Recorded<'a> {
+    /// `net` recording `plan`, with the cycle length of `teacher`.
+    pub(crate) fn new(
+        net: &'a mut Network,
+        plan: &'a RecordPlan,
+        teacher: &elise_core::Teacher,
+    ) -> Self {
+        let n = net.n_neurons();
+        Self {
+            cycle_len: teacher.cycle_len_steps() as u64,
+            net,
+            plan,
+            steps: 0,
+            rec: Recording::new(&plan.quantities, n),
+        }
+    }
+
+    /// The values recorded so far.
+    pub(crate) fn into_recording(self) -> Recording {
+        self.rec
+    }
 }
 
 impl Model for Recorded<'_> {
@@ -333,49 +353,16 @@ pub fn run_job(
         extra.push((format!("networks/job-{:06}-weights.mtx", job.index), w));
         extra.push((format!("networks/job-{:06}-scaffold.mtx", job.index), s));
     }
-    let branch_start = Instant::now();
-    let mut branch = trained.net.clone();
-    let protocol = Protocol {
-        disruption: disruption.as_ref(),
-        ..trained.protocol(cfg)
-    };
     let plan = RecordPlan::of(cfg);
-    let (result, recording) = match &plan {
-        Some(plan) => {
-            let n = branch.n_neurons();
-            let mut model = Recorded {
-                cycle_len: trained.teacher.cycle_len_steps() as u64,
-                net: &mut branch,
-                plan,
-                steps: 0,
-                rec: Recording::new(&plan.quantities, n),
-            };
-            let r = protocol.replay(
-                &mut model,
-                &trained.teacher,
-                cfg.neuron.e_leak_mv,
-                trained.result.clone(),
-                on_cycle,
-            );
-            (r, Some(model.rec))
-        }
-        None => (
-            protocol.replay(
-                &mut branch,
-                &trained.teacher,
-                cfg.neuron.e_leak_mv,
-                trained.result.clone(),
-                on_cycle,
-            ),
-            None,
-        ),
-    };
-    let result = result.with_context(|| format!("seed {}, branch {label:?}", seed.0))?;
-    branch
-        .health(checkpointing::RUNAWAY_MV)
-        .map_err(|e| anyhow::anyhow!("numerical blow-up at the end of the replay: {e}"))
-        .with_context(|| format!("seed {}, branch {label:?}", seed.0))?;
-    let r: JobResult = trained.job_result(&label, result, branch_start);
+    let (r, recording) = crate::replay_branch(
+        cfg,
+        &trained,
+        seed,
+        &label,
+        disruption.as_ref(),
+        plan.as_ref(),
+        on_cycle,
+    )?;
     let mut out = crate::tables::job_output(cfg, cfg.output.traces, job, &r)?;
     if let Some(rec) = recording {
         out.push("record", rec.table(job, r.pattern.n_neurons())?);
