@@ -1,21 +1,28 @@
 #!/usr/bin/env python3
 """Print a summary of an exp-birdsong run directory from its Parquet tables.
 
-Usage: python3 scripts/summarize_run.py RUN_DIR [--by COLUMN[,COLUMN...]]
+Usage: python3 scripts/summarize_run.py RUN_DIR [--by COLUMN[,COLUMN...] [--from-cycle C]]
 Needs polars (pip install polars).
 
 With --by (e.g. --by network_n_latent for exp-size, --by scaffold_p,scaffold_q for exp-scaffold),
 prints instead one Markdown row per group of the `runs` table: how many seeds sustain replay
-(corr_sum >= 12 and MSE <= 0.01 in every scored replay cycle) with a 95 % Wilson interval, and
+(corr_sum >= 12/13 of the visible neurons, i.e. 12 for Für Elise's 13, and MSE <= 0.01 in every
+scored replay cycle) with a 95 % Wilson interval, and
 the median replay corr_sum and MSE over seeds with a distribution-free 95 % interval (order
 statistics of the binomial; with 10 seeds the 2nd and 9th values, 97.9 % coverage). A replay
 whose visible neurons fall silent has corr_sum NaN and ranks lowest.
+
+With --from-cycle C as well (e.g. --by branch --from-cycle 5 for exp-disruption, whose
+disruption is in replay cycle 4), the same row is computed from the `curves` table over the
+replay cycles >= C only: a seed sustains when every such cycle passes, and its corr_sum and MSE
+are its medians over those cycles.
 
 Only jobs with a valid completion record are read (as the harness does): the merged tables of
 a complete `collect` if they are there, else the parts named by the records in `_done/` whose
 config hash matches the run's `config.toml` (FNV-1a 64 of its bytes). Parts on disk without
 such a record (a killed job, a stray file) are ignored.
 """
+import argparse
 import math
 import sys
 from pathlib import Path
@@ -79,6 +86,14 @@ def read_table(run: Path, table: str) -> pl.DataFrame:
     return pl.concat([read_parquet(p) for p in parts])
 
 
+def sustained() -> pl.Expr:
+    """Replay sustained: in every scored replay cycle corr_sum >= 12/13 per visible neuron (12 of
+    13 for Für Elise; the mean Pearson correlation per neuron >= 0.923) and MSE <= 0.01."""
+    return (pl.col("replay_corr_sum_min") >= pl.col("n_visible") * 12.0 / 13.0) & (
+        pl.col("replay_mse_max") <= 0.01
+    )
+
+
 def wilson(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
     """95 % Wilson score interval of a proportion."""
     if n == 0:
@@ -114,13 +129,36 @@ def fmt(x: float, digits: int) -> str:
     return f"{x:.{digits}f}"
 
 
+def from_cycle(runs: pl.DataFrame, curves: pl.DataFrame, first: int) -> pl.DataFrame:
+    """`runs` with its replay columns recomputed over the replay cycles >= `first` of `curves`:
+    replay_corr_sum_min / replay_mse_max the worst cycle, replay_corr_sum / replay_mse the
+    median cycle (NaN corr_sum, a silent cycle, ranks lowest)."""
+    keys = ["job", "branch"]
+    late = (
+        curves.filter((pl.col("phase") == "replay") & (pl.col("cycle") >= first))
+        .with_columns(pl.col("branch").fill_null(""), pl.col("corr_sum").fill_nan(-math.inf))
+        .group_by(keys)
+        .agg(
+            pl.col("corr_sum").min().alias("replay_corr_sum_min"),
+            pl.col("mse").max().alias("replay_mse_max"),
+            pl.col("corr_sum").median().alias("replay_corr_sum"),
+            pl.col("mse").median().alias("replay_mse"),
+        )
+    )
+    replay = ["replay_corr_sum_min", "replay_mse_max", "replay_corr_sum", "replay_mse"]
+    joined = runs.drop(replay).with_columns(pl.col("branch").fill_null("")).join(late, on=keys)
+    if joined.height != runs.height:
+        sys.exit(f"--from-cycle {first}: {runs.height - joined.height} jobs have no replay cycle >= {first}")
+    return joined
+
+
 def interval_table(runs: pl.DataFrame, by: list[str]) -> str:
     """One Markdown row per group of `runs` (see the module docs)."""
     head = "| " + " | ".join(by) + " | seeds | sustain replay (95 % CI) | median replay corr_sum [95 % CI] | median replay MSE [95 % CI] |"
     lines = [head, "|" + "---|" * (len(by) + 4)]
     for key, g in sorted(runs.group_by(by, maintain_order=True), key=lambda kg: kg[0]):
         n = g.height
-        ok = g.filter((pl.col("replay_corr_sum_min") >= 12.0) & (pl.col("replay_mse_max") <= 0.01)).height
+        ok = g.filter(sustained()).height
         lo, hi = wilson(ok, n)
         c, clo, chi = median_interval(g["replay_corr_sum"].to_list(), -math.inf)
         m, mlo, mhi = median_interval(g["replay_mse"].to_list(), math.inf)
@@ -142,8 +180,8 @@ def main(run_dir: str) -> None:
             "steps_per_second"]
     with pl.Config(tbl_rows=100, tbl_cols=20, float_precision=4):
         print(runs.select([c for c in cols if c in runs.columns]))
-    ok = runs.filter((pl.col("replay_corr_sum_min") >= 12.0) & (pl.col("replay_mse_max") <= 0.01))
-    print(f"{ok.height} of {runs.height} seeds replay with corr_sum >= 12 and mse <= 0.01 in every scored cycle")
+    ok = runs.filter(sustained())
+    print(f"{ok.height} of {runs.height} seeds replay with corr_sum >= 12/13 per visible neuron and mse <= 0.01 in every scored cycle")
     curves = read_table(run, "curves")
     last = (curves.filter(pl.col("phase") == "validation")
             .group_by("cycle").agg(pl.col("mse").median(), pl.col("corr_sum").median())
@@ -153,9 +191,18 @@ def main(run_dir: str) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[2] == "--by":
-        print(interval_table(read_table(Path(sys.argv[1]), "runs"), sys.argv[3].split(",")))
-    elif len(sys.argv) == 2:
-        main(sys.argv[1])
+    parser = argparse.ArgumentParser(usage=__doc__.split("\n\n")[1])
+    parser.add_argument("run_dir")
+    parser.add_argument("--by", help="comma-separated columns of the runs table")
+    parser.add_argument("--from-cycle", type=int, help="score replay cycles >= this only (needs --by)")
+    args = parser.parse_args()
+    run = Path(args.run_dir)
+    if args.by:
+        runs = read_table(run, "runs")
+        if args.from_cycle is not None:
+            runs = from_cycle(runs, read_table(run, "curves"), args.from_cycle)
+        print(interval_table(runs, args.by.split(",")))
+    elif args.from_cycle is not None:
+        sys.exit("--from-cycle needs --by")
     else:
-        sys.exit(__doc__)
+        main(args.run_dir)
