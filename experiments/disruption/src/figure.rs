@@ -93,12 +93,12 @@ pub fn finish(cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
         };
         let xs: Vec<f64> = cycles.iter().map(|&c| c as f64).collect();
         corr_series.push(Series {
-            label: name.clone(),
+            label: branch_label(name),
             xs: xs.clone(),
             ys: med(&|v| v.0),
         });
         mse_series.push(Series {
-            label: name.clone(),
+            label: branch_label(name),
             xs,
             ys: med(&|v| v.1.max(1e-6)),
         });
@@ -166,7 +166,7 @@ fn draw_rasters(cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
             seed_target = Some((w.n_rows, w.target.clone()));
         }
         panels.push(rate_raster(
-            format!("{name}: free replay, seed {}", job.1),
+            format!("{}: free replay, seed {}", branch_label(name), job.1),
             w.n_rows,
             w.rate,
             x_range,
@@ -207,4 +207,27 @@ fn first_job_with_traces(run: &RunDir) -> anyhow::Result<Option<(u64, u64)>> {
         }
     }
     Ok(None)
+}
+
+/// A branch as a legend or panel title says it: the built-in disruptions in words (what is held
+/// where, for how long; docs/experiments/disruption.md), a disruption file by its name.
+fn branch_label(name: &str) -> String {
+    match name {
+        "none" => "control (no disruption)".into(),
+        "full" => "whole cycle silenced (-70 mV)".into(),
+        "full_offset" => "whole cycle held at -55 mV".into(),
+        "small" => "90-150 ms silenced (-70 mV)".into(),
+        "small_offset" => "90-150 ms held at -55 mV".into(),
+        file => file.rsplit('/').next().unwrap_or(file).to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn branch_labels_are_words() {
+        assert_eq!(super::branch_label("none"), "control (no disruption)");
+        assert_eq!(super::branch_label("small_offset"), "90-150 ms held at -55 mV");
+        assert_eq!(super::branch_label("data/my_cut.txt"), "my_cut.txt");
+    }
 }
