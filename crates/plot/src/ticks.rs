@@ -123,7 +123,7 @@ pub(crate) fn log10(a: f64, b: f64, target: usize) -> Vec<f64> {
         }
     }
     if best.len() >= 2 {
-        return best;
+        return thin_log(best, 0.6 * (b - a) / target as f64);
     }
     let (lo, hi) = (10f64.powf(a), 10f64.powf(b));
     let (vals, _) = linear(lo, hi, target);
@@ -131,6 +131,33 @@ pub(crate) fn log10(a: f64, b: f64, target: usize) -> Vec<f64> {
         .filter(|v| *v > 0.0)
         .map(f64::log10)
         .collect()
+}
+
+/// Drops ticks (log10 positions) that would sit closer than `min_gap` to a kept one, keeping
+/// the most important first: decades, then mantissas 5, 2, 3, then the rest. On a log axis the
+/// ticks 1..9 crowd towards each decade's top (0.008, 0.009, 0.01), and their labels overlap
+/// there although the count fits.
+fn thin_log(ticks: Vec<f64>, min_gap: f64) -> Vec<f64> {
+    let rank = |p: f64| {
+        let m = 10f64.powf(p - p.floor()).round() as i64;
+        match m {
+            1 | 10 => 0,
+            5 => 1,
+            2 => 2,
+            3 => 3,
+            _ => 4,
+        }
+    };
+    let mut order = ticks.clone();
+    order.sort_by_key(|p| rank(*p));
+    let mut kept: Vec<f64> = Vec::with_capacity(ticks.len());
+    for p in order {
+        if kept.iter().all(|k| (k - p).abs() >= min_gap - 1e-9) {
+            kept.push(p);
+        }
+    }
+    kept.sort_by(f64::total_cmp);
+    kept
 }
 
 /// Decimal places that show every tick of a linear axis with step `step` exactly.
@@ -260,6 +287,25 @@ mod tests {
                 .count();
             assert!(inside >= 2, "{lo}..{hi}: {inside} ticks inside");
         }
+    }
+
+    #[test]
+    fn log_ticks_do_not_crowd_below_a_decade() {
+        // Replay MSE from 0.0048 to 0.0155 on a short axis (6 labels fit if evenly spaced):
+        // 0.009 would sit almost on 0.01 and is dropped; the decade and 0.005 stay.
+        let labels: Vec<String> = log10(0.0048f64.log10(), 0.0155f64.log10(), 6)
+            .iter()
+            .map(|p| fmt_sig(10f64.powf(*p)))
+            .collect();
+        assert!(labels.contains(&"0.01".to_string()), "{labels:?}");
+        assert!(labels.contains(&"0.005".to_string()), "{labels:?}");
+        assert!(!labels.contains(&"0.009".to_string()), "{labels:?}");
+        let t = log10(0.0048f64.log10(), 0.0155f64.log10(), 6);
+        let even = (0.0155f64.log10() - 0.0048f64.log10()) / 6.0;
+        assert!(
+            t.windows(2).all(|w| w[1] - w[0] >= 0.6 * even - 1e-9),
+            "{labels:?}"
+        );
     }
 
     #[test]

@@ -194,6 +194,18 @@ pub fn sustain_corr_sum(n_visible: usize) -> f64 {
     12.0 * n_visible as f64 / 13.0
 }
 
+/// Whether a replay is sustained: corr_sum >= [`sustain_corr_sum`] and MSE <= 0.01 in every
+/// scored replay cycle (`corr_sum_min`, `mse_max`: the worst cycle's, as in the `runs` table).
+pub fn sustained(corr_sum_min: f64, mse_max: f64, n_visible: usize) -> bool {
+    corr_sum_min >= sustain_corr_sum(n_visible) && mse_max <= 0.01
+}
+
+/// The legend label of the [`sustain_corr_sum`] line: `criterion 12`, `criterion 4.62`.
+pub fn criterion_label(n_visible: usize) -> String {
+    let c = format!("{:.2}", sustain_corr_sum(n_visible));
+    format!("criterion {}", c.trim_end_matches(".00"))
+}
+
 /// Logs one line per seed and the number of seeds that replay at `corr_sum >=`
 /// [`sustain_corr_sum`] and `mse <= 0.01` in every scored replay cycle.
 pub fn summarize(run: &RunDir) -> anyhow::Result<()> {
@@ -224,7 +236,7 @@ pub fn summarize(run: &RunDir) -> anyhow::Result<()> {
     let mut n_ok = 0;
     let mut criteria = Vec::new();
     for &(seed, criterion, (cs, mse, cs_min, mse_max), (vcs, vmse, secs)) in &rows {
-        let ok = cs_min >= criterion && mse_max <= 0.01;
+        let ok = cs_min >= criterion && mse_max <= 0.01; // = sustained()
         if !criteria.contains(&criterion) {
             criteria.push(criterion);
         }

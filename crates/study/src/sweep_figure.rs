@@ -107,6 +107,31 @@ pub struct SweepRow {
     pub replay_corr_sum: f64,
     pub replay_mse: f64,
     pub replay_corr_sum_min: f64,
+    pub replay_mse_max: f64,
+    pub n_visible: usize,
+}
+
+impl SweepRow {
+    /// Replay sustained in every scored cycle ([`crate::figure::sustained`]).
+    pub fn sustained(&self) -> bool {
+        crate::figure::sustained(
+            self.replay_corr_sum_min,
+            self.replay_mse_max,
+            self.n_visible,
+        )
+    }
+}
+
+/// The corr_sum criterion line of a panel: at [`crate::figure::sustain_corr_sum`] when every
+/// row has the same number of visible neurons, none otherwise.
+pub fn criterion_line(rows: &[SweepRow]) -> Vec<(String, f64)> {
+    match rows.first() {
+        Some(r) if rows.iter().all(|o| o.n_visible == r.n_visible) => vec![(
+            crate::figure::criterion_label(r.n_visible),
+            crate::figure::sustain_corr_sum(r.n_visible),
+        )],
+        _ => Vec::new(),
+    }
 }
 
 /// Reads the runs table of a sweep; `group_col` is a string column, `x_col` numeric.
@@ -118,10 +143,12 @@ pub fn read_sweep(run: &RunDir, x_col: &str, group_col: &str) -> anyhow::Result<
             strings(&b, group_col)?,
             numeric(&b, x_col)?,
         );
-        let (cs, mse, cs_min) = (
+        let (cs, mse, cs_min, mse_max, n_vis) = (
             numeric(&b, "replay_corr_sum")?,
             numeric(&b, "replay_mse")?,
             numeric(&b, "replay_corr_sum_min")?,
+            numeric(&b, "replay_mse_max")?,
+            numeric(&b, "n_visible")?,
         );
         for k in 0..b.num_rows() {
             rows.push(SweepRow {
@@ -131,6 +158,8 @@ pub fn read_sweep(run: &RunDir, x_col: &str, group_col: &str) -> anyhow::Result<
                 replay_corr_sum: cs[k],
                 replay_mse: mse[k],
                 replay_corr_sum_min: cs_min[k],
+                replay_mse_max: mse_max[k],
+                n_visible: n_vis[k] as usize,
             });
         }
     }
@@ -228,7 +257,7 @@ pub fn draw_sweep(
             hlines,
         })
     };
-    let crit = || vec![("criterion 12".to_owned(), 12.0)];
+    let crit = || criterion_line(&rows);
     let mut panels = vec![
         lines(
             "Replay without teacher (median over seeds)",
@@ -309,14 +338,16 @@ pub fn draw_sweep(
     Ok(())
 }
 
+/// The column header of the sustained-replay counts in summaries.
+pub const SUSTAIN_HEADER: &str = "seeds sustaining replay (corr_sum >= 12/13 per visible neuron and MSE <= 0.01 in every scored cycle)";
+
 /// A Markdown table: per group and swept value, the median replay scores and how many seeds
-/// sustain replay (corr_sum >= `criterion` in every scored cycle).
+/// sustain replay ([`SweepRow::sustained`]).
 pub fn markdown_table(
     run: &RunDir,
     x_col: &str,
     x_label: &str,
     group_col: &str,
-    criterion: f64,
 ) -> anyhow::Result<String> {
     let rows = read_sweep(run, x_col, group_col)?;
     let mut groups: BTreeMap<(&str, i64), Vec<&SweepRow>> = BTreeMap::new();
@@ -327,13 +358,10 @@ pub fn markdown_table(
             .push(r);
     }
     let mut s = format!(
-        "| {group_col} | {x_label} | seeds | sustain replay | median replay corr_sum | median replay MSE |\n|---|---|---|---|---|---|\n"
+        "| {group_col} | {x_label} | seeds | {SUSTAIN_HEADER} | median replay corr_sum | median replay MSE |\n|---|---|---|---|---|---|\n"
     );
     for ((g, _), rs) in &groups {
-        let ok = rs
-            .iter()
-            .filter(|r| r.replay_corr_sum_min >= criterion)
-            .count();
+        let ok = rs.iter().filter(|r| r.sustained()).count();
         let cs: Vec<f64> = rs.iter().map(|r| r.replay_corr_sum).collect();
         let mse: Vec<f64> = rs.iter().map(|r| r.replay_mse).collect();
         s += &format!(
@@ -348,21 +376,20 @@ pub fn markdown_table(
 }
 
 /// Heat maps over two swept config columns (`x_col` across, `y_col` down), one cell per grid
-/// point with its value written in: the fraction of seeds that sustain replay (corr_sum >=
-/// `criterion` in every scored cycle), median replay corr_sum, median replay MSE and median
+/// point with its value written in: the fraction of seeds that sustain replay
+/// ([`crate::figure::sustained`]), median replay corr_sum, median replay MSE and median
 /// scaffold edges. Returns the same numbers as a Markdown table, one row per grid point.
 pub fn draw_heatmaps(
     run: &RunDir,
     x_col: &str,
     y_col: &str,
-    criterion: f64,
     title: &str,
     file_name: &str,
 ) -> anyhow::Result<String> {
     // (y, x) -> per job.
     struct Cell {
         corr_sum: f64,
-        corr_sum_min: f64,
+        sustained: bool,
         mse: f64,
         edges: f64,
         reached: f64,
@@ -371,10 +398,12 @@ pub fn draw_heatmaps(
     let key = |v: f64| (v * 1e6).round() as i64;
     for b in run.read_table("runs")? {
         let (x, y) = (numeric(&b, x_col)?, numeric(&b, y_col)?);
-        let (cs, cs_min, mse) = (
+        let (cs, cs_min, mse, mse_max, n_vis) = (
             numeric(&b, "replay_corr_sum")?,
             numeric(&b, "replay_corr_sum_min")?,
             numeric(&b, "replay_mse")?,
+            numeric(&b, "replay_mse_max")?,
+            numeric(&b, "n_visible")?,
         );
         let (edges, reached) = (
             numeric(&b, "scaffold_edges")?,
@@ -383,7 +412,7 @@ pub fn draw_heatmaps(
         for k in 0..b.num_rows() {
             cells.entry((key(y[k]), key(x[k]))).or_default().push(Cell {
                 corr_sum: cs[k],
-                corr_sum_min: cs_min[k],
+                sustained: crate::figure::sustained(cs_min[k], mse_max[k], n_vis[k] as usize),
                 mse: mse[k],
                 edges: edges[k],
                 reached: reached[k],
@@ -397,7 +426,7 @@ pub fn draw_heatmaps(
     ys.sort_unstable();
     ys.dedup();
     let show = |k: i64| format!("{}", k as f64 / 1e6);
-    let sustained = |v: &[Cell]| v.iter().filter(|c| c.corr_sum_min >= criterion).count();
+    let sustained = |v: &[Cell]| v.iter().filter(|c| c.sustained).count();
     let grid = |f: &dyn Fn(&[Cell]) -> f64| -> Vec<f64> {
         let mut out = Vec::with_capacity(xs.len() * ys.len());
         for &y in &ys {
@@ -462,7 +491,7 @@ pub fn draw_heatmaps(
         .fold(1.0, f64::max);
     let panels = vec![
         raster(
-            &format!("seeds sustaining replay (corr_sum >= {criterion})"),
+            "seeds sustaining replay",
             "fraction of seeds",
             fraction,
             0.0,
@@ -535,7 +564,7 @@ pub fn finish_sweep(
     title: &str,
     file_name: &str,
 ) -> anyhow::Result<()> {
-    let table = markdown_table(run, x_col, x_label, group_col, 12.0)?;
+    let table = markdown_table(run, x_col, x_label, group_col)?;
     tracing::info!("summary:\n{table}");
     elise_sweep::write_file_atomic(&run.path().join("summary.md"), table.as_bytes())?;
     draw_sweep(run, x_col, x_label, group_col, title, file_name)

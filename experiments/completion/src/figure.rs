@@ -70,7 +70,7 @@ pub(crate) fn finish(run: &RunDir) -> anyhow::Result<()> {
     let panel = |title: &str, y: &str, m: usize, hlines: Vec<(String, f64)>| {
         Panel::Lines(Lines {
             title: title.into(),
-            x_label: "cued fraction of the cycle (states or visible neurons)".into(),
+            x_label: "cued fraction of the cycle (of its states, or of its visible neurons)".into(),
             y_label: y.into(),
             series: series(m),
             log_x: false,
@@ -83,12 +83,12 @@ pub(crate) fn finish(run: &RunDir) -> anyhow::Result<()> {
         title: "exp-completion: recall from a cue after a reset to rest (median over seeds)".into(),
         panels: vec![
             panel(
-                "Uncued part of the cue cycle",
-                "recall = 1 - MSE / MSE at rest",
+                "Recall: uncued part of the cue cycle",
+                "recall (1 - MSE / MSE at rest)",
                 1,
                 vec![("perfect".into(), 1.0), ("rest".into(), 0.0)],
             ),
-            panel("Uncued part of the cue cycle", "MSE", 2, vec![]),
+            panel("Error: uncued part of the cue cycle", "MSE", 2, vec![]),
             panel(
                 "Free cycles after the cue (best shift)",
                 "replay corr_sum",
@@ -96,8 +96,8 @@ pub(crate) fn finish(run: &RunDir) -> anyhow::Result<()> {
                 vec![("criterion 12".into(), 12.0)],
             ),
         ],
-        n_cols: 3,
-        panel_size: (560, 400),
+        n_cols: 1,
+        panel_size: (1000, 300),
     };
     elise_plot::save(&fig, &run.path().join("completion.png"))?;
     let mut s = String::from(

@@ -19,7 +19,6 @@ fn figures(_cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
         run,
         "scaffold_p",
         "scaffold_q",
-        12.0,
         "exp-scaffold: scaffold parameters p, q (Fig 4a)",
         "scaffold.png",
     )?;
