@@ -383,15 +383,16 @@ pub(crate) fn has_markers(l: &Lines, k: usize) -> bool {
     n > 0 && n <= MARKER_MAX_POINTS
 }
 
-/// The labels of the legend shared by all line panels of a figure: when there are at least
-/// two line panels and every one of them has the same series labels (more than one), the
-/// figure draws one legend below its grid instead of one per panel.
+/// The labels of the legend shared by the line panels of a figure: when at least two line
+/// panels have more than one series and all of those have the same series labels, the figure
+/// draws one legend below its grid instead of one per panel (panels with a single series have
+/// no legend either way).
 pub(crate) fn shared_legend(panels: &[crate::Panel]) -> Option<Vec<String>> {
     let mut lists = panels.iter().filter_map(|p| match p {
-        crate::Panel::Lines(l) => {
+        crate::Panel::Lines(l) if l.series.len() > 1 => {
             Some(l.series.iter().map(|s| s.label.clone()).collect::<Vec<_>>())
         }
-        crate::Panel::Raster(_) => None,
+        _ => None,
     });
     let first = lists.next()?;
     let mut count = 1;
@@ -434,7 +435,7 @@ pub(crate) fn draw_figure_legend<DB: DrawingBackend>(
     for (k, label) in labels.iter().enumerate() {
         let (col, row) = (k as i32 % cols, k as i32 / cols);
         let marked = panels.iter().any(|p| match p {
-            crate::Panel::Lines(l) => has_markers(l, k),
+            crate::Panel::Lines(l) => l.series.len() > 1 && has_markers(l, k),
             crate::Panel::Raster(_) => false,
         });
         let at = (

@@ -193,6 +193,18 @@ fn median_curve(
         .unzip())
 }
 
+/// A swept value as a legend says it: `tutor noise sigma = 4 mV` for the axis label
+/// `tutor noise sigma (mV)`, `latent neurons = 50` for `latent neurons`.
+fn value_label(x_label: &str, x: f64) -> String {
+    match x_label.strip_suffix(')').and_then(|l| l.split_once(" (")) {
+        Some((name, unit)) => format!("{name} = {x} {unit}"),
+        None => format!("{x_label} = {x}"),
+    }
+}
+
+/// Most curves in one panel when a single group's swept values each get their own.
+const MAX_CURVES: usize = 8;
+
 /// Draws the sweep figure; `x_label` names the swept quantity; `perfect` is the best corr_sum.
 pub fn draw_sweep(
     run: &RunDir,
@@ -277,7 +289,8 @@ pub fn draw_sweep(
         ),
     ];
     // Curves of each group at its largest swept value (groups may sweep different ranges,
-    // as exp-compare's methods do).
+    // as exp-compare's methods do); with a single group, one curve per swept value instead
+    // (exp-noisy-tutor, exp-size: how learning changes along the sweep).
     let curves = run.read_table("curves")?;
     let mut val = Vec::new();
     let mut rep = Vec::new();
@@ -286,14 +299,30 @@ pub fn draw_sweep(
         .map(|by_x| by_x.values().next_back().expect("a group has rows")[0].x)
         .collect();
     largest.dedup();
-    for (g, by_x) in &groups {
-        let rs = by_x.values().next_back().expect("a group has rows");
-        // With one largest value (named in the title) the labels are the groups alone, as in
-        // the panels above, so the figure shares one legend.
-        let label = match largest[..] {
-            [_] => readable_group(g),
-            _ => format!("{} ({} = {})", readable_group(g), x_label, rs[0].x),
-        };
+    let along = match groups.values().collect::<Vec<_>>()[..] {
+        [by_x] if by_x.len() <= MAX_CURVES => Some(by_x),
+        _ => None,
+    };
+    let picked: Vec<(String, &Vec<&SweepRow>)> = match along {
+        Some(by_x) => by_x
+            .values()
+            .map(|rs| (value_label(x_label, rs[0].x), rs))
+            .collect(),
+        None => groups
+            .iter()
+            .map(|(g, by_x)| {
+                let rs = by_x.values().next_back().expect("a group has rows");
+                // With one largest value (named in the title) the labels are the groups
+                // alone, as in the panels above, so the figure shares one legend.
+                let label = match largest[..] {
+                    [_] => readable_group(g),
+                    _ => format!("{} ({} = {})", readable_group(g), x_label, rs[0].x),
+                };
+                (label, rs)
+            })
+            .collect(),
+    };
+    for (label, rs) in picked {
         let jobs: Vec<u64> = rs.iter().map(|r| r.job).collect();
         let (xs, ys) = median_curve(&curves, &jobs, "validation", "corr_sum")?;
         val.push(Series {
@@ -304,8 +333,9 @@ pub fn draw_sweep(
         let (xs, ys) = median_curve(&curves, &jobs, "replay", "corr_sum")?;
         rep.push(Series { label, xs, ys });
     }
-    let at = match largest[..] {
-        [x] => format!("{x_label} = {x}"),
+    let at = match (along, &largest[..]) {
+        (Some(_), _) => format!("per {}", x_label.split(" (").next().unwrap_or(x_label)),
+        (None, [x]) => format!("{x_label} = {x}"),
         _ => format!("each at its largest {x_label}"),
     };
     if val.iter().any(|s| !s.xs.is_empty()) {
@@ -573,6 +603,18 @@ pub fn finish_sweep(
 #[cfg(test)]
 mod tests {
     use super::readable_group;
+
+    #[test]
+    fn value_labels() {
+        assert_eq!(
+            super::value_label("tutor noise sigma (mV)", 4.0),
+            "tutor noise sigma = 4 mV"
+        );
+        assert_eq!(
+            super::value_label("latent neurons", 50.0),
+            "latent neurons = 50"
+        );
+    }
 
     #[test]
     fn readable_groups() {
