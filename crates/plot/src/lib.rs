@@ -411,7 +411,7 @@ fn render<DB: DrawingBackend>(
     } else {
         titled(&root, &fig.title, sizes.figure_title, sizes)?
     };
-    // One legend below the grid when every line panel has the same series.
+    // One legend below the grid for the line panels that have the same series.
     let shared = lines::shared_legend(&fig.panels);
     let (grid, legend) = match &shared {
         Some(labels) => {
@@ -426,7 +426,10 @@ fn render<DB: DrawingBackend>(
     for (panel, cell) in fig.panels.iter().zip(cells.iter()) {
         match panel {
             Panel::Raster(r) => raster::draw(r, cell, sizes)?,
-            Panel::Lines(l) => lines::draw(l, cell, sizes, shared.is_none())?,
+            Panel::Lines(l) => {
+                let own_legend = shared.as_ref() != Some(&lines::labels_of(l));
+                lines::draw(l, cell, sizes, own_legend)?
+            }
         }
     }
     if let (Some(labels), Some(area)) = (&shared, &legend) {

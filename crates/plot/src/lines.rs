@@ -383,26 +383,32 @@ pub(crate) fn has_markers(l: &Lines, k: usize) -> bool {
     n > 0 && n <= MARKER_MAX_POINTS
 }
 
-/// The labels of the legend shared by the line panels of a figure: when at least two line
-/// panels have more than one series and all of those have the same series labels, the figure
-/// draws one legend below its grid instead of one per panel (panels with a single series have
-/// no legend either way).
+/// The labels of the legend shared by line panels of a figure: the series labels (more than
+/// one) that at least two line panels have in common, exactly; those panels draw no legend of
+/// their own and the figure draws this one below its grid. Other panels keep their own legend
+/// (panels with a single series have none either way). With several candidate lists the one
+/// shared by the most panels wins, then the first.
 pub(crate) fn shared_legend(panels: &[crate::Panel]) -> Option<Vec<String>> {
-    let mut lists = panels.iter().filter_map(|p| match p {
-        crate::Panel::Lines(l) if l.series.len() > 1 => {
-            Some(l.series.iter().map(|s| s.label.clone()).collect::<Vec<_>>())
+    let lists: Vec<Vec<String>> = panels
+        .iter()
+        .filter_map(|p| match p {
+            crate::Panel::Lines(l) if l.series.len() > 1 => Some(labels_of(l)),
+            _ => None,
+        })
+        .collect();
+    let mut best: Option<(usize, &Vec<String>)> = None;
+    for list in &lists {
+        let count = lists.iter().filter(|o| *o == list).count();
+        if count >= 2 && best.is_none_or(|(c, _)| count > c) {
+            best = Some((count, list));
         }
-        _ => None,
-    });
-    let first = lists.next()?;
-    let mut count = 1;
-    for other in lists {
-        if other != first {
-            return None;
-        }
-        count += 1;
     }
-    (count >= 2 && first.len() > 1).then_some(first)
+    best.map(|(_, list)| list.clone())
+}
+
+/// The series labels of a lines panel, in order.
+pub(crate) fn labels_of(l: &Lines) -> Vec<String> {
+    l.series.iter().map(|s| s.label.clone()).collect()
 }
 
 /// Height in pixels of the figure legend for `labels` across a figure `width` wide.
@@ -435,7 +441,7 @@ pub(crate) fn draw_figure_legend<DB: DrawingBackend>(
     for (k, label) in labels.iter().enumerate() {
         let (col, row) = (k as i32 % cols, k as i32 / cols);
         let marked = panels.iter().any(|p| match p {
-            crate::Panel::Lines(l) => l.series.len() > 1 && has_markers(l, k),
+            crate::Panel::Lines(l) => labels_of(l) == labels && has_markers(l, k),
             crate::Panel::Raster(_) => false,
         });
         let at = (
@@ -964,6 +970,40 @@ mod tests {
         );
         assert_eq!(out.len(), 2);
         assert_eq!(out[1].last(), Some(&(0.7, 0.6)));
+    }
+
+    #[test]
+    fn legend_shared_by_the_panels_with_the_same_series() {
+        let panel = |labels: &[&str]| {
+            crate::Panel::Lines(Lines {
+                title: String::new(),
+                x_label: String::new(),
+                y_label: String::new(),
+                series: labels
+                    .iter()
+                    .map(|l| crate::Series {
+                        label: (*l).into(),
+                        xs: vec![0.0, 1.0],
+                        ys: vec![0.0, 1.0],
+                    })
+                    .collect(),
+                log_x: false,
+                log_y: false,
+                y_range: None,
+                hlines: Vec::new(),
+            })
+        };
+        let seeds = ["seed 1", "seed 2"];
+        // exp-force: a target/output panel, then two panels of the same seeds.
+        let force = [panel(&["target", "output"]), panel(&seeds), panel(&seeds)];
+        assert_eq!(
+            shared_legend(&force),
+            Some(vec!["seed 1".to_string(), "seed 2".to_string()])
+        );
+        // Single-series panels do not prevent sharing; a list in one panel only is not shared.
+        assert!(shared_legend(&[panel(&["elise"]), panel(&seeds), panel(&seeds)]).is_some());
+        assert_eq!(shared_legend(&[panel(&["a", "b"]), panel(&seeds)]), None);
+        assert_eq!(shared_legend(&[panel(&["a"]), panel(&["a"])]), None);
     }
 
     #[test]

@@ -227,7 +227,10 @@ mod tests {
     #[test]
     fn branch_labels_are_words() {
         assert_eq!(super::branch_label("none"), "control (no disruption)");
-        assert_eq!(super::branch_label("small_offset"), "90-150 ms held at -55 mV");
+        assert_eq!(
+            super::branch_label("small_offset"),
+            "90-150 ms held at -55 mV"
+        );
         assert_eq!(super::branch_label("data/my_cut.txt"), "my_cut.txt");
     }
 }
