@@ -411,8 +411,8 @@ pub fn markdown_table(
 /// scaffold edges. Returns the same numbers as a Markdown table, one row per grid point.
 pub fn draw_heatmaps(
     run: &RunDir,
-    x_col: &str,
-    y_col: &str,
+    (x_col, x_label): (&str, &str),
+    (y_col, y_label): (&str, &str),
     title: &str,
     file_name: &str,
 ) -> anyhow::Result<String> {
@@ -480,9 +480,9 @@ pub fn draw_heatmaps(
             values,
             vmin,
             vmax,
-            x_label: x_col.into(),
+            x_label: x_label.into(),
             x_range: (0.0, (xs.len().max(2) - 1) as f64),
-            y_label: y_col.into(),
+            y_label: y_label.into(),
             x_categories: xs.iter().map(|&k| show(k)).collect(),
             y_categories: ys.iter().map(|&k| show(k)).collect(),
             cell_labels: labels,
@@ -562,7 +562,7 @@ pub fn draw_heatmaps(
     elise_plot::save(&fig, &run.path().join(file_name))?;
 
     let mut table = format!(
-        "| {x_col} | {y_col} | seeds | sustain replay | median replay corr_sum | median replay MSE | median scaffold edges | median latent neurons reached |\n|---|---|---|---|---|---|---|---|\n"
+        "| {x_col} | {y_col} | seeds | {SUSTAIN_HEADER} | median replay corr_sum | median replay MSE | median scaffold edges | median latent neurons reached |\n|---|---|---|---|---|---|---|---|\n"
     );
     for &x in &xs {
         for &y in &ys {

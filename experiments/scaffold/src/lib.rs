@@ -17,8 +17,8 @@ pub fn experiment() -> Study {
 fn figures(_cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
     let table = elise_study::sweep_figure::draw_heatmaps(
         run,
-        "scaffold_p",
-        "scaffold_q",
+        ("scaffold_p", "p (a teacher makes one more edge)"),
+        ("scaffold_q", "q (acceptance)"),
         "exp-scaffold: scaffold parameters p, q (Fig 4a)",
         "scaffold.png",
     )?;
