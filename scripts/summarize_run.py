@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Print a summary of an exp-birdsong run directory from its Parquet tables.
 
-Usage: python3 scripts/summarize_run.py RUN_DIR [--by COLUMN[,COLUMN...] [--from-cycle C]]
+Usage: python3 scripts/summarize_run.py RUN_DIR [RUN_DIR...] [--by COLUMN[,COLUMN...] [--from-cycle C]]
 Needs polars (pip install polars).
 
 With --by (e.g. --by network_n_latent for exp-size, --by scaffold_p,scaffold_q for exp-scaffold),
@@ -11,6 +11,9 @@ scored replay cycle) with a 95 % Wilson interval, and
 the median replay corr_sum and MSE over seeds with a distribution-free 95 % interval (order
 statistics of the binomial; with 10 seeds the 2nd and 9th values, 97.9 % coverage). A replay
 whose visible neurons fall silent has corr_sum NaN and ranks lowest.
+
+With several run directories (and --by), one table with a first column `run` (the directory's
+name): how explorations with different configs compare.
 
 With --from-cycle C as well (e.g. --by branch --from-cycle 5 for exp-disruption, whose
 disruption is in replay cycle 4), the same row is computed from the `curves` table over the
@@ -192,17 +195,27 @@ def main(run_dir: str) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(usage=__doc__.split("\n\n")[1])
-    parser.add_argument("run_dir")
+    parser.add_argument("run_dir", nargs="+")
     parser.add_argument("--by", help="comma-separated columns of the runs table")
     parser.add_argument("--from-cycle", type=int, help="score replay cycles >= this only (needs --by)")
     args = parser.parse_args()
-    run = Path(args.run_dir)
     if args.by:
-        runs = read_table(run, "runs")
-        if args.from_cycle is not None:
-            runs = from_cycle(runs, read_table(run, "curves"), args.from_cycle)
-        print(interval_table(runs, args.by.split(",")))
+        tables = []
+        for d in args.run_dir:
+            run = Path(d)
+            runs = read_table(run, "runs")
+            if args.from_cycle is not None:
+                runs = from_cycle(runs, read_table(run, "curves"), args.from_cycle)
+            if len(args.run_dir) > 1:
+                runs = runs.with_columns(pl.lit(run.name).alias("run"))
+            tables.append(runs)
+        by = args.by.split(",")
+        if len(args.run_dir) > 1:
+            by = ["run"] + by
+        print(interval_table(pl.concat(tables, how="diagonal_relaxed"), by))
     elif args.from_cycle is not None:
         sys.exit("--from-cycle needs --by")
+    elif len(args.run_dir) > 1:
+        sys.exit("several run directories need --by")
     else:
-        main(args.run_dir)
+        main(args.run_dir[0])
