@@ -226,7 +226,7 @@ pub fn summarize(run: &RunDir) -> anyhow::Result<()> {
         for k in 0..b.num_rows() {
             rows.push((
                 seed[k],
-                sustain_corr_sum(n_vis[k] as usize),
+                n_vis[k] as usize,
                 (cs[k], mse[k], cs_min[k], mse_max[k]),
                 (vcs[k], vmse[k], secs[k]),
             ));
@@ -235,8 +235,9 @@ pub fn summarize(run: &RunDir) -> anyhow::Result<()> {
     rows.sort_by_key(|r| r.0);
     let mut n_ok = 0;
     let mut criteria = Vec::new();
-    for &(seed, criterion, (cs, mse, cs_min, mse_max), (vcs, vmse, secs)) in &rows {
-        let ok = cs_min >= criterion && mse_max <= 0.01; // = sustained()
+    for &(seed, n_vis, (cs, mse, cs_min, mse_max), (vcs, vmse, secs)) in &rows {
+        let ok = sustained(cs_min, mse_max, n_vis);
+        let criterion = sustain_corr_sum(n_vis);
         if !criteria.contains(&criterion) {
             criteria.push(criterion);
         }
