@@ -169,6 +169,18 @@ fn problems(page: &Path) -> Vec<String> {
             out.push(format!("{name}: `{path}` does not exist"));
         }
     }
+    // A section (heading of level 1 or 2) that appears twice is a pasted copy.
+    let mut seen: Vec<&str> = Vec::new();
+    for line in prose(&text).lines() {
+        let level = line.len() - line.trim_start_matches('#').len();
+        if (1..=2).contains(&level) && line[level..].starts_with(' ') {
+            let h = line[level..].trim();
+            if seen.contains(&h) {
+                out.push(format!("{name}: section \"{h}\" appears twice"));
+            }
+            seen.push(h);
+        }
+    }
     // Spelled in parts so that this file does not itself name a machine path.
     let (work, home) = (concat!("/", "work/"), concat!("/", "home/"));
     if text.contains(work) || text.contains(home) && !text.contains(concat!("/", "home/me/")) {
@@ -219,14 +231,16 @@ fn the_checks_catch_broken_links_and_paths() {
     std::fs::write(
         &page,
         "# Title (one)\n\n[ok](#title-one) [bad](#nope) [gone](missing.md) \
-         `crates/no-such-crate/src/lib.rs` `crates/lab/src/lib.rs`\n\n```\n[x](ignored.md)\n```\n",
+         `crates/no-such-crate/src/lib.rs` `crates/lab/src/lib.rs`\n\n```\n[x](ignored.md)\n```\n\
+         ## Part\n### Sub\n## Part\n### Sub\n",
     )
     .unwrap();
     let found = problems(&page);
     std::fs::remove_dir_all(&dir).unwrap();
-    assert_eq!(found.len(), 3, "{found:#?}");
+    assert_eq!(found.len(), 4, "{found:#?}");
     assert!(found[0].contains("#nope") && found[1].contains("missing.md"));
     assert!(found[2].contains("no-such-crate"));
+    assert!(found[3].contains("\"Part\" appears twice"), "{found:#?}");
     assert_eq!(
         slug("The step at 13 + 50 neurons"),
         "the-step-at-13--50-neurons"
