@@ -325,6 +325,9 @@ fn write(
                 grid_rows,
                 &sizes,
             )?;
+            // plotters-svg writes embedded bitmaps (heat maps) as `data:png;base64,...`, which
+            // is not a MIME type; browsers and Inkscape want `data:image/png`.
+            let svg = svg.replace("href=\"data:png;base64,", "href=\"data:image/png;base64,");
             fs::write(&tmp, svg).map_err(|e| format!("writing {}: {e}", tmp.display()))
         }
     }))

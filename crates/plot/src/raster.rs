@@ -203,24 +203,11 @@ pub(crate) fn draw<DB: DrawingBackend>(
     let (pw, ph) = chart.plotting_area().dim_in_pixel();
     let bins_x = r.n_cols.min(pw.max(1) as usize);
     let bins_y = r.n_rows.min(ph.max(1) as usize);
-    // Neighbouring bins of one colour in a row are merged into one rectangle (fewer shapes,
-    // a much smaller SVG).
-    let mut cells = Vec::with_capacity(bins_x * bins_y);
+    // The cells are one bitmap at the plot's pixel size: in the SVG an embedded PNG (as
+    // matplotlib's imshow does), so a raster of thousands of columns stays small.
+    let mut bins = Vec::with_capacity(bins_x * bins_y);
     for by in 0..bins_y {
         let (r0, r1) = (by * r.n_rows / bins_y, (by + 1) * r.n_rows / bins_y);
-        let mut run: Option<(usize, RGBColor)> = None;
-        let mut flush = |run: Option<(usize, RGBColor)>, end: usize| {
-            if let Some((start, colour)) = run {
-                let (c0, c1) = (start * r.n_cols / bins_x, end * r.n_cols / bins_x);
-                cells.push(Rectangle::new(
-                    [
-                        (xa + c0 as f64 * col_w, n - r0 as f64),
-                        (xa + c1 as f64 * col_w, n - r1 as f64),
-                    ],
-                    colour.filled(),
-                ));
-            }
-        };
         for bx in 0..bins_x {
             let (c0, c1) = (bx * r.n_cols / bins_x, (bx + 1) * r.n_cols / bins_x);
             let (mut sum, mut count) = (0.0, 0usize);
@@ -237,18 +224,21 @@ pub(crate) fn draw<DB: DrawingBackend>(
             } else {
                 sum / count as f64
             };
-            let colour = colormap::at(t);
-            match run {
-                Some((_, c)) if c == colour => {}
-                _ => {
-                    flush(run, bx);
-                    run = Some((bx, colour));
-                }
-            }
+            bins.push(colormap::at(t));
         }
-        flush(run, bins_x);
     }
-    chart.draw_series(cells).map_err(de)?;
+    let (pw, ph) = (pw.max(1) as usize, ph.max(1) as usize);
+    let mut pixels = Vec::with_capacity(pw * ph * 3);
+    for py in 0..ph {
+        let by = py * bins_y / ph;
+        for px in 0..pw {
+            let RGBColor(red, green, blue) = bins[by * bins_x + px * bins_x / pw];
+            pixels.extend_from_slice(&[red, green, blue]);
+        }
+    }
+    let image = BitMapElement::with_owned_buffer((xa, n), (pw as u32, ph as u32), pixels)
+        .ok_or("heat map bitmap: wrong buffer size")?;
+    chart.plotting_area().draw(&image).map_err(de)?;
     if !r.cell_labels.is_empty() {
         let mut texts = Vec::with_capacity(r.cell_labels.len());
         for row in 0..r.n_rows {

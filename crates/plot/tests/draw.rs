@@ -491,6 +491,15 @@ fn save_writes_png_and_svg_atomically() {
     ] {
         assert!(texts.iter().any(|t| t == needle), "SVG lacks {needle:?}");
     }
+    // The heat map is one embedded PNG (a valid data URI) at the plot's pixel size, not a
+    // rectangle per cell: the SVG stays small whatever the number of columns.
+    assert_eq!(text.matches("<image").count(), 1, "one bitmap per heat map");
+    assert!(
+        text.contains("href=\"data:image/png;base64,iVBORw0KGgo"),
+        "a PNG data URI"
+    );
+    assert!(!text.contains("data:png;"), "no MIME-less data URI");
+    assert!(text.len() < 150_000, "SVG of {} bytes", text.len());
     // Only the two files: no temporary file left behind.
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
