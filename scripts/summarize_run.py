@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Print a summary of an exp-birdsong run directory from its Parquet tables.
 
-Usage: python3 scripts/summarize_run.py RUN_DIR [RUN_DIR...] [--by COLUMN[,COLUMN...] [--from-cycle C]]
+Usage: python3 scripts/summarize_run.py RUN_DIR [RUN_DIR...] [--by COLUMN[,COLUMN...] [--from-cycle C] [--paired]]
 Needs polars (pip install polars).
 
 With --by (e.g. --by network_n_latent for exp-size, --by scaffold_p,scaffold_q for exp-scaffold),
@@ -14,6 +14,12 @@ whose visible neurons fall silent has corr_sum NaN and ranks lowest.
 
 With several run directories (and --by), one table with a first column `run` (the directory's
 name): how explorations with different configs compare.
+
+With two run directories, --by and --paired (e.g. the paper's parameters against a preset on
+the same seeds), the jobs are paired by seed and the --by columns: per group, the number of
+pairs, each run's success count with its Wilson interval, the discordant pairs (only the first
+sustains, only the second) and the exact two-sided McNemar p-value of "both succeed equally
+often" (binomial test on the discordant pairs). Jobs without a partner are left out and counted.
 
 With --from-cycle C as well (e.g. --by branch --from-cycle 5 for exp-disruption, whose
 disruption is in replay cycle 4), the same row is computed from the `curves` table over the
@@ -175,6 +181,53 @@ def interval_table(runs: pl.DataFrame, by: list[str]) -> str:
     return "\n".join(lines)
 
 
+def mcnemar_p(only_a: int, only_b: int) -> float:
+    """Exact two-sided McNemar p-value: P(a result at least as unbalanced as only_a : only_b)
+    when each discordant pair goes either way with probability 1/2."""
+    n = only_a + only_b
+    if n == 0:
+        return 1.0
+    k = min(only_a, only_b)
+    return min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2**n)
+
+
+def paired_table(a: pl.DataFrame, b: pl.DataFrame, names: tuple[str, str], by: list[str]) -> str:
+    """One Markdown row per group: runs `a` and `b` paired by `by` + seed (see the module docs)."""
+    keys = by + ["seed"]
+    for name, run in zip(names, (a, b)):
+        dup = run.select(keys).is_duplicated()
+        if dup.any():
+            example = run.select(keys).filter(dup).row(0, named=True)
+            sys.exit(f"--paired: {name} has several jobs for {example}; add the columns that tell "
+                     "them apart to --by")
+    ok_a = a.select(keys + [sustained().alias("ok_a")])
+    ok_b = b.select(keys + [sustained().alias("ok_b")])
+    pairs = ok_a.join(ok_b, on=keys, how="inner")
+    unpaired = a.height + b.height - 2 * pairs.height
+    na, nb = names
+    head = (f"| {' | '.join(by)} | pairs | {na} sustains (95 % CI) | {nb} sustains (95 % CI) "
+            f"| only {na} | only {nb} | McNemar p |")
+    lines = [head, "|" + "---|" * (len(by) + 6)]
+    for key, g in sorted(pairs.group_by(by, maintain_order=True), key=lambda kg: kg[0]):
+        n = g.height
+        sa, sb = g["ok_a"].sum(), g["ok_b"].sum()
+        only_a = g.filter(pl.col("ok_a") & ~pl.col("ok_b")).height
+        only_b = g.filter(~pl.col("ok_a") & pl.col("ok_b")).height
+        (la, ha), (lb, hb) = wilson(sa, n), wilson(sb, n)
+        cells = [str(k) for k in key] + [
+            str(n),
+            f"{sa} of {n} ({la:.2f}–{ha:.2f})",
+            f"{sb} of {n} ({lb:.2f}–{hb:.2f})",
+            str(only_a),
+            str(only_b),
+            f"{mcnemar_p(only_a, only_b):.2g}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    if unpaired:
+        lines.append(f"\n{unpaired} jobs without a partner in the other run (not counted).")
+    return "\n".join(lines)
+
+
 def main(run_dir: str) -> None:
     run = Path(run_dir)
     runs = read_table(run, "runs").sort("seed")
@@ -198,8 +251,23 @@ if __name__ == "__main__":
     parser.add_argument("run_dir", nargs="+")
     parser.add_argument("--by", help="comma-separated columns of the runs table")
     parser.add_argument("--from-cycle", type=int, help="score replay cycles >= this only (needs --by)")
+    parser.add_argument("--paired", action="store_true",
+                        help="two run directories: pair jobs by seed and --by, McNemar test")
     args = parser.parse_args()
-    if args.by:
+    if args.paired:
+        if len(args.run_dir) != 2 or not args.by:
+            sys.exit("--paired needs exactly two run directories and --by")
+        runs = []
+        for d in args.run_dir:
+            r = read_table(Path(d), "runs")
+            if args.from_cycle is not None:
+                r = from_cycle(r, read_table(Path(d), "curves"), args.from_cycle)
+            runs.append(r)
+        names = tuple(Path(d).name for d in args.run_dir)
+        if names[0] == names[1]:
+            names = ("first", "second")
+        print(paired_table(runs[0], runs[1], names, args.by.split(",")))
+    elif args.by:
         tables = []
         for d in args.run_dir:
             run = Path(d)

@@ -1,7 +1,10 @@
 """scripts/summarize_run.py on a real run directory."""
 
+import importlib.util
 import subprocess
 import sys
+
+import polars as pl
 
 import elise_lab as el
 from conftest import ROOT, SMALL
@@ -49,3 +52,62 @@ def test_summarize_run_interval_table(tmp_path):
         group = runs.filter(runs["network_n_latent"] == n_latent)
         med = sorted(group["replay_mse"].to_list())
         assert cells[4].startswith(f"{(med[0] + med[1]) / 2:.4f} [NaN, NaN]"), row
+
+
+def load_summarize():
+    spec = importlib.util.spec_from_file_location("summarize_run", ROOT / "scripts" / "summarize_run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_paired_comparison_counts_discordant_pairs():
+    """--paired: jobs are matched by seed and the --by columns; the McNemar p-value is the exact
+    binomial tail of the discordant pairs."""
+    sr = load_summarize()
+    assert sr.mcnemar_p(0, 0) == 1.0
+    assert sr.mcnemar_p(0, 5) == 2 / 32  # 2 * P(X <= 0), X ~ Bin(5, 1/2)
+    assert sr.mcnemar_p(1, 10) == 2 * 12 / 2**11
+    assert sr.mcnemar_p(3, 3) == 1.0
+
+    def runs(ok, seeds, pattern):
+        # sustained = corr_sum_min >= 12/13 per visible neuron and MSE <= 0.01 in every cycle
+        return pl.DataFrame({
+            "seed": seeds,
+            "pattern_file": [pattern] * len(seeds),
+            "n_visible": [13] * len(seeds),
+            "replay_corr_sum_min": [12.5 if o else 11.0 for o in ok],
+            "replay_mse_max": [0.005] * len(seeds),
+        })
+
+    a = pl.concat([runs([1, 0, 0, 1], [1, 2, 3, 4], "x"), runs([0, 0], [1, 2], "y")])
+    b = pl.concat([runs([1, 1, 1, 0], [1, 2, 3, 4], "x"), runs([1, 1, 1], [1, 2, 9], "y")])
+    table = sr.paired_table(a, b, ("paper", "preset"), ["pattern_file"])
+    rows = {l.split("|")[1].strip(): [c.strip() for c in l.strip("|").split("|")]
+            for l in table.splitlines() if l.startswith("| x") or l.startswith("| y")}
+    # x: 4 pairs; paper 2, preset 3; only paper: seed 4; only preset: seeds 2, 3.
+    assert rows["x"][1:3] == ["4", rows["x"][2]] and rows["x"][2].startswith("2 of 4")
+    assert rows["x"][3].startswith("3 of 4") and rows["x"][4:6] == ["1", "2"], rows["x"]
+    assert rows["x"][6] == f"{sr.mcnemar_p(1, 2):.2g}"
+    # y: seed 9 has no partner; 2 pairs, both only preset.
+    assert rows["y"][1] == "2" and rows["y"][4:6] == ["0", "2"], rows["y"]
+    assert "1 jobs without a partner" in table
+
+
+def test_paired_cli_on_two_runs(tmp_path):
+    """Two real runs on the same seeds: every job has its partner, and a grid that leaves
+    several jobs per seed is refused with the columns to add."""
+    config = dict(SMALL, axes={"network.n_latent": [5, 8]})
+    a = el.run("birdsong", config=config, seeds=2, threads=1, out=tmp_path / "a")
+    b = el.run("birdsong", config=dict(config, train={"cycles": 40, "validate_every": 20}), seeds=2, threads=1,
+               out=tmp_path / "b")
+    script = str(ROOT / "scripts" / "summarize_run.py")
+    p = subprocess.run([sys.executable, script, str(a.dir), str(b.dir), "--paired", "--by",
+                        "network_n_latent"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    rows = [l for l in p.stdout.splitlines() if l.startswith("| 5 |") or l.startswith("| 8 |")]
+    assert len(rows) == 2 and all(r.split("|")[2].strip() == "2" for r in rows), p.stdout
+    assert "without a partner" not in p.stdout
+    p = subprocess.run([sys.executable, script, str(a.dir), str(b.dir), "--paired", "--by",
+                        "pattern_file"], capture_output=True, text=True)
+    assert p.returncode != 0 and "add the columns" in p.stderr, p.stderr
