@@ -678,24 +678,27 @@ pub(crate) fn draw<DB: DrawingBackend>(
     for ms in &markers {
         obstacles.points.extend(ms.iter().map(|p| norm(*p)));
     }
-    // Each reference line's label goes at the left end of the line, or at the right end when
-    // only that keeps it off the curves.
-    let mut ref_right = Vec::with_capacity(l.hlines.len());
+    // Each reference line's label goes above the line's left end (below it near the top of
+    // the plot); when that covers a curve, the first of: the right end, then the other side of
+    // the line at the left and the right end, that keeps it off the curves.
+    let mut ref_place = Vec::with_capacity(l.hlines.len());
     let mut label_boxes = Vec::new();
     for ((_, v), lw) in l.hlines.iter().zip(&ref_label_ws) {
         let y = (ty(*v) - ya) / (yb - ya);
-        let (lo, hi) = ref_label_span(y > 0.9, ref_font);
         let box_w = (f64::from(*lw) + f64::from(sz.px(5.0))) / pw;
-        let at = |right: bool| Bounds {
-            x0: if right { 1.0 - box_w } else { 0.0 },
-            x1: if right { 1.0 } else { box_w },
-            y0: y + lo / ph,
-            y1: y + hi / ph,
+        let at = |(below, right): (bool, bool)| {
+            let (lo, hi) = ref_label_span(below, ref_font);
+            Bounds {
+                x0: if right { 1.0 - box_w } else { 0.0 },
+                x1: if right { 1.0 } else { box_w },
+                y0: y + lo / ph,
+                y1: y + hi / ph,
+            }
         };
-        let right = obstacles.hit(at(false)) && !obstacles.hit(at(true));
-        ref_right.push(right);
+        let place = place_ref_label(&obstacles, y > 0.9, at);
+        ref_place.push(place);
         if (0.0..=1.0).contains(&y) {
-            label_boxes.push((y, at(right)));
+            label_boxes.push((y, at(place)));
         }
     }
     for (y, b) in label_boxes {
@@ -817,12 +820,11 @@ pub(crate) fn draw<DB: DrawingBackend>(
         };
     }
 
-    for (((label, v), lw), right) in l.hlines.iter().zip(&ref_label_ws).zip(&ref_right) {
+    for (((label, v), lw), &(below, right)) in l.hlines.iter().zip(&ref_label_ws).zip(&ref_place) {
         let y = ty(*v);
         if (ya..=yb).contains(&y) {
-            let near_top = (y - ya) / (yb - ya) > 0.9;
-            let at = (if *right { xb } else { xa }, y);
-            draw_ref_label(&mut chart, label.clone(), at, (near_top, *right), *lw, sz)?;
+            let at = (if right { xb } else { xa }, y);
+            draw_ref_label(&mut chart, label.clone(), at, (below, right), *lw, sz)?;
         }
     }
 
@@ -894,29 +896,52 @@ pub(crate) fn draw<DB: DrawingBackend>(
 
 /// Vertical extent in pixels (up positive, relative to the line) of a reference line's label
 /// box: just above the line, or below it near the top of the plot.
-fn ref_label_span(near_top: bool, font: f64) -> (f64, f64) {
+/// Where a reference line's label goes, as (below the line, at its right end): the usual side
+/// (`below_usually`) at the left end, else at the right end, else the other side at the left
+/// and then the right end (only where the box stays inside the plot), whichever first keeps
+/// the box `at(place)` clear of `obstacles`; the usual left place when none does.
+fn place_ref_label(
+    obstacles: &Obstacles,
+    below_usually: bool,
+    at: impl Fn((bool, bool)) -> Bounds,
+) -> (bool, bool) {
+    let usual = below_usually;
+    let inside = |b: Bounds| b.y0 >= 0.0 && b.y1 <= 1.0;
+    [
+        (usual, false),
+        (usual, true),
+        (!usual, false),
+        (!usual, true),
+    ]
+    .into_iter()
+    .enumerate()
+    .find(|&(k, p)| (k < 2 || inside(at(p))) && !obstacles.hit(at(p)))
+    .map_or((usual, false), |(_, p)| p)
+}
+
+fn ref_label_span(below: bool, font: f64) -> (f64, f64) {
     let gap = 0.25 * font;
     let height = 0.95 * font;
-    if near_top {
+    if below {
         (-(gap + height), -gap + 0.1 * font)
     } else {
         (gap - 0.1 * font, gap + height)
     }
 }
 
-/// Draws a reference line's label on a light box just above (or, near the top, below) the
+/// Draws a reference line's label on a light box just above (or, when `below`, below) the
 /// line's left end `at` (or its right end, when `right`).
 fn draw_ref_label<DB: DrawingBackend>(
     chart: &mut Chart<DB>,
     label: String,
     at: Pt,
-    (near_top, right): (bool, bool),
+    (below, right): (bool, bool),
     label_w: u32,
     sz: &Sizes,
 ) -> Result<(), String> {
     let font = f64::from(sz.legend);
     // Text set top-anchored at `anchor_y` covers about 0.05 to 0.95 of its size below it.
-    let (lo, hi) = ref_label_span(near_top, font);
+    let (lo, hi) = ref_label_span(below, font);
     let anchor_y = -(hi as i32) + (0.05 * font) as i32;
     let box_w = sz.px(4.5) as i32 + label_w as i32;
     let x0 = if right {
@@ -943,6 +968,47 @@ fn draw_ref_label<DB: DrawingBackend>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reference_labels_avoid_curves() {
+        // A label box 0.2 wide, 0.1 high, above (or below) a line at y = 0.5.
+        let at = |(below, right): (bool, bool)| Bounds {
+            x0: if right { 0.8 } else { 0.0 },
+            x1: if right { 1.0 } else { 0.2 },
+            y0: if below { 0.4 } else { 0.5 },
+            y1: if below { 0.5 } else { 0.6 },
+        };
+        let curve = |pts: Vec<Pt>| Obstacles {
+            polylines: vec![pts],
+            ..Obstacles::default()
+        };
+        // Nothing in the way: the usual place.
+        assert_eq!(
+            place_ref_label(&Obstacles::default(), false, at),
+            (false, false)
+        );
+        // A curve above the line on the left: the right end.
+        let left_above = curve(vec![(0.0, 0.55), (0.3, 0.55)]);
+        assert_eq!(place_ref_label(&left_above, false, at), (false, true));
+        // Curves just above the line across the plot: below it, at the left end.
+        let above = curve(vec![(0.0, 0.55), (1.0, 0.55)]);
+        assert_eq!(place_ref_label(&above, false, at), (true, false));
+        // Above the line everywhere and below it on the left: below, at the right end.
+        let mut both = above;
+        both.polylines.push(vec![(0.0, 0.45), (0.3, 0.45)]);
+        assert_eq!(place_ref_label(&both, false, at), (true, true));
+        // Covered everywhere: the usual place.
+        both.polylines.push(vec![(0.0, 0.45), (1.0, 0.45)]);
+        assert_eq!(place_ref_label(&both, false, at), (false, false));
+        // The other side is only taken inside the plot.
+        let high = |(below, right): (bool, bool)| Bounds {
+            y0: if below { 0.85 } else { 0.95 },
+            y1: if below { 0.95 } else { 1.05 },
+            ..at((below, right))
+        };
+        let below_curve = curve(vec![(0.0, 0.9), (1.0, 0.9)]);
+        assert_eq!(place_ref_label(&below_curve, true, high), (true, false));
+    }
 
     const UNIT: Bounds = Bounds {
         x0: 0.0,

@@ -12,8 +12,9 @@ use elise_sweep::arrow_array::{
 use elise_sweep::column;
 use std::collections::BTreeMap;
 
-/// One table's rows of (seed, phase, cycle, mse, corr_sum).
+/// One table's rows of (job, seed, phase, cycle, mse, corr_sum).
 struct CurveRows {
+    job: Vec<u64>,
     seed: Vec<u64>,
     phase: Vec<String>,
     cycle: Vec<i64>,
@@ -23,6 +24,7 @@ struct CurveRows {
 
 fn read_curves(batches: &[RecordBatch]) -> anyhow::Result<CurveRows> {
     let mut rows = CurveRows {
+        job: vec![],
         seed: vec![],
         phase: vec![],
         cycle: vec![],
@@ -30,6 +32,7 @@ fn read_curves(batches: &[RecordBatch]) -> anyhow::Result<CurveRows> {
         corr_sum: vec![],
     };
     for b in batches {
+        rows.job.extend(column::<UInt64Array>(b, "job")?.values());
         rows.seed.extend(column::<UInt64Array>(b, "seed")?.values());
         let ph = column::<StringArray>(b, "phase")?;
         rows.phase
@@ -60,6 +63,124 @@ fn series_per_seed(rows: &CurveRows, phase: &str, metric: &[f64]) -> Vec<Series>
             ys,
         })
         .collect()
+}
+
+/// Most seeds drawn one curve each; with more, a panel shows their median and the 10th and
+/// 90th percentiles per cycle (the palette has 13 colour-blind-safe colours).
+const MAX_SEED_CURVES: usize = 13;
+
+/// The values of one phase's metric by cycle, over the jobs `keep` accepts.
+fn by_cycle(
+    rows: &CurveRows,
+    phase: &str,
+    metric: &[f64],
+    keep: impl Fn(u64) -> bool,
+) -> BTreeMap<i64, Vec<f64>> {
+    let mut out: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
+    for (k, &value) in metric.iter().enumerate() {
+        if rows.phase[k] == phase && keep(rows.job[k]) {
+            out.entry(rows.cycle[k]).or_default().push(value);
+        }
+    }
+    out
+}
+
+/// The `q`-quantile (0..1, linear between order statistics) of the finite values; NaN if none.
+fn quantile(values: &[f64], q: f64) -> f64 {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let pos = q * (v.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
+}
+
+/// One curve of a quantile over cycles.
+fn quantile_series(label: String, cycles: &BTreeMap<i64, Vec<f64>>, q: f64) -> Series {
+    let (xs, ys) = cycles
+        .iter()
+        .map(|(&c, v)| (c as f64, quantile(v, q)))
+        .unzip();
+    Series { label, xs, ys }
+}
+
+/// The jobs of one grid point: its label (empty for a run without a grid), its jobs and the
+/// config they ran with.
+struct GridGroup {
+    label: String,
+    jobs: Vec<u64>,
+    cfg: Config,
+}
+
+/// The jobs of a run by grid point, in grid order. Labels name every axis with more than one
+/// value in words (`pattern twinkle.txt, latent neurons 30`); a run without such an axis is
+/// one group with the run's config.
+fn grid_groups(cfg: &Config, run: &RunDir) -> anyhow::Result<Vec<GridGroup>> {
+    let table = run.config_table()?;
+    let points = elise_sweep::grid_points(&table);
+    let axes: Vec<String> = elise_sweep::axes_of(&table)
+        .into_iter()
+        .filter(|(_, values)| values.len() > 1)
+        .map(|(key, _)| key.replace('.', "_"))
+        .collect();
+    let mut groups: Vec<GridGroup> = Vec::new();
+    for b in run.read_table("runs")? {
+        let jobs = column::<UInt64Array>(&b, "job")?;
+        let mut labels = vec![Vec::new(); b.num_rows()];
+        for col in &axes {
+            for (k, text) in crate::sweep_figure::axis_values(&b, col)?
+                .into_iter()
+                .enumerate()
+            {
+                labels[k].push(crate::sweep_figure::readable_group(&text));
+            }
+        }
+        for (k, parts) in labels.into_iter().enumerate() {
+            let label = parts.join(", ");
+            let job = jobs.value(k);
+            match groups.iter_mut().find(|g| g.label == label) {
+                Some(g) => g.jobs.push(job),
+                None => {
+                    // Jobs are numbered point by point: job = point * seeds + replicate.
+                    let point = usize::try_from(job)? / cfg.run.seeds.max(1);
+                    let cfg = match &points[..] {
+                        [_] => cfg.clone(),
+                        _ => elise_sweep::apply_params(
+                            &table,
+                            points.get(point).ok_or_else(|| {
+                                anyhow::anyhow!("job {job} is beyond the run's grid")
+                            })?,
+                        )?,
+                    };
+                    groups.push(GridGroup {
+                        label,
+                        jobs: vec![job],
+                        cfg,
+                    });
+                }
+            }
+        }
+    }
+    groups.sort_by_key(|g| g.jobs.iter().min().copied());
+    Ok(groups)
+}
+
+/// The MSE of a silent network (every visible neuron at its resting rate) against the
+/// teacher's target rates over one cycle: the "rest" reference of the MSE panels (0.0784 for
+/// Für Elise at the paper's parameters).
+pub fn rest_mse(cfg: &Config, inputs: &elise_sweep::Inputs) -> anyhow::Result<f64> {
+    let (_, teacher) = crate::pattern_and_teacher(cfg, inputs)?;
+    let rest = cfg.neuron.phi(cfg.neuron.e_leak_mv);
+    let (mut sum, mut n) = (0.0, 0usize);
+    for t in 0..teacher.cycle_len_steps() {
+        for &y in teacher.target_rate(t) {
+            sum += (y - rest).powi(2);
+            n += 1;
+        }
+    }
+    Ok(sum / n.max(1) as f64)
 }
 
 /// Picks the seed with the median replay score, and its job index.
@@ -157,13 +278,13 @@ pub fn rate_raster(title: String, n_rows: usize, values: Vec<f64>, x_range: (f64
     })
 }
 
-/// Target and replay rasters over the last two replay cycles of one job's traces.
+/// Target and replay rasters over the last two replay cycles of one job's traces; `cfg` is
+/// the config the job ran with, `point` its grid point's label (empty without a grid).
 fn rasters(
     cfg: &Config,
     run: &RunDir,
-    seed: u64,
-    job: u64,
-    corr: f64,
+    (seed, job, corr): (u64, u64, f64),
+    point: &str,
 ) -> anyhow::Result<Vec<Panel>> {
     let last = cfg.replay.cycles as i64 - 1;
     let first = (last - 1).max(cfg.replay.nudged_cycles as i64);
@@ -172,15 +293,20 @@ fn rasters(
     };
     let cycle_ms = cfg.pattern.state_ms * cfg.pattern.load(&*run.inputs()?)?.n_states() as f64;
     let x_range = (0.0, cycle_ms * (last - first + 1) as f64);
+    let point = if point.is_empty() {
+        String::new()
+    } else {
+        format!(", {point}")
+    };
     Ok(vec![
         rate_raster(
-            format!("Target rates (teacher), {} cycles", last - first + 1),
+            format!("Target rates (teacher){point}, {} cycles", last - first + 1),
             w.n_rows,
             w.target,
             x_range,
         ),
         rate_raster(
-            format!("Free replay, seed {seed}, cycles {first}-{last} (corr_sum {corr:.2})"),
+            format!("Free replay, seed {seed}{point}, cycles {first}-{last} (corr_sum {corr:.2})"),
             w.n_rows,
             w.rate,
             x_range,
@@ -202,7 +328,11 @@ pub fn sustained(corr_sum_min: f64, mse_max: f64, n_visible: usize) -> bool {
 
 /// The legend label of the [`sustain_corr_sum`] line: `criterion 12`, `criterion 4.62`.
 pub fn criterion_label(n_visible: usize) -> String {
-    let c = format!("{:.2}", sustain_corr_sum(n_visible));
+    criterion_label_of(sustain_corr_sum(n_visible))
+}
+
+fn criterion_label_of(criterion: f64) -> String {
+    let c = format!("{criterion:.2}");
     format!("criterion {}", c.trim_end_matches(".00"))
 }
 
@@ -256,14 +386,68 @@ pub fn summarize(run: &RunDir) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Draws the figure into the run directory.
+/// The curves of one phase's metric: one per seed for a single config with up to
+/// [`MAX_SEED_CURVES`] seeds; the median with the 10th and 90th percentiles per cycle for more
+/// seeds; the median over seeds of each grid point for a grid.
+fn phase_series(
+    groups: &[GridGroup],
+    rows: &CurveRows,
+    phase: &str,
+    metric: &[f64],
+) -> Vec<Series> {
+    match groups {
+        [one] if one.jobs.len() <= MAX_SEED_CURVES => series_per_seed(rows, phase, metric),
+        [one] => {
+            let cycles = by_cycle(rows, phase, metric, |_| true);
+            vec![
+                quantile_series(format!("median of {} seeds", one.jobs.len()), &cycles, 0.5),
+                quantile_series("10th percentile".into(), &cycles, 0.1),
+                quantile_series("90th percentile".into(), &cycles, 0.9),
+            ]
+        }
+        _ => groups
+            .iter()
+            .map(|g| {
+                let cycles = by_cycle(rows, phase, metric, |job| g.jobs.contains(&job));
+                quantile_series(g.label.clone(), &cycles, 0.5)
+            })
+            .collect(),
+    }
+}
+
+/// A reference line drawn when every grid point has the same value (one criterion for one
+/// number of visible neurons, one rest MSE for one pattern), none otherwise.
+fn shared_line(label: impl Fn(f64) -> String, values: &[f64]) -> Vec<(String, f64)> {
+    match values.first() {
+        Some(&v)
+            if values
+                .iter()
+                .all(|&o| (o - v).abs() <= 1e-12 * v.abs().max(1.0)) =>
+        {
+            vec![(label(v), v)]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Draws the figure into the run directory: the median job's target and replay rasters, and
+/// the validation and replay curves (see [`phase_series`]).
 pub fn draw(cfg: &Config, run: &RunDir, file_name: &str) -> anyhow::Result<()> {
+    let groups = grid_groups(cfg, run)?;
+    let inputs = run.inputs()?;
     let mut panels = Vec::new();
-    if let Some((seed, rep, corr)) = median_seed(run)? {
-        panels.extend(rasters(cfg, run, seed, rep, corr)?);
+    if let Some((seed, job, corr)) = median_seed(run)? {
+        let group = groups.iter().find(|g| g.jobs.contains(&job));
+        let (job_cfg, point) = group.map_or((cfg, ""), |g| (&g.cfg, g.label.as_str()));
+        panels.extend(rasters(job_cfg, run, (seed, job, corr), point)?);
     }
     let rows = read_curves(&run.read_table("curves")?)?;
-    let n_vis = cfg.pattern.load(&*run.inputs()?)?.n_neurons() as f64;
+    let mut n_vis = Vec::new();
+    let mut rest = Vec::new();
+    for g in &groups {
+        n_vis.push(g.cfg.pattern.load(&inputs)?.n_neurons() as f64);
+        rest.push(rest_mse(&g.cfg, &inputs)?);
+    }
     let lines = |title: &str,
                  x_label: &str,
                  y_label: &str,
@@ -281,53 +465,97 @@ pub fn draw(cfg: &Config, run: &RunDir, file_name: &str) -> anyhow::Result<()> {
             hlines,
         })
     };
-    let criterion = sustain_corr_sum(n_vis as usize);
-    let corr_lines = vec![(
-        format!(
-            "criterion {}",
-            format!("{criterion:.2}").trim_end_matches(".00")
-        ),
-        criterion,
-    )];
+    // Patterns with different numbers of visible neurons are compared per neuron: corr_sum
+    // divided by the visible neurons (the mean Pearson r), criterion 12/13.
+    let per_neuron = n_vis.iter().any(|&n| n != n_vis[0]);
+    let (corr, corr_lines, corr_label) = if per_neuron {
+        let n_of_job: BTreeMap<u64, f64> = groups
+            .iter()
+            .zip(&n_vis)
+            .flat_map(|(g, &n)| g.jobs.iter().map(move |&j| (j, n)))
+            .collect();
+        let corr: Vec<f64> = (0..rows.corr_sum.len())
+            .map(|k| rows.corr_sum[k] / n_of_job.get(&rows.job[k]).copied().unwrap_or(f64::NAN))
+            .collect();
+        let line = vec![("criterion 12/13".to_owned(), 12.0 / 13.0)];
+        (corr, line, "corr_sum / visible neurons")
+    } else {
+        let criterion: Vec<f64> = n_vis
+            .iter()
+            .map(|&n| sustain_corr_sum(n as usize))
+            .collect();
+        let line = shared_line(criterion_label_of, &criterion);
+        (rows.corr_sum.clone(), line, "corr_sum (sum of Pearson r)")
+    };
+    let rest_line = shared_line(|_| "rest".into(), &rest);
+    let grid = groups.len() > 1;
+    let many = groups.iter().map(|g| g.jobs.len()).sum::<usize>() > MAX_SEED_CURVES;
+    let (val_title, rep_title) = if grid || many {
+        (
+            "Learning: free validation, median",
+            "Replay without teacher, median",
+        )
+    } else {
+        ("Learning: free validation cycles", "Replay without teacher")
+    };
     panels.push(lines(
-        "Learning: free validation cycles",
+        val_title,
         "training cycle",
-        "corr_sum (sum of Pearson r)",
-        series_per_seed(&rows, "validation", &rows.corr_sum),
+        corr_label,
+        phase_series(&groups, &rows, "validation", &corr),
         false,
         corr_lines.clone(),
     ));
     panels.push(lines(
-        "Replay without teacher",
+        rep_title,
         "replay cycle",
-        "corr_sum (best shift)",
-        series_per_seed(&rows, "replay", &rows.corr_sum),
+        if per_neuron {
+            corr_label
+        } else {
+            "corr_sum (best shift)"
+        },
+        phase_series(&groups, &rows, "replay", &corr),
         false,
         corr_lines,
     ));
     panels.push(lines(
-        "Learning: free validation cycles",
+        val_title,
         "training cycle",
         "MSE",
-        series_per_seed(&rows, "validation", &rows.mse),
+        phase_series(&groups, &rows, "validation", &rows.mse),
         true,
-        vec![("rest".into(), 0.0784)],
+        rest_line,
     ));
     panels.push(lines(
-        "Replay without teacher",
+        rep_title,
         "replay cycle",
         "MSE (best shift)",
-        series_per_seed(&rows, "replay", &rows.mse),
+        phase_series(&groups, &rows, "replay", &rows.mse),
         true,
         vec![("0.01".into(), 0.01)],
     ));
-    let fig = Figure {
-        title: format!(
+    let title = if grid {
+        let axes: Vec<String> = elise_sweep::axes_of(&run.config_table()?)
+            .into_iter()
+            .filter(|(_, v)| v.len() > 1)
+            .map(|(k, _)| k)
+            .collect();
+        format!(
+            "exp-birdsong: {} grid points ({}), {} seeds each",
+            groups.len(),
+            axes.join(" x "),
+            cfg.run.seeds
+        )
+    } else {
+        format!(
             "exp-birdsong: {} visible + {} latent, mode {}",
-            n_vis,
+            n_vis[0],
             cfg.network.n_latent,
             crate::elise_method(cfg.network.mode)
-        ),
+        )
+    };
+    let fig = Figure {
+        title,
         panels,
         n_cols: 2,
         panel_size: (720, 420),

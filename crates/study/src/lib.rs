@@ -372,6 +372,20 @@ fn param_summary(cfg: &Config) -> String {
     )
 }
 
+/// The pattern of a config and its (clean) teacher.
+pub(crate) fn pattern_and_teacher(
+    cfg: &Config,
+    inputs: &Inputs,
+) -> anyhow::Result<(Pattern, Teacher)> {
+    let pattern = cfg.pattern.load(inputs)?;
+    let steps_per_state = cfg
+        .pattern
+        .steps_per_state(cfg.neuron.dt_ms)
+        .map_err(anyhow::Error::msg)?;
+    let teacher = Teacher::new(&pattern, &cfg.neuron, steps_per_state);
+    Ok((pattern, teacher))
+}
+
 /// What a job builds before simulating: the pattern, its teacher and the network's spec (the
 /// scaffold and every random draw of `seed`), from the config and the input files.
 pub(crate) fn job_parts(
@@ -379,12 +393,7 @@ pub(crate) fn job_parts(
     inputs: &Inputs,
     seed: Seed,
 ) -> anyhow::Result<(Pattern, Teacher, NetworkSpec)> {
-    let pattern = cfg.pattern.load(inputs)?;
-    let steps_per_state = cfg
-        .pattern
-        .steps_per_state(cfg.neuron.dt_ms)
-        .map_err(anyhow::Error::msg)?;
-    let teacher = Teacher::new(&pattern, &cfg.neuron, steps_per_state);
+    let (pattern, teacher) = pattern_and_teacher(cfg, inputs)?;
     let spec = NetworkSpec::generate(
         pattern.n_neurons(),
         &cfg.network,

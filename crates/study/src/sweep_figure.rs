@@ -42,6 +42,20 @@ fn strings(b: &RecordBatch, name: &str) -> anyhow::Result<Vec<String>> {
         .collect())
 }
 
+/// A column as `column = value` labels, whatever its type (strings included), for
+/// [`readable_group`].
+pub(crate) fn axis_values(b: &RecordBatch, name: &str) -> anyhow::Result<Vec<String>> {
+    let col = b
+        .column_by_name(name)
+        .ok_or_else(|| anyhow::anyhow!("table has no column {name:?}"))?;
+    if let Some(a) = col.as_any().downcast_ref::<StringArray>() {
+        return Ok((0..a.len())
+            .map(|k| format!("{name} = {}", a.value(k)))
+            .collect());
+    }
+    strings(b, name)
+}
+
 /// A group label of the runs table as a figure shows it: `network_protect_scaffold = true`
 /// becomes `protection on`, method names are spelled out (`elise-reservoir` becomes `ELiSe,
 /// fixed reservoir`); other `column = value` labels lose the column's prefix (`network_`,
@@ -66,8 +80,11 @@ pub fn readable_group(label: &str) -> String {
         "false" => "off",
         other => other,
     };
+    // A file is named by its file name (`data/patterns/twinkle.txt` -> `twinkle.txt`).
+    let on_off = on_off.rsplit('/').next().unwrap_or(on_off);
     match col {
         "network_protect_scaffold" => format!("protection {on_off}"),
+        "pattern_file" => format!("pattern {on_off}"),
         "network_uniform_delays" => match value {
             "true" => "uniform delays".to_owned(),
             "false" => "diverse delays".to_owned(),
@@ -634,5 +651,13 @@ mod tests {
         assert_eq!(readable_group("esn"), "echo state network");
         assert_eq!(readable_group("network_foo_bar = 0.5"), "foo bar 0.5");
         assert_eq!(readable_group("something else"), "something else");
+        assert_eq!(
+            readable_group("pattern_file = data/patterns/twinkle.txt"),
+            "pattern twinkle.txt"
+        );
+        assert_eq!(
+            readable_group("pattern_annotation_file = data/annotations/song.csv"),
+            "annotation file song.csv"
+        );
     }
 }
