@@ -25,35 +25,33 @@ fn numeric(b: &RecordBatch, name: &str) -> anyhow::Result<Vec<f64>> {
 
 /// A column as text: strings as they are, booleans and numbers formatted (for grouping).
 fn strings(b: &RecordBatch, name: &str) -> anyhow::Result<Vec<String>> {
-    let col = b
-        .column_by_name(name)
-        .ok_or_else(|| anyhow::anyhow!("table has no column {name:?}"))?;
-    if let Some(a) = col.as_any().downcast_ref::<BooleanArray>() {
-        return Ok((0..a.len())
-            .map(|k| format!("{name} = {}", a.value(k)))
-            .collect());
-    }
-    if let Some(a) = col.as_any().downcast_ref::<StringArray>() {
-        return Ok((0..a.len()).map(|k| a.value(k).to_owned()).collect());
-    }
-    Ok(numeric(b, name)?
-        .iter()
-        .map(|v| format!("{name} = {v}"))
-        .collect())
+    labels(b, name, false)
 }
 
 /// A column as `column = value` labels, whatever its type (strings included), for
 /// [`readable_group`].
 pub(crate) fn axis_values(b: &RecordBatch, name: &str) -> anyhow::Result<Vec<String>> {
+    labels(b, name, true)
+}
+
+/// A column's values as `column = value` labels; strings bare unless `name_strings`.
+fn labels(b: &RecordBatch, name: &str, name_strings: bool) -> anyhow::Result<Vec<String>> {
     let col = b
         .column_by_name(name)
         .ok_or_else(|| anyhow::anyhow!("table has no column {name:?}"))?;
+    let named = |v: &dyn std::fmt::Display| format!("{name} = {v}");
+    if let Some(a) = col.as_any().downcast_ref::<BooleanArray>() {
+        return Ok((0..a.len()).map(|k| named(&a.value(k))).collect());
+    }
     if let Some(a) = col.as_any().downcast_ref::<StringArray>() {
         return Ok((0..a.len())
-            .map(|k| format!("{name} = {}", a.value(k)))
+            .map(|k| match name_strings {
+                true => named(&a.value(k)),
+                false => a.value(k).to_owned(),
+            })
             .collect());
     }
-    strings(b, name)
+    Ok(numeric(b, name)?.iter().map(|v| named(v)).collect())
 }
 
 /// A group label of the runs table as a figure shows it: `network_protect_scaffold = true`
