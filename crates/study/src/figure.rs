@@ -120,11 +120,7 @@ struct GridGroup {
 fn grid_groups(cfg: &Config, run: &RunDir) -> anyhow::Result<Vec<GridGroup>> {
     let table = run.config_table()?;
     let points = elise_sweep::grid_points(&table);
-    let axes: Vec<String> = elise_sweep::axes_of(&table)
-        .into_iter()
-        .filter(|(_, values)| values.len() > 1)
-        .map(|(key, _)| key.replace('.', "_"))
-        .collect();
+    let axes = crate::sweep_figure::varying_axes(run)?;
     let mut groups: Vec<GridGroup> = Vec::new();
     for b in run.read_table("runs")? {
         let jobs = column::<UInt64Array>(&b, "job")?;

@@ -83,6 +83,8 @@ pub fn readable_group(label: &str) -> String {
     match col {
         "network_protect_scaffold" => format!("protection {on_off}"),
         "pattern_file" => format!("pattern {on_off}"),
+        "network_n_latent" => format!("{on_off} latent neurons"),
+        "scaffold_p0" => format!("p0 {on_off}"),
         "network_uniform_delays" => match value {
             "true" => "uniform delays".to_owned(),
             "false" => "diverse delays".to_owned(),
@@ -124,9 +126,36 @@ pub struct SweepRow {
     pub replay_corr_sum_min: f64,
     pub replay_mse_max: f64,
     pub n_visible: usize,
+    /// The other grid axes of the job (`column = value`, in the run's axis order): those that
+    /// vary among jobs of one (group, x) cell, which the figure and table keep apart.
+    pub extra: Vec<String>,
 }
 
 impl SweepRow {
+    /// The group with the other grid axes, as a sort key: numbers in numeric order
+    /// (`n_latent = 8` before `n_latent = 10`), other values as text.
+    pub fn key(&self) -> Vec<(String, i64, String)> {
+        std::iter::once(&self.group)
+            .chain(&self.extra)
+            .map(|part| match part.split_once(" = ") {
+                Some((col, v)) => match v.parse::<f64>() {
+                    Ok(x) => (col.to_owned(), value_key(x), String::new()),
+                    Err(_) => (col.to_owned(), 0, v.to_owned()),
+                },
+                None => (part.clone(), 0, String::new()),
+            })
+            .collect()
+    }
+
+    /// The group and the other grid axes as a legend says it (`protection on, n latent 30`).
+    pub fn label(&self) -> String {
+        std::iter::once(self.group.as_str())
+            .chain(self.extra.iter().map(String::as_str))
+            .map(readable_group)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// Replay sustained in every scored cycle ([`crate::figure::sustained`]).
     pub fn sustained(&self) -> bool {
         crate::figure::sustained(
@@ -149,10 +178,57 @@ pub fn criterion_line(rows: &[SweepRow]) -> Vec<(String, f64)> {
     }
 }
 
-/// Reads the runs table of a sweep; `group_col` is a string column, `x_col` numeric.
+/// The run's grid axes with more than one value, as columns of its tables
+/// (`network.n_latent` becomes `network_n_latent`), in the config's order.
+pub(crate) fn varying_axes(run: &RunDir) -> anyhow::Result<Vec<String>> {
+    Ok(elise_sweep::axes_of(&run.config_table()?)
+        .into_iter()
+        .filter(|(_, values)| values.len() > 1)
+        .map(|(key, _)| key.replace('.', "_"))
+        .collect())
+}
+
+/// For rows of the runs table `batches` keyed by `cells` (one key per row, in table order),
+/// the `column = value` labels of the grid axes that take more than one value within a cell,
+/// per row: the axes a figure keyed by the cells alone would merge (an extra `--axis`, such as
+/// `scaffold.p0` over exp-scaffold's p x q grid). Axes that the cell determines (exp-size's
+/// `network_n_latent` under its x column `n_latent`) are not extra.
+fn extra_axes(
+    run: &RunDir,
+    batches: &[RecordBatch],
+    cells: &[String],
+) -> anyhow::Result<Vec<Vec<String>>> {
+    let mut per_row = vec![Vec::new(); cells.len()];
+    for col in varying_axes(run)? {
+        let mut values = Vec::with_capacity(cells.len());
+        for b in batches {
+            values.extend(axis_values(b, &col)?);
+        }
+        let mut first: BTreeMap<&str, &str> = BTreeMap::new();
+        let varies = cells
+            .iter()
+            .zip(&values)
+            .any(|(cell, v)| *first.entry(cell).or_insert(v) != v.as_str());
+        if varies {
+            for (row, v) in per_row.iter_mut().zip(values) {
+                row.push(v);
+            }
+        }
+    }
+    Ok(per_row)
+}
+
+/// A swept value as a map key (exact to 1e-6).
+fn value_key(x: f64) -> i64 {
+    (x * 1e6).round() as i64
+}
+
+/// Reads the runs table of a sweep; `group_col` is a string column, `x_col` numeric. Jobs
+/// that differ in another grid axis as well get it in [`SweepRow::extra`].
 pub fn read_sweep(run: &RunDir, x_col: &str, group_col: &str) -> anyhow::Result<Vec<SweepRow>> {
     let mut rows = Vec::new();
-    for b in run.read_table("runs")? {
+    let batches = run.read_table("runs")?;
+    for b in &batches {
         let (job, group, x) = (
             numeric(&b, "job")?,
             strings(&b, group_col)?,
@@ -175,8 +251,16 @@ pub fn read_sweep(run: &RunDir, x_col: &str, group_col: &str) -> anyhow::Result<
                 replay_corr_sum_min: cs_min[k],
                 replay_mse_max: mse_max[k],
                 n_visible: n_vis[k] as usize,
+                extra: Vec::new(),
             });
         }
+    }
+    let cells: Vec<String> = rows
+        .iter()
+        .map(|r| format!("{}\u{1f}{}", r.group, value_key(r.x)))
+        .collect();
+    for (r, extra) in rows.iter_mut().zip(extra_axes(run, &batches, &cells)?) {
+        r.extra = extra;
     }
     Ok(rows)
 }
@@ -230,19 +314,25 @@ pub fn draw_sweep(
     file_name: &str,
 ) -> anyhow::Result<()> {
     let rows = read_sweep(run, x_col, group_col)?;
-    let mut groups: BTreeMap<&str, BTreeMap<i64, Vec<&SweepRow>>> = BTreeMap::new();
+    let mut groups: BTreeMap<_, BTreeMap<i64, Vec<&SweepRow>>> = BTreeMap::new();
     for r in &rows {
         groups
-            .entry(&r.group)
+            .entry(r.key())
             .or_default()
-            .entry((r.x * 1e6).round() as i64)
+            .entry(value_key(r.x))
             .or_default()
             .push(r);
     }
+    // A group's legend label, from any of its rows.
+    let label = |by_x: &BTreeMap<i64, Vec<&SweepRow>>| {
+        by_x.values()
+            .next()
+            .map_or(String::new(), |rs| rs[0].label())
+    };
     let per_x = |f: &dyn Fn(&SweepRow) -> f64| -> Vec<Series> {
         groups
-            .iter()
-            .map(|(g, by_x)| {
+            .values()
+            .map(|by_x| {
                 let (xs, ys) = by_x
                     .values()
                     .map(|rs| {
@@ -253,7 +343,7 @@ pub fn draw_sweep(
                     })
                     .unzip();
                 Series {
-                    label: readable_group(g),
+                    label: label(by_x),
                     xs,
                     ys,
                 }
@@ -324,14 +414,14 @@ pub fn draw_sweep(
             .map(|rs| (value_label(x_label, rs[0].x), rs))
             .collect(),
         None => groups
-            .iter()
-            .map(|(g, by_x)| {
+            .values()
+            .map(|by_x| {
                 let rs = by_x.values().next_back().expect("a group has rows");
                 // With one largest value (named in the title) the labels are the groups
                 // alone, as in the panels above, so the figure shares one legend.
                 let label = match largest[..] {
-                    [_] => readable_group(g),
-                    _ => format!("{} ({} = {})", readable_group(g), x_label, rs[0].x),
+                    [_] => label(by_x),
+                    _ => format!("{} ({} = {})", label(by_x), x_label, rs[0].x),
                 };
                 (label, rs)
             })
@@ -395,22 +485,30 @@ pub fn markdown_table(
     group_col: &str,
 ) -> anyhow::Result<String> {
     let rows = read_sweep(run, x_col, group_col)?;
-    let mut groups: BTreeMap<(&str, i64), Vec<&SweepRow>> = BTreeMap::new();
+    let mut groups: BTreeMap<_, Vec<&SweepRow>> = BTreeMap::new();
     for r in &rows {
-        groups
-            .entry((&r.group, (r.x * 1e6).round() as i64))
-            .or_default()
-            .push(r);
+        groups.entry((r.key(), value_key(r.x))).or_default().push(r);
     }
+    // Other grid axes get one column (`network_n_latent = 30; ...`) before the swept value.
+    let other = rows.iter().any(|r| !r.extra.is_empty());
+    let (other_head, other_rule) = match other {
+        true => (" other grid axes |", "---|"),
+        false => ("", ""),
+    };
     let mut s = format!(
-        "| {group_col} | {x_label} | seeds | {SUSTAIN_HEADER} | median replay corr_sum | median replay MSE |\n|---|---|---|---|---|---|\n"
+        "| {group_col} |{other_head} {x_label} | seeds | {SUSTAIN_HEADER} | median replay corr_sum | median replay MSE |\n|---|{other_rule}---|---|---|---|---|\n"
     );
-    for ((g, _), rs) in &groups {
+    for rs in groups.values() {
         let ok = rs.iter().filter(|r| r.sustained()).count();
         let cs: Vec<f64> = rs.iter().map(|r| r.replay_corr_sum).collect();
         let mse: Vec<f64> = rs.iter().map(|r| r.replay_mse).collect();
+        let other = match other {
+            true => format!(" {} |", rs[0].extra.join("; ")),
+            false => String::new(),
+        };
         s += &format!(
-            "| {g} | {} | {} | {ok} | {:.2} | {:.4} |\n",
+            "| {} |{other} {} | {} | {ok} | {:.2} | {:.4} |\n",
+            rs[0].group,
             rs[0].x,
             rs.len(),
             median(&cs),
@@ -439,10 +537,21 @@ pub fn draw_heatmaps(
         edges: f64,
         reached: f64,
     }
-    let mut cells: BTreeMap<(i64, i64), Vec<Cell>> = BTreeMap::new();
-    let key = |v: f64| (v * 1e6).round() as i64;
-    for b in run.read_table("runs")? {
-        let (x, y) = (numeric(&b, x_col)?, numeric(&b, y_col)?);
+    // Rows are (other grid axes, y): a run with another axis (`--axis scaffold.p0=...`) gets
+    // one row of cells per (value of it, y) instead of merging its values into one cell.
+    type Row = (Vec<String>, i64);
+    let mut cells: BTreeMap<(Row, i64), Vec<Cell>> = BTreeMap::new();
+    let key = value_key;
+    let batches = run.read_table("runs")?;
+    let mut xy = Vec::new();
+    for b in &batches {
+        let (x, y) = (numeric(b, x_col)?, numeric(b, y_col)?);
+        xy.extend(x.into_iter().zip(y).map(|(x, y)| (key(x), key(y))));
+    }
+    let cell_keys: Vec<String> = xy.iter().map(|(x, y)| format!("{x}\u{1f}{y}")).collect();
+    let mut extra = extra_axes(run, &batches, &cell_keys)?.into_iter();
+    for b in &batches {
+        let (x, y) = (numeric(b, x_col)?, numeric(b, y_col)?);
         let (cs, cs_min, mse, mse_max, n_vis) = (
             numeric(&b, "replay_corr_sum")?,
             numeric(&b, "replay_corr_sum_min")?,
@@ -455,28 +564,59 @@ pub fn draw_heatmaps(
             numeric(&b, "scaffold_latent_reached")?,
         );
         for k in 0..b.num_rows() {
-            cells.entry((key(y[k]), key(x[k]))).or_default().push(Cell {
-                corr_sum: cs[k],
-                sustained: crate::figure::sustained(cs_min[k], mse_max[k], n_vis[k] as usize),
-                mse: mse[k],
-                edges: edges[k],
-                reached: reached[k],
-            });
+            let other = extra.next().unwrap_or_default();
+            cells
+                .entry(((other, key(y[k])), key(x[k])))
+                .or_default()
+                .push(Cell {
+                    corr_sum: cs[k],
+                    sustained: crate::figure::sustained(cs_min[k], mse_max[k], n_vis[k] as usize),
+                    mse: mse[k],
+                    edges: edges[k],
+                    reached: reached[k],
+                });
         }
     }
     let mut xs: Vec<i64> = cells.keys().map(|k| k.1).collect();
-    let mut ys: Vec<i64> = cells.keys().map(|k| k.0).collect();
+    let mut ys: Vec<Row> = cells.keys().map(|k| k.0.clone()).collect();
     xs.sort_unstable();
     xs.dedup();
-    ys.sort_unstable();
+    ys.sort();
     ys.dedup();
     let show = |k: i64| format!("{}", k as f64 / 1e6);
+    // A row's category: `0.5`, or `0.5, p0 0.3` with another grid axis.
+    let show_row = |(other, y): &Row| {
+        std::iter::once(show(*y))
+            .chain(other.iter().map(|o| readable_group(o)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let other_axes: Vec<String> = ys
+        .first()
+        .map(|(other, _)| {
+            other
+                .iter()
+                .filter_map(|o| o.split_once(" = ").map(|(col, _)| col.to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let y_label = match other_axes.is_empty() {
+        true => y_label.to_owned(),
+        false => format!(
+            "{y_label}, {}",
+            other_axes
+                .iter()
+                .map(|c| readable_group(&format!("{c} = ")).trim_end().to_owned())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
     let sustained = |v: &[Cell]| v.iter().filter(|c| c.sustained).count();
     let grid = |f: &dyn Fn(&[Cell]) -> f64| -> Vec<f64> {
         let mut out = Vec::with_capacity(xs.len() * ys.len());
-        for &y in &ys {
+        for y in &ys {
             for &x in &xs {
-                out.push(cells.get(&(y, x)).map_or(f64::NAN, |v| f(v)));
+                out.push(cells.get(&(y.clone(), x)).map_or(f64::NAN, |v| f(v)));
             }
         }
         out
@@ -497,9 +637,9 @@ pub fn draw_heatmaps(
             vmax,
             x_label: x_label.into(),
             x_range: (0.0, (xs.len().max(2) - 1) as f64),
-            y_label: y_label.into(),
+            y_label: y_label.clone(),
             x_categories: xs.iter().map(|&k| show(k)).collect(),
-            y_categories: ys.iter().map(|&k| show(k)).collect(),
+            y_categories: ys.iter().map(show_row).collect(),
             cell_labels: labels,
             value_label: value_label.into(),
         })
@@ -518,7 +658,7 @@ pub fn draw_heatmaps(
     };
     let counts: Vec<String> = ys
         .iter()
-        .flat_map(|&y| xs.iter().map(move |&x| (y, x)))
+        .flat_map(|y| xs.iter().map(move |&x| (y.clone(), x)))
         .map(|k| {
             cells
                 .get(&k)
@@ -576,16 +716,26 @@ pub fn draw_heatmaps(
     };
     elise_plot::save(&fig, &run.path().join(file_name))?;
 
+    let (other_head, other_rule) = match other_axes.is_empty() {
+        true => (String::new(), ""),
+        false => (format!(" {} |", other_axes.join(" | ")), "---|"),
+    };
     let mut table = format!(
-        "| {x_col} | {y_col} | seeds | {SUSTAIN_HEADER} | median replay corr_sum | median replay MSE | median scaffold edges | median latent neurons reached |\n|---|---|---|---|---|---|---|---|\n"
+        "| {x_col} | {y_col} |{other_head} seeds | {SUSTAIN_HEADER} | median replay corr_sum | median replay MSE | median scaffold edges | median latent neurons reached |\n|---|---|{}---|---|---|---|---|---|\n",
+        other_rule.repeat(other_axes.len())
     );
     for &x in &xs {
-        for &y in &ys {
-            if let Some(v) = cells.get(&(y, x)) {
+        for y in &ys {
+            if let Some(v) = cells.get(&(y.clone(), x)) {
+                let other: String = y
+                    .0
+                    .iter()
+                    .map(|o| format!(" {} |", o.split_once(" = ").map_or(o.as_str(), |(_, v)| v)))
+                    .collect();
                 table += &format!(
-                    "| {} | {} | {} | {} | {:.2} | {:.4} | {:.0} | {:.0} |\n",
+                    "| {} | {} |{other} {} | {} | {:.2} | {:.4} | {:.0} | {:.0} |\n",
                     show(x),
-                    show(y),
+                    show(y.1),
                     v.len(),
                     sustained(v),
                     med(|c| c.corr_sum)(v),
@@ -648,6 +798,8 @@ mod tests {
         assert_eq!(readable_group("elise-reservoir"), "ELiSe, fixed reservoir");
         assert_eq!(readable_group("esn"), "echo state network");
         assert_eq!(readable_group("network_foo_bar = 0.5"), "foo bar 0.5");
+        assert_eq!(readable_group("network_n_latent = 30"), "30 latent neurons");
+        assert_eq!(readable_group("scaffold_p0 = 0.3"), "p0 0.3");
         assert_eq!(readable_group("something else"), "something else");
         assert_eq!(
             readable_group("pattern_file = data/patterns/twinkle.txt"),

@@ -14,3 +14,48 @@ fn smoke_grid_tables_and_figure() {
         "sparsity.png",
     );
 }
+
+/// Another grid axis over density x protection (here the latent size) gets its own lines in
+/// the figure and its own rows in the table, never merged into one median per density.
+#[test]
+fn another_axis_gets_its_own_lines() {
+    let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/smoke.toml");
+    let (summary, tmp) = elise_sweep::testing::run_in_temp_dir(
+        &exp_sparsity::experiment(),
+        "sparsity-latent",
+        &[
+            "--config",
+            cfg,
+            "--seeds",
+            "1",
+            "--axis",
+            "network.n_latent=8,10",
+        ],
+    );
+    assert!(summary.success(), "{summary:?}");
+    let table = std::fs::read_to_string(tmp.path().join("summary.md")).unwrap();
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[0].starts_with(
+            "| network_protect_scaffold | other grid axes | dendritic density | seeds |"
+        ),
+        "{table}"
+    );
+    assert_eq!(
+        lines.len(),
+        2 + 8,
+        "one row per (protection, latent size, density): {table}"
+    );
+    assert!(
+        lines[2]
+            .starts_with("| network_protect_scaffold = false | network_n_latent = 8 | 0.1 | 1 |"),
+        "numeric order of the other axis: {table}"
+    );
+    let svg = std::fs::read_to_string(tmp.path().join("sparsity.svg")).unwrap();
+    for label in [
+        "protection on, 8 latent neurons",
+        "protection off, 10 latent neurons",
+    ] {
+        assert!(svg.contains(label), "legend lacks {label:?}");
+    }
+}
