@@ -121,6 +121,29 @@ fn writer_properties(metadata: &[(String, String)]) -> WriterProperties {
         .build()
 }
 
+/// [`writer_properties`] for a merged table: float columns byte-stream-split (each value's
+/// bytes stored byte plane by byte plane) without a dictionary. Simulated floats barely
+/// compress as they are; split, the merged `curves` of a 250-job sweep shrink by ~30 %, while
+/// the values read back are the same bits.
+fn merged_writer_properties(
+    metadata: &[(String, String)],
+    schema: &arrow_schema::Schema,
+) -> WriterProperties {
+    use arrow_schema::DataType;
+    use parquet::basic::Encoding;
+    use parquet::schema::types::ColumnPath;
+    let mut b = writer_properties(metadata).into_builder();
+    for f in schema.fields() {
+        if matches!(f.data_type(), DataType::Float64 | DataType::Float32) {
+            let col = ColumnPath::from(f.name().as_str());
+            b = b
+                .set_column_dictionary_enabled(col.clone(), false)
+                .set_column_encoding(col, Encoding::BYTE_STREAM_SPLIT);
+        }
+    }
+    b.build()
+}
+
 /// Buffered rows above this size are flushed as a row group while merging.
 const MERGE_FLUSH_BYTES: usize = 64 << 20;
 
@@ -146,7 +169,7 @@ pub(crate) fn merge_parquet_atomic(
     let schema = std::sync::Arc::new(arrow_schema::Schema::new(
         open(first)?.schema().fields().clone(),
     ));
-    let props = writer_properties(metadata);
+    let props = merged_writer_properties(metadata, &schema);
     let mut rows = 0_u64;
     write_via_tmp(path, |file| {
         let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
@@ -307,6 +330,75 @@ mod tests {
         assert!(e.to_string().contains("has type Float64"), "{e}");
         let e = column::<UInt64Array>(&back[0], "nope").unwrap_err();
         assert!(e.to_string().contains("seed, value, label"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A merged table holds the parts' rows in order with the same bits (NaN, -0.0,
+    /// subnormals included), its float columns byte-stream-split, and the collect key's values.
+    #[test]
+    fn merge_keeps_bits_and_splits_floats() {
+        let dir = temp_dir("merge");
+        let floats = [
+            vec![0.1, f64::NAN, -0.0],
+            vec![f64::MIN_POSITIVE / 8.0, 1e300, -7.25],
+        ];
+        let mut parts = Vec::new();
+        for (k, xs) in floats.iter().enumerate() {
+            let batch = RecordBatch::try_from_iter([
+                (
+                    "job",
+                    Arc::new(UInt64Array::from(vec![k as u64; 3])) as ArrayRef,
+                ),
+                ("mse", Arc::new(Float64Array::from(xs.clone())) as ArrayRef),
+            ])
+            .unwrap();
+            let path = dir.join(format!("part-{k}.parquet"));
+            write_parquet_atomic(
+                &path,
+                &batch,
+                &[("elise.git_commit".into(), format!("c{k}"))],
+            )
+            .unwrap();
+            parts.push(path);
+        }
+        let merged = dir.join("merged.parquet");
+        let rows = merge_parquet_atomic(&merged, &parts, &[], "elise.git_commit").unwrap();
+        assert_eq!(rows, 6);
+        let back: Vec<u64> = read_parquet(&merged)
+            .unwrap()
+            .iter()
+            .flat_map(|b| {
+                let v = column::<Float64Array>(b, "mse").unwrap();
+                v.values().iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+            })
+            .collect();
+        let want: Vec<u64> = floats.iter().flatten().map(|x| x.to_bits()).collect();
+        assert_eq!(back, want);
+        let meta = ParquetRecordBatchReaderBuilder::try_new(File::open(&merged).unwrap())
+            .unwrap()
+            .metadata()
+            .clone();
+        let chunk = |name: &str| {
+            meta.row_group(0)
+                .columns()
+                .iter()
+                .find(|c| c.column_path().string() == name)
+                .unwrap()
+                .encodings()
+                .collect::<Vec<_>>()
+        };
+        use parquet::basic::Encoding;
+        assert!(
+            chunk("mse").contains(&Encoding::BYTE_STREAM_SPLIT),
+            "{:?}",
+            chunk("mse")
+        );
+        assert!(!chunk("job").contains(&Encoding::BYTE_STREAM_SPLIT));
+        let kv = read_parquet_metadata(&merged).unwrap();
+        assert!(
+            kv.contains(&("elise.git_commit".into(), "c0 c1".into())),
+            "{kv:?}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
