@@ -556,6 +556,21 @@ pub fn draw(cfg: &Config, run: &RunDir, file_name: &str) -> anyhow::Result<()> {
         n_cols: 2,
         panel_size: (720, 420),
     };
+    save(run, fig, file_name)
+}
+
+/// Saves `fig` as `<run dir>/<file_name>` with its SVG twin ([`elise_plot::save`]). A figure of
+/// a run whose recorded jobs are fewer than planned (failed jobs, `--redraw` while the run goes
+/// on) says so in its title, `[partial: 98 of 140 jobs]`, and the log warns.
+pub fn save(run: &RunDir, mut fig: Figure, file_name: &str) -> anyhow::Result<()> {
+    if let Some((done, planned)) = run.job_counts()?
+        && done < planned
+    {
+        fig.title = format!("{} [partial: {done} of {planned} jobs]", fig.title);
+        tracing::warn!(
+            "{file_name}: drawn from {done} of the run's {planned} jobs (the others are not recorded)"
+        );
+    }
     elise_plot::save(&fig, &run.path().join(file_name))?;
     Ok(())
 }

@@ -469,7 +469,7 @@ pub fn draw_sweep(
         n_cols: 2,
         panel_size: (720, 420),
     };
-    elise_plot::save(&fig, &run.path().join(file_name))?;
+    crate::figure::save(run, fig, file_name)?;
     Ok(())
 }
 
@@ -714,7 +714,7 @@ pub fn draw_heatmaps(
         n_cols: 2,
         panel_size: (560, 440),
     };
-    elise_plot::save(&fig, &run.path().join(file_name))?;
+    crate::figure::save(run, fig, file_name)?;
 
     let (other_head, other_rule) = match other_axes.is_empty() {
         true => (String::new(), ""),

@@ -587,6 +587,16 @@ impl RunDir {
             .collect())
     }
 
+    /// (recorded jobs, planned jobs) of a run the harness planned (a run, `--redraw`,
+    /// `collect`); `None` for a directory opened with [`RunDir::new`]. Figures of a run with
+    /// fewer recorded than planned jobs (failed jobs, `--redraw` mid-run) say so.
+    pub fn job_counts(&self) -> anyhow::Result<Option<(usize, usize)>> {
+        match &self.expect {
+            Some(expect) => Ok(Some((self.recorded_jobs()?.len(), expect.1.len()))),
+            None => Ok(None),
+        }
+    }
+
     /// The parts of `table` of the recorded jobs, in job order.
     pub fn table_parts(&self, table: &str) -> anyhow::Result<Vec<PathBuf>> {
         Ok(self

@@ -99,7 +99,7 @@ pub(crate) fn finish(run: &RunDir) -> anyhow::Result<()> {
         n_cols: 1,
         panel_size: (1000, 300),
     };
-    elise_plot::save(&fig, &run.path().join("completion.png"))?;
+    elise_study::figure::save(run, fig, "completion.png")?;
     let mut s = String::from(
         "| cue | cued fraction | cue (ms) | seeds | median recall (uncued part) | median uncued MSE | median free corr_sum | seeds with free corr_sum >= 12 in every scored cycle |\n|---|---|---|---|---|---|---|---|\n",
     );

@@ -140,7 +140,7 @@ pub fn finish(cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
         n_cols: 1,
         panel_size: (1000, 360),
     };
-    elise_plot::save(&fig, &run.path().join("disruption.png"))?;
+    elise_study::figure::save(run, fig, "disruption.png")?;
     draw_rasters(cfg, run)
 }
 
@@ -191,7 +191,7 @@ fn draw_rasters(cfg: &Config, run: &RunDir) -> anyhow::Result<()> {
         panel_size: (1000, 190),
         panels,
     };
-    elise_plot::save(&fig, &run.path().join("disruption_raster.png"))?;
+    elise_study::figure::save(run, fig, "disruption_raster.png")?;
     Ok(())
 }
 

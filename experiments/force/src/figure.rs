@@ -144,6 +144,6 @@ pub fn finish(run: &RunDir) -> anyhow::Result<()> {
         n_cols: 1,
         panel_size: (1000, 330),
     };
-    elise_plot::save(&fig, &run.path().join("force.png"))?;
+    elise_study::figure::save(run, fig, "force.png")?;
     Ok(())
 }

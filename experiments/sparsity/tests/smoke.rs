@@ -59,3 +59,28 @@ fn another_axis_gets_its_own_lines() {
         assert!(svg.contains(label), "legend lacks {label:?}");
     }
 }
+
+/// A figure drawn from fewer jobs than the run has (here `--redraw` after one job's record is
+/// gone, as mid-run) says so in its title; the complete run's figure does not.
+#[test]
+fn a_partial_figure_says_so() {
+    let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/smoke.toml");
+    let exp = exp_sparsity::experiment();
+    let (summary, tmp) =
+        elise_sweep::testing::run_in_temp_dir(&exp, "sparsity-partial", &["--config", cfg]);
+    assert!(summary.success(), "{summary:?}");
+    let svg = || std::fs::read_to_string(tmp.path().join("sparsity.svg")).unwrap();
+    assert!(
+        !svg().contains("partial"),
+        "a complete run's figure is not partial"
+    );
+    std::fs::remove_file(tmp.path().join("_done/job-000003.toml")).unwrap();
+    let args: Vec<String> = ["--redraw", "--out", tmp.path().to_str().unwrap()]
+        .map(String::from)
+        .to_vec();
+    elise_sweep::run_cli(&exp, &args).unwrap();
+    assert!(
+        svg().contains("[partial: 7 of 8 jobs]"),
+        "title of the redrawn figure"
+    );
+}

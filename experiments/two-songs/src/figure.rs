@@ -80,6 +80,6 @@ pub(crate) fn finish(run: &RunDir) -> anyhow::Result<()> {
         n_cols: 1,
         panel_size: (1000, 330),
     };
-    elise_plot::save(&fig, &run.path().join("two_songs.png"))?;
+    elise_study::figure::save(run, fig, "two_songs.png")?;
     Ok(())
 }
