@@ -230,16 +230,16 @@ pub fn read_sweep(run: &RunDir, x_col: &str, group_col: &str) -> anyhow::Result<
     let batches = run.read_table("runs")?;
     for b in &batches {
         let (job, group, x) = (
-            numeric(&b, "job")?,
-            strings(&b, group_col)?,
-            numeric(&b, x_col)?,
+            numeric(b, "job")?,
+            strings(b, group_col)?,
+            numeric(b, x_col)?,
         );
         let (cs, mse, cs_min, mse_max, n_vis) = (
-            numeric(&b, "replay_corr_sum")?,
-            numeric(&b, "replay_mse")?,
-            numeric(&b, "replay_corr_sum_min")?,
-            numeric(&b, "replay_mse_max")?,
-            numeric(&b, "n_visible")?,
+            numeric(b, "replay_corr_sum")?,
+            numeric(b, "replay_mse")?,
+            numeric(b, "replay_corr_sum_min")?,
+            numeric(b, "replay_mse_max")?,
+            numeric(b, "n_visible")?,
         );
         for k in 0..b.num_rows() {
             rows.push(SweepRow {
@@ -553,15 +553,15 @@ pub fn draw_heatmaps(
     for b in &batches {
         let (x, y) = (numeric(b, x_col)?, numeric(b, y_col)?);
         let (cs, cs_min, mse, mse_max, n_vis) = (
-            numeric(&b, "replay_corr_sum")?,
-            numeric(&b, "replay_corr_sum_min")?,
-            numeric(&b, "replay_mse")?,
-            numeric(&b, "replay_mse_max")?,
-            numeric(&b, "n_visible")?,
+            numeric(b, "replay_corr_sum")?,
+            numeric(b, "replay_corr_sum_min")?,
+            numeric(b, "replay_mse")?,
+            numeric(b, "replay_mse_max")?,
+            numeric(b, "n_visible")?,
         );
         let (edges, reached) = (
-            numeric(&b, "scaffold_edges")?,
-            numeric(&b, "scaffold_latent_reached")?,
+            numeric(b, "scaffold_edges")?,
+            numeric(b, "scaffold_latent_reached")?,
         );
         for k in 0..b.num_rows() {
             let other = extra.next().unwrap_or_default();
