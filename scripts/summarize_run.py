@@ -92,7 +92,9 @@ def read_table(run: Path, table: str) -> pl.DataFrame:
     parts = recorded_parts(run, table)
     if not parts:
         sys.exit(f"{run}: no recorded job has a '{table}' table")
-    return pl.concat([read_parquet(p) for p in parts])
+    # Parts written by an older build may lack a config column added since (collect fills it
+    # from config.toml); here such values are null.
+    return pl.concat([read_parquet(p) for p in parts], how="diagonal_relaxed")
 
 
 def sustained() -> pl.Expr:

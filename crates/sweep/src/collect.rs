@@ -305,6 +305,50 @@ fn rerun_commands<E: Experiment>(
     s
 }
 
+/// A config value of the run as a column of `rows` rows, for the parts of a table written
+/// before the column existed: experiments record each config value `section.key` as a column
+/// `section_key`, and a run resumes across builds only when a key added since then is at its
+/// default, so parts that lack such a column ran with the value `config.toml` holds now.
+/// `None` if `field` is no such column (or names two keys), or the value has another type.
+fn config_column(
+    config_text: &str,
+    field: &arrow_schema::Field,
+    rows: usize,
+) -> Option<arrow_array::ArrayRef> {
+    use arrow_array::{BooleanArray, Float64Array, Int64Array, StringArray, UInt64Array};
+    use arrow_schema::DataType;
+    use std::sync::Arc;
+    let table: toml::Table = toml::from_str(config_text).ok()?;
+    let mut found = table
+        .iter()
+        .filter(|(section, _)| !matches!(section.as_str(), "axes" | "inputs"))
+        .filter_map(|(section, values)| Some((section, values.as_table()?)))
+        .flat_map(|(section, values)| {
+            values
+                .iter()
+                .filter(move |(key, _)| format!("{section}_{key}") == *field.name())
+        })
+        .map(|(_, v)| v);
+    let value = found.next()?;
+    if found.next().is_some() {
+        return None;
+    }
+    Some(match (field.data_type(), value) {
+        (DataType::Int64, toml::Value::Integer(i)) => Arc::new(Int64Array::from(vec![*i; rows])),
+        (DataType::UInt64, toml::Value::Integer(i)) => {
+            Arc::new(UInt64Array::from(vec![u64::try_from(*i).ok()?; rows]))
+        }
+        (DataType::Float64, toml::Value::Float(x)) => Arc::new(Float64Array::from(vec![*x; rows])),
+        (DataType::Boolean, toml::Value::Boolean(b)) => {
+            Arc::new(BooleanArray::from(vec![*b; rows]))
+        }
+        (DataType::Utf8, toml::Value::String(t)) => {
+            Arc::new(StringArray::from(vec![t.as_str(); rows]))
+        }
+        _ => return None,
+    })
+}
+
 /// Merges the parts of every table into `<run dir>/<table>.parquet`.
 fn merge_tables(
     run_dir: &Path,
@@ -354,8 +398,10 @@ fn merge_tables(
         let file = run_dir.join(format!("{table}.parquet"));
         // elise.git_commit: the code versions that wrote the parts (one, unless the run was
         // resumed by other code).
-        let rows = merge_parquet_atomic(&file, list, &metadata, "elise.git_commit")
-            .with_context(|| format!("cannot merge table '{table}'"))?;
+        let rows = merge_parquet_atomic(&file, list, &metadata, "elise.git_commit", &|f, n| {
+            config_column(config_text, f, n)
+        })
+        .with_context(|| format!("cannot merge table '{table}'"))?;
         merged.push(MergedTable {
             file: file.display().to_string(),
             table,

@@ -147,8 +147,17 @@ fn merged_writer_properties(
 /// Buffered rows above this size are flushed as a row group while merging.
 const MERGE_FLUSH_BYTES: usize = 64 << 20;
 
-/// Concatenates the Parquet files `parts` (one schema) into one file at `path`, atomically,
-/// reading one part at a time so that memory does not grow with the number of parts.
+/// A column that some parts of a table lack, made for one of them: `fill(field, rows)` returns
+/// `rows` values of `field`'s type, or `None` when the column cannot be filled (then the merge
+/// is refused).
+pub(crate) type Fill<'a> = &'a dyn Fn(&arrow_schema::Field, usize) -> Option<arrow_array::ArrayRef>;
+
+/// Concatenates the Parquet files `parts` into one file at `path`, atomically, reading one part
+/// at a time so that memory does not grow with the number of parts. The parts have one schema,
+/// except that parts written by an older build may lack columns added since (a config key
+/// added later, which the run's resume check allows only at its default): the merged file has
+/// the widest part's columns, and each missing column of a part comes from `fill`; a column
+/// `fill` cannot make, or a column with another type, refuses the merge with the part's name.
 /// `metadata` becomes the file's key-value metadata, plus `collect_key` with the distinct values
 /// (space-separated) that key has in the parts' metadata. Returns the number of rows.
 pub(crate) fn merge_parquet_atomic(
@@ -156,19 +165,27 @@ pub(crate) fn merge_parquet_atomic(
     parts: &[PathBuf],
     metadata: &[(String, String)],
     collect_key: &str,
+    fill: Fill<'_>,
 ) -> anyhow::Result<u64> {
-    let first = parts
-        .first()
-        .with_context(|| format!("no parts to merge into {}", path.display()))?;
+    if parts.is_empty() {
+        anyhow::bail!("no parts to merge into {}", path.display());
+    }
     let open = |part: &Path| -> anyhow::Result<_> {
         let file = File::open(part).with_context(|| format!("cannot open {}", part.display()))?;
         ParquetRecordBatchReaderBuilder::try_new(file)
             .with_context(|| format!("cannot read Parquet file {}", part.display()))
     };
-    // The columns only: each part's Arrow schema also carries that part's own metadata.
-    let schema = std::sync::Arc::new(arrow_schema::Schema::new(
-        open(first)?.schema().fields().clone(),
-    ));
+    // The columns only (each part's Arrow schema also carries that part's own metadata), of the
+    // part with the most columns: the newest build's.
+    let mut widest: Option<(PathBuf, arrow_schema::Fields)> = None;
+    for part in parts {
+        let fields = open(part)?.schema().fields().clone();
+        if widest.as_ref().is_none_or(|(_, w)| fields.len() > w.len()) {
+            widest = Some((part.clone(), fields));
+        }
+    }
+    let (widest_part, fields) = widest.expect("parts is not empty");
+    let schema = std::sync::Arc::new(arrow_schema::Schema::new(fields));
     let props = merged_writer_properties(metadata, &schema);
     let mut rows = 0_u64;
     write_via_tmp(path, |file| {
@@ -190,14 +207,15 @@ pub(crate) fn merge_parquet_atomic(
             for batch in reader {
                 let batch = batch
                     .with_context(|| format!("cannot decode Parquet file {}", part.display()))?;
-                let batch = RecordBatch::try_new(schema.clone(), batch.columns().to_vec())
-                    .with_context(|| {
-                        format!(
-                            "{} has other columns than {} (one schema per table)",
-                            part.display(),
-                            first.display()
-                        )
-                    })?;
+                let batch = conform(&batch, &schema, fill)
+                    .and_then(|columns| Ok(RecordBatch::try_new(schema.clone(), columns)?));
+                let batch = batch.with_context(|| {
+                    format!(
+                        "{} has other columns than {} (one schema per table)",
+                        part.display(),
+                        widest_part.display()
+                    )
+                })?;
                 rows += batch.num_rows() as u64;
                 writer
                     .write(&batch)
@@ -218,6 +236,44 @@ pub(crate) fn merge_parquet_atomic(
             .with_context(|| format!("cannot finish Parquet file {}", path.display()))
     })?;
     Ok(rows)
+}
+
+/// The columns of `batch` in `schema`'s order, missing ones made by `fill`. Refused: a column
+/// `schema` does not have, one of another type, or a missing one `fill` cannot make.
+fn conform(
+    batch: &RecordBatch,
+    schema: &arrow_schema::Schema,
+    fill: Fill<'_>,
+) -> anyhow::Result<Vec<arrow_array::ArrayRef>> {
+    if let Some(extra) = batch
+        .schema()
+        .fields()
+        .iter()
+        .find(|f| schema.field_with_name(f.name()).is_err())
+    {
+        anyhow::bail!("column {:?} is in this part only", extra.name());
+    }
+    schema
+        .fields()
+        .iter()
+        .map(|field| match batch.column_by_name(field.name()) {
+            Some(col) if col.data_type() == field.data_type() => Ok(col.clone()),
+            Some(col) => Err(anyhow!(
+                "column {:?} is {} here, {} in the other parts",
+                field.name(),
+                col.data_type(),
+                field.data_type()
+            )),
+            None => fill(field, batch.num_rows())
+                .filter(|a| a.data_type() == field.data_type() && a.len() == batch.num_rows())
+                .ok_or_else(|| {
+                    anyhow!(
+                        "column {:?} is missing here and is not a config value of the run",
+                        field.name()
+                    )
+                }),
+        })
+        .collect()
 }
 
 /// All record batches of the Parquet file at `path`.
@@ -362,7 +418,8 @@ mod tests {
             parts.push(path);
         }
         let merged = dir.join("merged.parquet");
-        let rows = merge_parquet_atomic(&merged, &parts, &[], "elise.git_commit").unwrap();
+        let rows =
+            merge_parquet_atomic(&merged, &parts, &[], "elise.git_commit", &|_, _| None).unwrap();
         assert_eq!(rows, 6);
         let back: Vec<u64> = read_parquet(&merged)
             .unwrap()

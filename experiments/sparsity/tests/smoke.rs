@@ -84,3 +84,75 @@ fn a_partial_figure_says_so() {
         "title of the redrawn figure"
     );
 }
+
+/// Rewrites job `job`'s `runs` part without `column`, as a build from before that column
+/// existed would have written it, and updates its completion record to match.
+fn drop_column(run: &std::path::Path, job: usize, column: &str) {
+    use elise_sweep::toml;
+    let dir = elise_sweep::RunDir::new(run);
+    let part = dir.part("runs", job).unwrap().unwrap();
+    let meta = elise_sweep::read_parquet_metadata(&part).unwrap();
+    let mut batch = elise_sweep::read_parquet(&part).unwrap().remove(0);
+    let at = batch.schema().index_of(column).unwrap();
+    batch.remove_column(at);
+    elise_sweep::write_parquet_atomic(&part, &batch, &meta).unwrap();
+    let bytes = std::fs::read(&part).unwrap();
+    let record = run.join(format!("_done/job-{job:06}.toml"));
+    let mut t: toml::Table = std::fs::read_to_string(&record).unwrap().parse().unwrap();
+    for p in t["parts"].as_array_mut().unwrap() {
+        let p = p.as_table_mut().unwrap();
+        if p["table"].as_str() == Some("runs") {
+            p.insert("bytes".into(), toml::Value::Integer(bytes.len() as i64));
+            let hash = format!("{:016x}", elise_sweep::fnv1a_64(&bytes));
+            p.insert("fnv1a64".into(), toml::Value::String(hash));
+        }
+    }
+    std::fs::write(&record, toml::to_string(&t).unwrap()).unwrap();
+}
+
+/// `collect` merges parts written by an older build, which lack a config column added since
+/// (a run resumes across builds only when such a key is at its default): the merged table has
+/// the column, filled with the run's config value. A missing column that is no config value
+/// refuses the merge, naming the part and the column.
+#[test]
+fn collect_fills_config_columns_that_older_parts_lack() {
+    use elise_sweep::arrow_array::{Array, BooleanArray};
+    let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/smoke.toml");
+    let exp = exp_sparsity::experiment();
+    let (summary, tmp) =
+        elise_sweep::testing::run_in_temp_dir(&exp, "sparsity-evolve", &["--config", cfg]);
+    assert!(summary.success(), "{summary:?}");
+    let collect = |exp: &_| {
+        let args: Vec<String> = ["collect", "--out", tmp.path().to_str().unwrap()]
+            .map(String::from)
+            .to_vec();
+        elise_sweep::run_cli(exp, &args)
+    };
+    let reference = elise_sweep::read_parquet(&tmp.path().join("runs/job-000001.parquet"))
+        .unwrap()
+        .remove(0)
+        .schema();
+    // The key network.uniform_delays is false in this run; jobs 0 and 5 "predate" it.
+    drop_column(tmp.path(), 0, "network_uniform_delays");
+    drop_column(tmp.path(), 5, "network_uniform_delays");
+    collect(&exp).unwrap();
+    let merged = elise_sweep::read_parquet(&tmp.path().join("runs.parquet")).unwrap();
+    assert_eq!(merged.iter().map(|b| b.num_rows()).sum::<usize>(), 8);
+    for b in &merged {
+        assert_eq!(
+            b.schema().fields(),
+            reference.fields(),
+            "the newest parts' columns"
+        );
+        let col = elise_sweep::column::<BooleanArray>(b, "network_uniform_delays").unwrap();
+        assert!((0..col.len()).all(|k| col.is_valid(k) && !col.value(k)));
+    }
+    // A result column missing from a part cannot be filled.
+    drop_column(tmp.path(), 2, "replay_mse");
+    let err = format!("{:#}", collect(&exp).unwrap_err());
+    assert!(
+        err.contains("job-000002.parquet")
+            && err.contains("\"replay_mse\" is missing here and is not a config value"),
+        "{err}"
+    );
+}
