@@ -20,6 +20,18 @@ pub enum Mode {
     SomaOnly,
 }
 
+/// Distribution of the initial dendritic weights.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WeightInit {
+    /// Normal with `weight_init_mean` and `weight_init_std` (the CUDA code).
+    #[default]
+    Normal,
+    /// Uniform with the same mean and standard deviation, on mean ± sqrt(3) std (the lab
+    /// fork's v3 parameter files draw uniform weights).
+    Uniform,
+}
+
 /// Dendritic connectivity families (docs/model.md (d)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -44,6 +56,9 @@ pub struct NetworkConfig {
     pub innervation_ratio: f64,
     pub weight_init_mean: f64,
     pub weight_init_std: f64,
+    /// Normal (default) or uniform initial weights.
+    #[serde(default)]
+    pub weight_init: WeightInit,
     /// Dendritic and excitatory delays are uniform on the grid of dt in [min, max] ms.
     pub delay_min_ms: f64,
     pub delay_max_ms: f64,
@@ -67,6 +82,7 @@ impl Default for NetworkConfig {
             innervation_ratio: 1.0,
             weight_init_mean: 0.0,
             weight_init_std: 0.5,
+            weight_init: WeightInit::Normal,
             delay_min_ms: 5.0,
             delay_max_ms: 15.0,
             inh_extra_delay_ms: 25.0,
@@ -126,7 +142,11 @@ impl NetworkSpec {
         for post in 0..n {
             for pre in 0..n {
                 if pre != post {
-                    let w = cfg.weight_init_mean + cfg.weight_init_std * weights.normal();
+                    let z = match cfg.weight_init {
+                        WeightInit::Normal => weights.normal(),
+                        WeightInit::Uniform => 3f64.sqrt() * (2.0 * weights.uniform() - 1.0),
+                    };
+                    let w = cfg.weight_init_mean + cfg.weight_init_std * z;
                     if mask[post * n + pre] {
                         w_init[post * n + pre] = w;
                     }

@@ -22,7 +22,7 @@ pub mod export;
 pub mod network;
 pub mod protocol;
 
-pub use build::{ConnectivityKind, Mode, NetworkConfig, NetworkSpec};
+pub use build::{ConnectivityKind, Mode, NetworkConfig, NetworkSpec, WeightInit};
 pub use network::{BuildError, Network};
 pub use protocol::{
     CurvePoint, Disruption, DisruptionLine, Phase, Protocol, ProtocolError, ProtocolResult,

@@ -76,6 +76,8 @@ pub struct Network {
     n_steps: u64,
     pending_update: bool,
     learning: bool,
+    /// [`LearningRates::error_dead_zone`] (0 = none).
+    error_dead_zone: f64,
     /// Per visible neuron: Some(U in mV) while it is clamped by a disruption.
     clamp_mv: Vec<Option<f64>>,
     any_clamp: bool,
@@ -231,6 +233,7 @@ impl Network {
             n_steps: 0,
             pending_update: false,
             learning: true,
+            error_dead_zone: rates.error_dead_zone,
             clamp_mv: vec![None; spec.n_visible],
             any_clamp: false,
             drive: AlignedVec::filled(stride, 0.0),
@@ -326,7 +329,16 @@ impl Network {
         #[cfg(not(target_arch = "x86_64"))]
         neuron_pass(st, out, p, &consts, clamp);
         self.delays.push(k, &self.rate);
-        // Sub-step 4: the weight update, applied with the next step's mat-vec.
+        // Sub-step 4: the weight update, applied with the next step's mat-vec; small errors
+        // first set to 0 when there is a dead zone.
+        if self.learning && self.error_dead_zone > 0.0 {
+            let dz = self.error_dead_zone;
+            for e in &mut self.err[..self.n] {
+                if e.abs() <= dz {
+                    *e = 0.0;
+                }
+            }
+        }
         self.pending_update = self.learning;
         self.n_steps += 1;
     }
@@ -380,6 +392,7 @@ impl Network {
     /// the new rates. Rebuilds the weight storage: O(n^2), meant for rare changes such as a
     /// learning-rate schedule ([`crate::protocol::RateSchedule`]).
     pub fn set_learning_rates(&mut self, rates: &LearningRates) {
+        self.error_dead_zone = rates.error_dead_zone;
         let n = self.n;
         let mut mask = vec![false; n * n];
         let synapses = self.dendrites.to_sparse();

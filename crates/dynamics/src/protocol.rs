@@ -126,6 +126,7 @@ impl RateSchedule {
         elise_plasticity::LearningRates {
             eta_vv: self.base.eta_vv * f,
             eta_other: self.base.eta_other * f,
+            error_dead_zone: self.base.error_dead_zone,
         }
     }
 

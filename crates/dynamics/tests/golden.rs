@@ -60,6 +60,7 @@ fn network_of(d: &Value) -> (Network, Vec<f64>) {
     let rates = LearningRates {
         eta_vv: p["eta_vv"].as_f64().unwrap(),
         eta_other: p["eta_other"].as_f64().unwrap(),
+        ..LearningRates::default()
     };
     let net = &d["network"];
     let (nv, nl) = (

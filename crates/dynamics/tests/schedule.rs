@@ -209,6 +209,7 @@ fn setting_the_same_rates_changes_nothing_in_any_layout() {
         b.set_learning_rates(&LearningRates {
             eta_vv: 1e-5,
             eta_other: 1e-4,
+            ..LearningRates::default()
         });
         for k in 0..50 {
             a.step(k, 1.0);
@@ -304,4 +305,103 @@ fn self_nudged_uncued_somas_run_free_up_to_rounding() {
         .map(|k| (full.rates[k / s * total + k % s] - free.rates[k / s * total + k % s]).abs())
         .fold(0.0, f64::max);
     assert!(full_diff > 1e-3, "{full_diff}");
+}
+
+/// The fork's error dead zone: errors up to `error_dead_zone` are set to 0 before the weight
+/// update (none left in (0, dz] after a learning step), a dead zone wider than any error
+/// (rates lie in (0, 1)) freezes the weights, and 0 learns as without it. The schedule keeps
+/// the dead zone when it scales the rates.
+#[test]
+fn error_dead_zone_drops_small_errors() {
+    let (spec, teacher, params) = setup(8);
+    let run = |dz: f64| {
+        let rates = LearningRates {
+            error_dead_zone: dz,
+            ..LearningRates::default()
+        };
+        let mut net = Network::new(&spec, &params, &rates, teacher.clone()).unwrap();
+        let mut small = 0;
+        for k in 0..600 {
+            net.step(k % 250, params.nudging);
+            small += net
+                .state()
+                .err
+                .iter()
+                .filter(|e| e.abs() > 0.0 && e.abs() <= dz)
+                .count();
+        }
+        (net.weights(), small)
+    };
+    let (w0, _) = run(0.0);
+    let (w_mid, small) = run(0.05);
+    let (w_all, _) = run(0.999);
+    assert_eq!(small, 0, "errors left inside the dead zone");
+    assert_eq!(
+        w_all, spec.w_init,
+        "a dead zone wider than every error learns nothing"
+    );
+    assert_ne!(w0, spec.w_init);
+    assert_ne!(w_mid, w0);
+    assert_ne!(w_mid, spec.w_init);
+    let base = LearningRates {
+        error_dead_zone: 0.1,
+        ..LearningRates::default()
+    };
+    let train = TrainConfig {
+        epoch_cycles: 5,
+        lr_decay: 0.5,
+        ..TrainConfig::paper(20, 0)
+    };
+    assert_eq!(
+        RateSchedule::new(&train, &base).rates(2).error_dead_zone,
+        0.1
+    );
+}
+
+/// Uniform initial weights (the fork's v3 files): within mean ± sqrt(3) std, with the config's
+/// mean and standard deviation; the normal default is what the paper's networks draw.
+#[test]
+fn uniform_initial_weights() {
+    let params = NeuronParams::default();
+    let draw = |init| {
+        let cfg = NetworkConfig {
+            n_latent: 50,
+            weight_init_mean: 0.2,
+            weight_init: init,
+            ..NetworkConfig::default()
+        };
+        let spec = NetworkSpec::generate(N_VIS, &cfg, &ScaffoldParams::default(), &params, Seed(9))
+            .unwrap();
+        let n = N_VIS + 50;
+        let w: Vec<f64> = (0..n * n)
+            .filter(|&k| k / n != k % n && spec.mask[k])
+            .map(|k| spec.w_init[k])
+            .collect();
+        let mean = w.iter().sum::<f64>() / w.len() as f64;
+        let sd = (w.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / w.len() as f64).sqrt();
+        let (lo, hi) = w
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+        (mean, sd, lo, hi)
+    };
+    let half = 3f64.sqrt() * 0.5;
+    let (mean, sd, lo, hi) = draw(elise_dynamics::WeightInit::Uniform);
+    assert!(
+        (mean - 0.2).abs() < 0.03 && (sd - 0.5).abs() < 0.03,
+        "{mean} {sd}"
+    );
+    assert!(lo >= 0.2 - half && hi < 0.2 + half, "{lo} {hi}");
+    assert!(
+        lo < 0.2 - 0.95 * half && hi > 0.2 + 0.95 * half,
+        "fills its range: {lo} {hi}"
+    );
+    let (mean, sd, lo, hi) = draw(elise_dynamics::WeightInit::Normal);
+    assert!(
+        (mean - 0.2).abs() < 0.03 && (sd - 0.5).abs() < 0.03,
+        "{mean} {sd}"
+    );
+    assert!(
+        lo < 0.2 - half && hi > 0.2 + half,
+        "normal tails: {lo} {hi}"
+    );
 }

@@ -1114,6 +1114,7 @@ mod tests {
         let odd = LearningRates {
             eta_vv: 1e-3,
             eta_other: 1e-3,
+            ..LearningRates::default()
         };
         let full = all_to_all(n);
         let d = Dendrites::new(&full, &w, n, 10, &odd, PlasticRows::All, LayoutChoice::Auto);

@@ -22,6 +22,11 @@ pub struct LearningRates {
     pub eta_vv: f64,
     /// All other plastic synapses.
     pub eta_other: f64,
+    /// Errors `|phi(U) - phi(V*)|` up to this size (a rate, in (0, 1) units) are set to 0
+    /// before the weight update: the dead zone of one commit of the lab's fork. 0 = none, as
+    /// in the CUDA code (and then nothing is compared, so results are the paper's bit for bit).
+    #[serde(default)]
+    pub error_dead_zone: f64,
 }
 
 impl Default for LearningRates {
@@ -29,6 +34,7 @@ impl Default for LearningRates {
         Self {
             eta_vv: 1e-4,
             eta_other: 1e-3,
+            error_dead_zone: 0.0,
         }
     }
 }

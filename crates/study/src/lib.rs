@@ -761,6 +761,12 @@ pub fn validate(cfg: &Config, inputs: &Inputs) -> Result<(), ConfigError> {
 
     check_range("plasticity.eta_vv", cfg.plasticity.eta_vv, 0.0, 1.0)?;
     check_range("plasticity.eta_other", cfg.plasticity.eta_other, 0.0, 1.0)?;
+    check_bounds(
+        "plasticity.error_dead_zone",
+        cfg.plasticity.error_dead_zone,
+        Included(0.0),
+        Excluded(1.0),
+    )?;
 
     let n = &cfg.neuron;
     check_bounds("neuron.dt_ms", n.dt_ms, Excluded(0.0), Included(1.0))?;
