@@ -19,20 +19,10 @@ fn smoke_grid_tables_and_figure() {
 /// the figure and its own rows in the table, never merged into one median per density.
 #[test]
 fn another_axis_gets_its_own_lines() {
-    let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/smoke.toml");
-    let (summary, tmp) = elise_sweep::testing::run_in_temp_dir(
-        &exp_sparsity::experiment(),
+    let tmp = smoke_run(
         "sparsity-latent",
-        &[
-            "--config",
-            cfg,
-            "--seeds",
-            "1",
-            "--axis",
-            "network.n_latent=8,10",
-        ],
+        &["--seeds", "1", "--axis", "network.n_latent=8,10"],
     );
-    assert!(summary.success(), "{summary:?}");
     let table = std::fs::read_to_string(tmp.path().join("summary.md")).unwrap();
     let lines: Vec<&str> = table.lines().collect();
     assert!(
@@ -64,25 +54,35 @@ fn another_axis_gets_its_own_lines() {
 /// gone, as mid-run) says so in its title; the complete run's figure does not.
 #[test]
 fn a_partial_figure_says_so() {
-    let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/smoke.toml");
-    let exp = exp_sparsity::experiment();
-    let (summary, tmp) =
-        elise_sweep::testing::run_in_temp_dir(&exp, "sparsity-partial", &["--config", cfg]);
-    assert!(summary.success(), "{summary:?}");
+    let tmp = smoke_run("sparsity-partial", &[]);
     let svg = || std::fs::read_to_string(tmp.path().join("sparsity.svg")).unwrap();
     assert!(
         !svg().contains("partial"),
         "a complete run's figure is not partial"
     );
     std::fs::remove_file(tmp.path().join("_done/job-000003.toml")).unwrap();
-    let args: Vec<String> = ["--redraw", "--out", tmp.path().to_str().unwrap()]
-        .map(String::from)
-        .to_vec();
-    elise_sweep::run_cli(&exp, &args).unwrap();
+    cli("--redraw", tmp.path()).unwrap();
     assert!(
         svg().contains("[partial: 7 of 8 jobs]"),
         "title of the redrawn figure"
     );
+}
+
+/// The smoke config with `extra` arguments run into a temporary directory; it must succeed.
+fn smoke_run(tag: &str, extra: &[&str]) -> elise_sweep::testing::TempRun {
+    let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/smoke.toml");
+    let mut args = vec!["--config", cfg];
+    args.extend_from_slice(extra);
+    let (summary, tmp) =
+        elise_sweep::testing::run_in_temp_dir(&exp_sparsity::experiment(), tag, &args);
+    assert!(summary.success(), "{summary:?}");
+    tmp
+}
+
+/// `exp-sparsity <command> --out <run>` in-process (`--redraw`, `collect`).
+fn cli(command: &str, run: &std::path::Path) -> anyhow::Result<elise_sweep::Outcome> {
+    let args = [command, "--out", run.to_str().unwrap()].map(String::from);
+    elise_sweep::run_cli(&exp_sparsity::experiment(), &args)
 }
 
 /// Rewrites job `job`'s `runs` part without `column`, as a build from before that column
@@ -117,17 +117,7 @@ fn drop_column(run: &std::path::Path, job: usize, column: &str) {
 #[test]
 fn collect_fills_config_columns_that_older_parts_lack() {
     use elise_sweep::arrow_array::{Array, BooleanArray};
-    let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/smoke.toml");
-    let exp = exp_sparsity::experiment();
-    let (summary, tmp) =
-        elise_sweep::testing::run_in_temp_dir(&exp, "sparsity-evolve", &["--config", cfg]);
-    assert!(summary.success(), "{summary:?}");
-    let collect = |exp: &_| {
-        let args: Vec<String> = ["collect", "--out", tmp.path().to_str().unwrap()]
-            .map(String::from)
-            .to_vec();
-        elise_sweep::run_cli(exp, &args)
-    };
+    let tmp = smoke_run("sparsity-evolve", &[]);
     let reference = elise_sweep::read_parquet(&tmp.path().join("runs/job-000001.parquet"))
         .unwrap()
         .remove(0)
@@ -135,7 +125,7 @@ fn collect_fills_config_columns_that_older_parts_lack() {
     // The key network.uniform_delays is false in this run; jobs 0 and 5 "predate" it.
     drop_column(tmp.path(), 0, "network_uniform_delays");
     drop_column(tmp.path(), 5, "network_uniform_delays");
-    collect(&exp).unwrap();
+    cli("collect", tmp.path()).unwrap();
     let merged = elise_sweep::read_parquet(&tmp.path().join("runs.parquet")).unwrap();
     assert_eq!(merged.iter().map(|b| b.num_rows()).sum::<usize>(), 8);
     for b in &merged {
@@ -149,7 +139,7 @@ fn collect_fills_config_columns_that_older_parts_lack() {
     }
     // A result column missing from a part cannot be filled.
     drop_column(tmp.path(), 2, "replay_mse");
-    let err = format!("{:#}", collect(&exp).unwrap_err());
+    let err = format!("{:#}", cli("collect", tmp.path()).unwrap_err());
     assert!(
         err.contains("job-000002.parquet")
             && err.contains("\"replay_mse\" is missing here and is not a config value"),
