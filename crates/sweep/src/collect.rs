@@ -305,21 +305,20 @@ fn rerun_commands<E: Experiment>(
     s
 }
 
-/// A config value of the run as a column of `rows` rows, for the parts of a table written
+/// A config value of the run (its parsed `config.toml`) as a column of `rows` rows, for the parts of a table written
 /// before the column existed: experiments record each config value `section.key` as a column
 /// `section_key`, and a run resumes across builds only when a key added since then is at its
 /// default, so parts that lack such a column ran with the value `config.toml` holds now.
 /// `None` if `field` is no such column (or names two keys), or the value has another type.
 fn config_column(
-    config_text: &str,
+    config: &toml::Table,
     field: &arrow_schema::Field,
     rows: usize,
 ) -> Option<arrow_array::ArrayRef> {
     use arrow_array::{BooleanArray, Float64Array, Int64Array, StringArray, UInt64Array};
     use arrow_schema::DataType;
     use std::sync::Arc;
-    let table: toml::Table = toml::from_str(config_text).ok()?;
-    let mut found = table
+    let mut found = config
         .iter()
         .filter(|(section, _)| !matches!(section.as_str(), "axes" | "inputs"))
         .filter_map(|(section, values)| Some((section, values.as_table()?)))
@@ -392,6 +391,7 @@ fn merge_tables(
         ("elise.jobs".to_owned(), jobs_text),
         ("elise.missing_jobs".to_owned(), missing_text.join(" ")),
     ];
+    let config: Option<toml::Table> = toml::from_str(config_text).ok();
     let mut merged = Vec::new();
     for table in order {
         let list = &parts[&table];
@@ -399,7 +399,7 @@ fn merge_tables(
         // elise.git_commit: the code versions that wrote the parts (one, unless the run was
         // resumed by other code).
         let rows = merge_parquet_atomic(&file, list, &metadata, "elise.git_commit", &|f, n| {
-            config_column(config_text, f, n)
+            config_column(config.as_ref()?, f, n)
         })
         .with_context(|| format!("cannot merge table '{table}'"))?;
         merged.push(MergedTable {
