@@ -151,6 +151,16 @@ fn cases(dir: &Path) -> Vec<Case> {
     add("q > 1", set("scaffold.q=1.5"), &["scaffold.q"]);
     add("nudging = 1", set("neuron.nudging=1"), &["neuron.nudging"]);
     add(
+        "error dead zone = 1 (every error ignored)",
+        set("plasticity.error_dead_zone=1.0"),
+        &["plasticity.error_dead_zone", "[0, 1)"],
+    );
+    add(
+        "unknown weight-init distribution",
+        set("network.weight_init=\"gaussian\""),
+        &["network.weight_init", "gaussian", "normal", "uniform"],
+    );
+    add(
         "state duration not a multiple of dt",
         set("pattern.state_ms=0.25"),
         &["pattern.state_ms", "multiple"],
