@@ -1,6 +1,7 @@
 //! Figures of parameter sweeps, drawn from the run's Parquet tables: replay quality against one
 //! swept quantity, one line per group (median over seeds), and the median validation and replay
-//! curves of each group at the largest value of the swept quantity.
+//! curves of each group at one value of the swept quantity (where the groups differ most, or
+//! each group's largest).
 
 use elise_plot::{Figure, Lines, Panel, Series};
 use elise_sweep::arrow_array::{
@@ -301,6 +302,72 @@ fn value_label(x_label: &str, x: f64) -> String {
     }
 }
 
+/// Rows by group ([`SweepRow::key`]) and swept value ([`value_key`]).
+type Groups<'a> = BTreeMap<Vec<(String, i64, String)>, BTreeMap<i64, Vec<&'a SweepRow>>>;
+
+fn group_rows(rows: &[SweepRow]) -> Groups<'_> {
+    let mut groups = Groups::new();
+    for r in rows {
+        groups
+            .entry(r.key())
+            .or_default()
+            .entry(value_key(r.x))
+            .or_default()
+            .push(r);
+    }
+    groups
+}
+
+/// The swept value (as a [`value_key`]) at which to show the learning curves of several groups
+/// that share their swept values (exp-sparsity's protection off and on over the same
+/// densities): where the groups differ most in how many seeds sustain replay, then in median
+/// replay corr_sum, then the largest value. `None` with one group, or when the groups sweep
+/// different values (exp-compare's methods), where each group is shown at its largest.
+fn contrast_value(groups: &Groups) -> Option<i64> {
+    let mut gs = groups.values();
+    let first = gs.next()?;
+    if groups.len() < 2 || gs.any(|by_x| !by_x.keys().eq(first.keys())) {
+        return None;
+    }
+    let spread = |v: Vec<f64>| {
+        let v: Vec<f64> = v.into_iter().filter(|x| x.is_finite()).collect();
+        match v.len() {
+            0 | 1 => 0.0,
+            _ => {
+                v.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b))
+                    - v.iter().fold(f64::INFINITY, |a, &b| a.min(b))
+            }
+        }
+    };
+    let score = |xk: i64| {
+        let rates = groups
+            .values()
+            .map(|by_x| {
+                let rs = &by_x[&xk];
+                rs.iter().filter(|r| r.sustained()).count() as f64 / rs.len() as f64
+            })
+            .collect();
+        let medians = groups
+            .values()
+            .map(|by_x| {
+                median(
+                    &by_x[&xk]
+                        .iter()
+                        .map(|r| r.replay_corr_sum)
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .collect();
+        (spread(rates), spread(medians))
+    };
+    // Keys ascend, so on a tie the later (larger) value wins.
+    first
+        .keys()
+        .map(|&xk| (score(xk), xk))
+        .max_by(|((r1, m1), _), ((r2, m2), _)| r1.total_cmp(r2).then(m1.total_cmp(m2)))
+        .map(|(_, xk)| xk)
+}
+
 /// Most curves in one panel when a single group's swept values each get their own.
 const MAX_CURVES: usize = 8;
 
@@ -314,15 +381,7 @@ pub fn draw_sweep(
     file_name: &str,
 ) -> anyhow::Result<()> {
     let rows = read_sweep(run, x_col, group_col)?;
-    let mut groups: BTreeMap<_, BTreeMap<i64, Vec<&SweepRow>>> = BTreeMap::new();
-    for r in &rows {
-        groups
-            .entry(r.key())
-            .or_default()
-            .entry(value_key(r.x))
-            .or_default()
-            .push(r);
-    }
+    let groups = group_rows(&rows);
     // A group's legend label, from any of its rows.
     let label = |by_x: &BTreeMap<i64, Vec<&SweepRow>>| {
         by_x.values()
@@ -393,9 +452,11 @@ pub fn draw_sweep(
             vec![("0.01".into(), 0.01)],
         ),
     ];
-    // Curves of each group at its largest swept value (groups may sweep different ranges,
-    // as exp-compare's methods do); with a single group, one curve per swept value instead
-    // (exp-noisy-tutor, exp-size: how learning changes along the sweep).
+    // Curves of each group at the swept value where the groups differ most
+    // ([`contrast_value`]: exp-sparsity's protection off / on at the density where it matters),
+    // or at each group's largest value when the groups sweep different ranges (exp-compare's
+    // methods); with a single group, one curve per swept value instead (exp-noisy-tutor,
+    // exp-size: how learning changes along the sweep).
     let curves = run.read_table("curves")?;
     let mut val = Vec::new();
     let mut rep = Vec::new();
@@ -408,12 +469,20 @@ pub fn draw_sweep(
         [by_x] if by_x.len() <= MAX_CURVES => Some(by_x),
         _ => None,
     };
-    let picked: Vec<(String, &Vec<&SweepRow>)> = match along {
-        Some(by_x) => by_x
+    let contrast = match along {
+        Some(_) => None,
+        None => contrast_value(&groups),
+    };
+    let picked: Vec<(String, &Vec<&SweepRow>)> = match (along, contrast) {
+        (Some(by_x), _) => by_x
             .values()
             .map(|rs| (value_label(x_label, rs[0].x), rs))
             .collect(),
-        None => groups
+        (None, Some(xk)) => groups
+            .values()
+            .map(|by_x| (label(by_x), &by_x[&xk]))
+            .collect(),
+        (None, None) => groups
             .values()
             .map(|by_x| {
                 let rs = by_x.values().next_back().expect("a group has rows");
@@ -438,9 +507,13 @@ pub fn draw_sweep(
         let (xs, ys) = median_curve(&curves, &jobs, "replay", "corr_sum")?;
         rep.push(Series { label, xs, ys });
     }
-    let at = match (along, &largest[..]) {
-        (Some(_), _) => format!("per {}", x_label.split(" (").next().unwrap_or(x_label)),
-        (None, [x]) => format!("{x_label} = {x}"),
+    let at = match (along, contrast, &largest[..]) {
+        (Some(_), _, _) => format!("per {}", x_label.split(" (").next().unwrap_or(x_label)),
+        (None, Some(xk), _) => {
+            let x = groups.values().next().expect("groups")[&xk][0].x;
+            format!("{x_label} = {x}, largest gap")
+        }
+        (None, None, [x]) => format!("{x_label} = {x}"),
         _ => format!("each at its largest {x_label}"),
     };
     if val.iter().any(|s| !s.xs.is_empty()) {
@@ -768,6 +841,51 @@ pub fn finish_sweep(
 #[cfg(test)]
 mod tests {
     use super::readable_group;
+
+    /// A row of group `g` at `x` with replay corr_sum `cs` that sustains replay or not.
+    fn row(g: &str, x: f64, cs: f64, ok: bool) -> super::SweepRow {
+        super::SweepRow {
+            job: 0,
+            group: g.into(),
+            x,
+            replay_corr_sum: cs,
+            replay_mse: 0.005,
+            replay_corr_sum_min: if ok { 12.5 } else { 5.0 },
+            replay_mse_max: 0.005,
+            n_visible: 13,
+            extra: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn curves_where_the_groups_differ_most() {
+        let pick = |rows: &[super::SweepRow]| {
+            super::contrast_value(&super::group_rows(rows)).map(|k| k as f64 / 1e6)
+        };
+        // Sustain rates 0/0, 1/0, 1/1 (one seed each): the middle value.
+        let mut rows = vec![
+            row("a", 0.1, 1.0, false),
+            row("b", 0.1, 1.0, false),
+            row("a", 0.5, 12.4, true),
+            row("b", 0.5, 9.0, false),
+            row("a", 1.0, 12.6, true),
+            row("b", 1.0, 12.6, true),
+        ];
+        assert_eq!(pick(&rows), Some(0.5));
+        // Equal rates everywhere: the largest gap in median corr_sum (0.1: 1 vs 6, against
+        // 12.4 vs 9 at 0.5).
+        rows[1].replay_corr_sum = 6.0;
+        rows[3].replay_corr_sum_min = 12.5;
+        assert_eq!(pick(&rows), Some(0.1));
+        // No difference at all: the largest value.
+        rows[1].replay_corr_sum = 1.0;
+        rows[3].replay_corr_sum = 12.4;
+        assert_eq!(pick(&rows), Some(1.0));
+        // One group, or groups over different values: none (each at its own largest).
+        assert_eq!(pick(&rows[..1]), None);
+        rows.push(row("b", 2.0, 12.0, true));
+        assert_eq!(pick(&rows), None);
+    }
 
     #[test]
     fn value_labels() {
