@@ -485,14 +485,11 @@ pub fn draw_sweep(
         (None, None) => groups
             .values()
             .map(|by_x| {
+                // The labels are the groups alone, as in the panels above, so the figure
+                // shares one legend (a legend per panel, with each group's value, took the
+                // space of the curves); the title names the value, or says where to read it.
                 let rs = by_x.values().next_back().expect("a group has rows");
-                // With one largest value (named in the title) the labels are the groups
-                // alone, as in the panels above, so the figure shares one legend.
-                let label = match largest[..] {
-                    [_] => label(by_x),
-                    _ => format!("{} ({} = {})", label(by_x), x_label, rs[0].x),
-                };
-                (label, rs)
+                (label(by_x), rs)
             })
             .collect(),
     };
@@ -514,7 +511,7 @@ pub fn draw_sweep(
             format!("{x_label} = {x}, largest gap")
         }
         (None, None, [x]) => format!("{x_label} = {x}"),
-        _ => format!("each at its largest {x_label}"),
+        _ => "each at the right end of its line above".to_owned(),
     };
     if val.iter().any(|s| !s.xs.is_empty()) {
         panels.push(lines(

@@ -63,6 +63,15 @@ fn smoke_comparison_covers_every_method_with_one_schema() {
     );
     assert!(dir.join("compare.png").exists());
     elise_study::figure::check_figure_files(&dir.join("compare.png"));
+    // The methods sweep different sizes: the curve panels show each at its largest size and
+    // label the curves as the panels above do, so the figure has one legend (per-panel
+    // legends with the sizes in them took the curves' space).
+    let svg = std::fs::read_to_string(dir.join("compare.svg")).unwrap();
+    assert!(svg.contains("each at the right end of its line above"));
+    assert!(
+        !svg.contains("(neurons = "),
+        "no per-panel legend with sizes"
+    );
 }
 
 #[test]

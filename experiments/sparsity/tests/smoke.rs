@@ -48,6 +48,13 @@ fn another_axis_gets_its_own_lines() {
     ] {
         assert!(svg.contains(label), "legend lacks {label:?}");
     }
+    // Protection off and on sweep the same densities: the curve panels show one density for
+    // all, where the groups differ most, and the title names it.
+    assert!(
+        svg.contains("Free validation cycles (dendritic density = ")
+            && svg.contains(", largest gap)"),
+        "curve panels at one named density"
+    );
 }
 
 /// A figure drawn from fewer jobs than the run has (here `--redraw` after one job's record is
