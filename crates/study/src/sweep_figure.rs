@@ -460,11 +460,13 @@ pub fn draw_sweep(
     let curves = run.read_table("curves")?;
     let mut val = Vec::new();
     let mut rep = Vec::new();
-    let mut largest: Vec<f64> = groups
+    // The largest swept value, when every group's largest is the same one (named in titles).
+    let largest = |by_x: &BTreeMap<i64, Vec<&SweepRow>>| by_x.keys().next_back().copied();
+    let common_largest = groups
         .values()
-        .map(|by_x| by_x.values().next_back().expect("a group has rows")[0].x)
-        .collect();
-    largest.dedup();
+        .map(largest)
+        .reduce(|a, b| if a == b { a } else { None })
+        .flatten();
     let along = match groups.values().collect::<Vec<_>>()[..] {
         [by_x] if by_x.len() <= MAX_CURVES => Some(by_x),
         _ => None,
@@ -504,14 +506,12 @@ pub fn draw_sweep(
         let (xs, ys) = median_curve(&curves, &jobs, "replay", "corr_sum")?;
         rep.push(Series { label, xs, ys });
     }
-    let at = match (along, contrast, &largest[..]) {
+    let value = |xk: i64| groups.values().next().expect("groups")[&xk][0].x;
+    let at = match (along, contrast, common_largest) {
         (Some(_), _, _) => format!("per {}", x_label.split(" (").next().unwrap_or(x_label)),
-        (None, Some(xk), _) => {
-            let x = groups.values().next().expect("groups")[&xk][0].x;
-            format!("{x_label} = {x}, largest gap")
-        }
-        (None, None, [x]) => format!("{x_label} = {x}"),
-        _ => "each at the right end of its line above".to_owned(),
+        (None, Some(xk), _) => format!("{x_label} = {}, largest gap", value(xk)),
+        (None, None, Some(xk)) => format!("{x_label} = {}", value(xk)),
+        (None, None, None) => "each at the right end of its line above".to_owned(),
     };
     if val.iter().any(|s| !s.xs.is_empty()) {
         panels.push(lines(

@@ -305,10 +305,11 @@ fn rerun_commands<E: Experiment>(
     s
 }
 
-/// A config value of the run (its parsed `config.toml`) as a column of `rows` rows, for the parts of a table written
-/// before the column existed: experiments record each config value `section.key` as a column
-/// `section_key`, and a run resumes across builds only when a key added since then is at its
-/// default, so parts that lack such a column ran with the value `config.toml` holds now.
+/// A config value of the run (its parsed `config.toml`) as a column of `rows` rows, for the
+/// parts of a table written before the column existed: experiments record each config value
+/// `section.key` as a column `section_key`, and a run resumes across builds only when a key
+/// added since then is at its default, so parts that lack such a column ran with the value
+/// `config.toml` holds now.
 /// `None` if `field` is no such column (or names two keys), or the value has another type.
 fn config_column(
     config: &toml::Table,
