@@ -86,6 +86,9 @@ pub fn readable_group(label: &str) -> String {
         "pattern_file" => format!("pattern {on_off}"),
         "network_n_latent" => format!("{on_off} latent neurons"),
         "scaffold_p0" => format!("p0 {on_off}"),
+        "network_delay_max_ms" => format!("delays up to {on_off} ms"),
+        "network_delay_min_ms" => format!("delays from {on_off} ms"),
+        "pattern_state_ms" => format!("{on_off} ms per state"),
         "network_uniform_delays" => match value {
             "true" => "uniform delays".to_owned(),
             "false" => "diverse delays".to_owned(),
@@ -915,6 +918,11 @@ mod tests {
         assert_eq!(readable_group("network_foo_bar = 0.5"), "foo bar 0.5");
         assert_eq!(readable_group("network_n_latent = 30"), "30 latent neurons");
         assert_eq!(readable_group("scaffold_p0 = 0.3"), "p0 0.3");
+        assert_eq!(
+            readable_group("network_delay_max_ms = 100"),
+            "delays up to 100 ms"
+        );
+        assert_eq!(readable_group("pattern_state_ms = 2.5"), "2.5 ms per state");
         assert_eq!(readable_group("something else"), "something else");
         assert_eq!(
             readable_group("pattern_file = data/patterns/twinkle.txt"),
