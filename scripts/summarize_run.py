@@ -21,6 +21,10 @@ pairs, each run's success count with its Wilson interval, the discordant pairs (
 sustains, only the second) and the exact two-sided McNemar p-value of "both succeed equally
 often" (binomial test on the discordant pairs). Jobs without a partner are left out and counted.
 
+`--bin COL=E1,E2,...` groups a numeric --by column into the intervals <= E1, (E1, E2], ...,
+> En, e.g. `--by scaffold_latent_reached --bin scaffold_latent_reached=79,87,94` (latent
+neurons with a scaffold teacher; the others get no somatic teacher at all).
+
 With --from-cycle C as well (e.g. --by branch --from-cycle 5 for exp-disruption, whose
 disruption is in replay cycle 4), the same row is computed from the `curves` table over the
 replay cycles >= C only: a seed sustains when every such cycle passes, and its corr_sum and MSE
@@ -163,11 +167,55 @@ def from_cycle(runs: pl.DataFrame, curves: pl.DataFrame, first: int) -> pl.DataF
     return joined
 
 
+def bin_label(edges: list[float], x: float) -> tuple[int, str]:
+    """(index, label) of the interval of `edges` (<= e0, (e0, e1], ..., > en) holding x."""
+    show = lambda e: f"{e:g}"  # noqa: E731
+    for i, e in enumerate(edges):
+        if x <= e:
+            return i, (f"<= {show(e)}" if i == 0 else f"{show(edges[i - 1])} < x <= {show(e)}")
+    return len(edges), f"> {show(edges[-1])}"
+
+
+def apply_bins(runs: pl.DataFrame, bins: dict[str, list[float]]) -> pl.DataFrame:
+    """Replaces each binned column by its interval label; the order of the labels is kept in
+    BIN_ORDER for sorting."""
+    for col, edges in bins.items():
+        if col not in runs.columns:
+            sys.exit(f"--bin {col}: no such column (columns: {', '.join(runs.columns)})")
+        labels = [bin_label(edges, float(x)) for x in runs[col].to_list()]
+        BIN_ORDER.update({label: i for i, label in labels})
+        runs = runs.with_columns(pl.Series(col, [label for _, label in labels]))
+    return runs
+
+
+BIN_ORDER: dict[str, int] = {}
+
+
+def group_key(key: tuple) -> tuple:
+    """Sort key of a group: bin labels in interval order, other values as they are."""
+    return tuple((BIN_ORDER[k], "") if isinstance(k, str) and k in BIN_ORDER else (-1, k)
+                 if isinstance(k, str) else (0, k) for k in key)
+
+
+def parse_bins(spec: list[str]) -> dict[str, list[float]]:
+    bins = {}
+    for s in spec:
+        col, _, edges = s.partition("=")
+        try:
+            values = [float(e) for e in edges.split(",")]
+        except ValueError:
+            values = []
+        if not col or not values or values != sorted(values):
+            sys.exit(f"--bin {s!r}: expected COLUMN=E1,E2,... with increasing numbers")
+        bins[col] = values
+    return bins
+
+
 def interval_table(runs: pl.DataFrame, by: list[str]) -> str:
     """One Markdown row per group of `runs` (see the module docs)."""
     head = "| " + " | ".join(by) + " | seeds | sustain replay (95 % CI) | median replay corr_sum [95 % CI] | median replay MSE [95 % CI] |"
     lines = [head, "|" + "---|" * (len(by) + 4)]
-    for key, g in sorted(runs.group_by(by, maintain_order=True), key=lambda kg: kg[0]):
+    for key, g in sorted(runs.group_by(by, maintain_order=True), key=lambda kg: group_key(kg[0])):
         n = g.height
         ok = g.filter(sustained()).height
         lo, hi = wilson(ok, n)
@@ -210,7 +258,7 @@ def paired_table(a: pl.DataFrame, b: pl.DataFrame, names: tuple[str, str], by: l
     head = (f"| {' | '.join(by)} | pairs | {na} sustains (95 % CI) | {nb} sustains (95 % CI) "
             f"| only {na} | only {nb} | McNemar p |")
     lines = [head, "|" + "---|" * (len(by) + 6)]
-    for key, g in sorted(pairs.group_by(by, maintain_order=True), key=lambda kg: kg[0]):
+    for key, g in sorted(pairs.group_by(by, maintain_order=True), key=lambda kg: group_key(kg[0])):
         n = g.height
         sa, sb = g["ok_a"].sum(), g["ok_b"].sum()
         only_a = g.filter(pl.col("ok_a") & ~pl.col("ok_b")).height
@@ -255,7 +303,12 @@ if __name__ == "__main__":
     parser.add_argument("--from-cycle", type=int, help="score replay cycles >= this only (needs --by)")
     parser.add_argument("--paired", action="store_true",
                         help="two run directories: pair jobs by seed and --by, McNemar test")
+    parser.add_argument("--bin", action="append", default=[], metavar="COL=E1,E2,...",
+                        help="group a numeric --by column into intervals (repeatable)")
     args = parser.parse_args()
+    bins = parse_bins(args.bin)
+    if bins and not args.by:
+        sys.exit("--bin needs --by")
     if args.paired:
         if len(args.run_dir) != 2 or not args.by:
             sys.exit("--paired needs exactly two run directories and --by")
@@ -264,7 +317,7 @@ if __name__ == "__main__":
             r = read_table(Path(d), "runs")
             if args.from_cycle is not None:
                 r = from_cycle(r, read_table(Path(d), "curves"), args.from_cycle)
-            runs.append(r)
+            runs.append(apply_bins(r, bins))
         names = tuple(Path(d).name for d in args.run_dir)
         if names[0] == names[1]:
             names = ("first", "second")
@@ -276,6 +329,7 @@ if __name__ == "__main__":
             runs = read_table(run, "runs")
             if args.from_cycle is not None:
                 runs = from_cycle(runs, read_table(run, "curves"), args.from_cycle)
+            runs = apply_bins(runs, bins)
             if len(args.run_dir) > 1:
                 runs = runs.with_columns(pl.lit(run.name).alias("run"))
             tables.append(runs)

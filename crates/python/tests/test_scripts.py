@@ -111,3 +111,27 @@ def test_paired_cli_on_two_runs(tmp_path):
     p = subprocess.run([sys.executable, script, str(a.dir), str(b.dir), "--paired", "--by",
                         "pattern_file"], capture_output=True, text=True)
     assert p.returncode != 0 and "add the columns" in p.stderr, p.stderr
+
+
+def test_bins_group_a_numeric_column_in_interval_order():
+    """--bin COL=E1,E2: values <= E1, (E1, E2] and > E2 form three groups, listed in interval
+    order (not in the order of their labels' text), with their own success counts."""
+    sr = load_summarize()
+    assert sr.bin_label([5, 12], 5) == (0, "<= 5")
+    assert sr.bin_label([5, 12], 5.5) == (1, "5 < x <= 12")
+    assert sr.bin_label([5, 12], 13) == (2, "> 12")
+    runs = pl.DataFrame({
+        "seed": [1, 2, 3, 4, 5],
+        "scaffold_latent_reached": [100, 70, 90, 95, 60],
+        "n_visible": [13] * 5,
+        "replay_corr_sum_min": [12.5, 11.0, 12.5, 11.0, 11.0],
+        "replay_mse_max": [0.005] * 5,
+        "replay_corr_sum": [12.6, 11.5, 12.6, 11.5, 11.2],
+        "replay_mse": [0.004] * 5,
+    })
+    binned = sr.apply_bins(runs, sr.parse_bins(["scaffold_latent_reached=79,94"]))
+    table = sr.interval_table(binned, ["scaffold_latent_reached"])
+    rows = [l for l in table.splitlines() if l.startswith("| <=") or l.startswith("| 79") or l.startswith("| >")]
+    assert [r.split("|")[1].strip() for r in rows] == ["<= 79", "79 < x <= 94", "> 94"], table
+    # <= 79: seeds 2, 5 (both fail); (79, 94]: seed 3 sustains; > 94: seed 1 sustains, 4 fails.
+    assert [r.split("|")[3].strip().split(" (")[0] for r in rows] == ["0 of 2", "1 of 1", "1 of 2"]
