@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Print a summary of an exp-birdsong run directory from its Parquet tables.
 
-Usage: python3 scripts/summarize_run.py RUN_DIR [RUN_DIR...] [--by COLUMN[,COLUMN...] [--from-cycle C] [--paired]]
+Usage: python3 scripts/summarize_run.py RUN_DIR [RUN_DIR...] [--by COLUMN[,COLUMN...] [--from-cycle C] [--paired | --per-seed]]
 Needs polars (pip install polars).
 
 With --by (e.g. --by network_n_latent for exp-size, --by scaffold_p,scaffold_q for exp-scaffold),
@@ -20,6 +20,11 @@ the same seeds), the jobs are paired by seed and the --by columns: per group, th
 pairs, each run's success count with its Wilson interval, the discordant pairs (only the first
 sustains, only the second) and the exact two-sided McNemar p-value of "both succeed equally
 often" (binomial test on the discordant pairs). Jobs without a partner are left out and counted.
+
+With several run directories, --by and --per-seed (e.g. variants screened on the same jobs),
+one row per --by group and seed that every run has, one column per run: "yes" where that run's
+job sustains replay, "no" where it does not; a last row counts the yes of each run. Which seeds
+flip between variants, and which fail under all of them.
 
 `--bin COL=E1,E2,...` groups a numeric --by column into the intervals <= E1, (E1, E2], ...,
 > En, e.g. `--by scaffold_latent_reached --bin scaffold_latent_reached=79,87,94` (latent
@@ -278,6 +283,26 @@ def paired_table(a: pl.DataFrame, b: pl.DataFrame, names: tuple[str, str], by: l
     return "\n".join(lines)
 
 
+def per_seed_table(runs: list[pl.DataFrame], names: list[str], by: list[str]) -> str:
+    """One Markdown row per `by` group and seed present in every run (see the module docs)."""
+    keys = by + ["seed"]
+    joined = None
+    for name, run in zip(names, runs):
+        if run.select(keys).is_duplicated().any():
+            sys.exit(f"--per-seed: {name} has several jobs per {keys}; add the columns that tell "
+                     "them apart to --by")
+        col = run.select(keys + [sustained().alias(name)])
+        joined = col if joined is None else joined.join(col, on=keys, how="inner")
+    lines = ["| " + " | ".join(keys + names) + " |", "|" + "---|" * (len(keys) + len(names))]
+    rows = sorted(joined.iter_rows(named=True), key=lambda r: group_key(tuple(r[k] for k in keys)))
+    for r in rows:
+        lines.append("| " + " | ".join([str(r[k]) for k in keys]
+                                       + ["yes" if r[n] else "no" for n in names]) + " |")
+    lines.append("| " + " | ".join(["all"] + [""] * (len(keys) - 1)
+                                   + [f"{joined[n].sum()} of {joined.height}" for n in names]) + " |")
+    return "\n".join(lines)
+
+
 def main(run_dir: str) -> None:
     run = Path(run_dir)
     runs = read_table(run, "runs").sort("seed")
@@ -303,13 +328,28 @@ if __name__ == "__main__":
     parser.add_argument("--from-cycle", type=int, help="score replay cycles >= this only (needs --by)")
     parser.add_argument("--paired", action="store_true",
                         help="two run directories: pair jobs by seed and --by, McNemar test")
+    parser.add_argument("--per-seed", action="store_true",
+                        help="several run directories: one row per --by group and seed, yes/no per run")
     parser.add_argument("--bin", action="append", default=[], metavar="COL=E1,E2,...",
                         help="group a numeric --by column into intervals (repeatable)")
     args = parser.parse_args()
     bins = parse_bins(args.bin)
     if bins and not args.by:
         sys.exit("--bin needs --by")
-    if args.paired:
+    if args.per_seed:
+        if len(args.run_dir) < 2 or not args.by or args.paired:
+            sys.exit("--per-seed needs two or more run directories and --by (and not --paired)")
+        runs = []
+        for d in args.run_dir:
+            r = read_table(Path(d), "runs")
+            if args.from_cycle is not None:
+                r = from_cycle(r, read_table(Path(d), "curves"), args.from_cycle)
+            runs.append(apply_bins(r, bins))
+        names = [Path(d).name for d in args.run_dir]
+        if len(set(names)) != len(names):
+            names = [f"run {i + 1}" for i in range(len(names))]
+        print(per_seed_table(runs, names, args.by.split(",")))
+    elif args.paired:
         if len(args.run_dir) != 2 or not args.by:
             sys.exit("--paired needs exactly two run directories and --by")
         runs = []

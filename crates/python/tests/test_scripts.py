@@ -135,3 +135,24 @@ def test_bins_group_a_numeric_column_in_interval_order():
     assert [r.split("|")[1].strip() for r in rows] == ["<= 79", "79 < x <= 94", "> 94"], table
     # <= 79: seeds 2, 5 (both fail); (79, 94]: seed 3 sustains; > 94: seed 1 sustains, 4 fails.
     assert [r.split("|")[3].strip().split(" (")[0] for r in rows] == ["0 of 2", "1 of 1", "1 of 2"]
+
+
+def test_per_seed_table_lists_each_runs_outcome_on_shared_jobs():
+    """--per-seed: one row per group and seed present in every run, yes/no per run, and the
+    count of yes per run over those rows only (a job only one run has is left out)."""
+    sr = load_summarize()
+
+    def runs(ok, seeds):
+        return pl.DataFrame({
+            "seed": seeds,
+            "pattern_file": ["x"] * len(seeds),
+            "n_visible": [5] * len(seeds),
+            "replay_corr_sum_min": [4.8 if o else 4.0 for o in ok],
+            "replay_mse_max": [0.005] * len(seeds),
+        })
+
+    table = sr.per_seed_table([runs([1, 0, 1], [1, 2, 3]), runs([0, 0, 1, 1], [1, 2, 3, 4])],
+                              ["a", "b"], ["pattern_file"])
+    rows = [[c.strip() for c in l.strip("|").split("|")] for l in table.splitlines()[2:]]
+    assert rows[:3] == [["x", "1", "yes", "no"], ["x", "2", "no", "no"], ["x", "3", "yes", "yes"]]
+    assert rows[3] == ["all", "", "2 of 3", "1 of 3"], table
