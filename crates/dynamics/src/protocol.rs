@@ -33,10 +33,37 @@ pub struct TrainConfig {
     /// is switched off there (the lab fork's v3 protocol).
     #[serde(default = "yes")]
     pub validation_plasticity: bool,
+    /// Lock-in (0 = off): once the free validation corr_sum per visible neuron, averaged over
+    /// the last `lock_in_window` validation cycles, reaches this and their mean MSE is at most
+    /// `lock_in_mse`, both learning rates are multiplied by `lock_in_decay` from the next cycle
+    /// on, for the rest of training and replay (on top of the epoch schedule).
+    #[serde(default)]
+    pub lock_in_corr: f64,
+    /// Lock-in: the largest mean validation MSE over the window.
+    #[serde(default = "lock_in_mse")]
+    pub lock_in_mse: f64,
+    /// Lock-in: validation cycles averaged.
+    #[serde(default = "lock_in_window")]
+    pub lock_in_window: usize,
+    /// Lock-in: factor on both learning rates once locked in.
+    #[serde(default = "lock_in_decay")]
+    pub lock_in_decay: f64,
 }
 
 fn one() -> f64 {
     1.0
+}
+
+fn lock_in_mse() -> f64 {
+    0.01
+}
+
+fn lock_in_window() -> usize {
+    5
+}
+
+fn lock_in_decay() -> f64 {
+    0.1
 }
 
 fn yes() -> bool {
@@ -53,6 +80,10 @@ impl TrainConfig {
             epoch_cycles: 0,
             lr_decay: 1.0,
             validation_plasticity: true,
+            lock_in_corr: 0.0,
+            lock_in_mse: 0.01,
+            lock_in_window: 5,
+            lock_in_decay: 0.1,
         }
     }
 
@@ -77,6 +108,27 @@ impl TrainConfig {
         }
     }
 
+    /// Whether a lock-in can change the learning rates (a threshold and a factor other than 1).
+    pub fn has_lock_in(&self) -> bool {
+        self.lock_in_corr > 0.0 && self.lock_in_decay != 1.0
+    }
+
+    /// The validation cycle after which the network locks in: the first validation point whose
+    /// window (it and the `lock_in_window - 1` before it) has a mean corr_sum per visible
+    /// neuron >= `lock_in_corr` and a mean MSE <= `lock_in_mse`. None without lock-in or when
+    /// no window qualifies (a silent network's NaN scores never do).
+    pub fn lock_in_cycle(&self, validation: &[CurvePoint], n_visible: usize) -> Option<i64> {
+        let w = self.lock_in_window.max(1);
+        if !self.has_lock_in() || validation.len() < w || n_visible == 0 {
+            return None;
+        }
+        validation.windows(w).find_map(|win| {
+            let corr = win.iter().map(|p| p.corr_sum).sum::<f64>() / (w * n_visible) as f64;
+            let mse = win.iter().map(|p| p.mse).sum::<f64>() / w as f64;
+            (corr >= self.lock_in_corr && mse <= self.lock_in_mse).then(|| win[w - 1].cycle)
+        })
+    }
+
     /// The factor on the learning rates in epoch `epoch`: `lr_decay` multiplied `epoch` times
     /// (the same bits however the epoch was reached, e.g. after a checkpoint).
     pub fn rate_factor(&self, epoch: u64) -> f64 {
@@ -99,10 +151,14 @@ impl TrainConfig {
 pub struct RateSchedule {
     train: TrainConfig,
     base: elise_plasticity::LearningRates,
-    /// The epoch whose rates the network has (None = not set yet: the base rates).
-    epoch: Option<u64>,
+    /// The (epoch, locked in) whose rates the network has (None = not set yet: the base rates).
+    state: Option<(u64, bool)>,
     /// `rate_factor(epoch)`, advanced one multiplication per epoch.
     factor: f64,
+    /// The validation cycle after which the network locked in ([`TrainConfig::lock_in_cycle`]).
+    locked_at: Option<i64>,
+    /// Validation points examined by [`RateSchedule::observe`].
+    seen: usize,
 }
 
 impl RateSchedule {
@@ -111,9 +167,31 @@ impl RateSchedule {
         Self {
             train: train.clone(),
             base: base.clone(),
-            epoch: None,
+            state: None,
             factor: 1.0,
+            locked_at: None,
+            seen: 0,
         }
+    }
+
+    /// Looks for the lock-in in the validation scores so far (call it after every training
+    /// cycle, and before the first one with the scores a resumed run starts from): the same
+    /// scores give the same lock-in, however the run was split.
+    pub fn observe(&mut self, validation: &[CurvePoint], n_visible: usize) {
+        if self.locked_at.is_some() || validation.len() <= self.seen {
+            return;
+        }
+        // Only the windows ending at a point not seen before: the others were checked.
+        let from = self
+            .seen
+            .saturating_sub(self.train.lock_in_window.max(1) - 1);
+        self.locked_at = self.train.lock_in_cycle(&validation[from..], n_visible);
+        self.seen = validation.len();
+    }
+
+    /// The validation cycle after which the network locked in, if it has.
+    pub fn locked_at(&self) -> Option<i64> {
+        self.locked_at
     }
 
     /// The learning rates of epoch `epoch`.
@@ -137,7 +215,8 @@ impl RateSchedule {
         if !self.train.validation_plasticity {
             net.set_learning(!self.train.is_validation(c));
         }
-        self.set_epoch(net, self.train.epoch_of(c));
+        let locked = self.locked_at.is_some_and(|l| l < c);
+        self.set_epoch(net, self.train.epoch_of(c), locked);
     }
 
     /// After training (`cycles` = the training cycles run): plasticity on (replay learns, as
@@ -146,19 +225,27 @@ impl RateSchedule {
         if !self.train.validation_plasticity {
             net.set_learning(true);
         }
-        self.set_epoch(net, self.train.epoch_of(cycles as i64));
+        let locked = self.locked_at.is_some();
+        self.set_epoch(net, self.train.epoch_of(cycles as i64), locked);
     }
 
-    fn set_epoch(&mut self, net: &mut crate::Network, epoch: u64) {
-        if !self.train.has_rate_schedule() || self.epoch == Some(epoch) {
+    fn set_epoch(&mut self, net: &mut crate::Network, epoch: u64, locked: bool) {
+        let changes = self.train.has_rate_schedule() || self.train.has_lock_in();
+        if !changes || self.state == Some((epoch, locked)) {
             return;
         }
-        self.factor = match self.epoch {
-            Some(e) if epoch == e + 1 => self.factor * self.train.lr_decay,
+        self.factor = match self.state {
+            Some((e, _)) if epoch == e + 1 => self.factor * self.train.lr_decay,
+            Some((e, _)) if epoch == e => self.factor,
             _ => self.train.rate_factor(epoch),
         };
-        self.epoch = Some(epoch);
-        let rates = self.scaled(self.factor);
+        self.state = Some((epoch, locked));
+        let lock = if locked {
+            self.train.lock_in_decay
+        } else {
+            1.0
+        };
+        let rates = self.scaled(self.factor * lock);
         net.set_learning_rates(&rates);
     }
 }

@@ -405,3 +405,105 @@ fn uniform_initial_weights() {
         "normal tails: {lo} {hi}"
     );
 }
+
+fn point(cycle: i64, corr_sum: f64, mse: f64) -> elise_dynamics::protocol::CurvePoint {
+    elise_dynamics::protocol::CurvePoint {
+        phase: elise_dynamics::protocol::Phase::Validation,
+        cycle,
+        mse,
+        corr_sum,
+    }
+}
+
+#[test]
+fn lock_in_is_the_first_window_that_qualifies() {
+    let t = TrainConfig {
+        lock_in_corr: 0.9,
+        lock_in_mse: 0.01,
+        lock_in_window: 3,
+        lock_in_decay: 0.1,
+        ..TrainConfig::paper(100, 20)
+    };
+    assert!(t.has_lock_in() && !TrainConfig::paper(100, 20).has_lock_in());
+    // 2 visible neurons: corr_sum 1.9 is 0.95 per neuron.
+    let pts = [
+        point(0, 1.0, 0.05),
+        point(20, 1.9, 0.005),
+        point(40, 1.9, 0.005),
+        point(60, 1.9, 0.005),
+        point(80, 1.9, 0.02),
+    ];
+    // Window 0-40: mean corr 0.8 per neuron; window 20-60: 0.95 and MSE 0.005.
+    assert_eq!(t.lock_in_cycle(&pts, 2), Some(60));
+    // A window's mean MSE above the bound does not qualify; nor does a silent (NaN) score.
+    let strict = TrainConfig {
+        lock_in_mse: 0.004,
+        ..t.clone()
+    };
+    assert_eq!(strict.lock_in_cycle(&pts, 2), None);
+    let silent = [
+        point(0, f64::NAN, 0.0),
+        point(20, 1.9, 0.0),
+        point(40, 1.9, 0.0),
+    ];
+    assert_eq!(t.lock_in_cycle(&silent, 2), None);
+    // Off: threshold 0, or a factor of 1.
+    for off in [
+        TrainConfig {
+            lock_in_corr: 0.0,
+            ..t.clone()
+        },
+        TrainConfig {
+            lock_in_decay: 1.0,
+            ..t.clone()
+        },
+    ] {
+        assert_eq!(off.lock_in_cycle(&pts, 2), None);
+    }
+    // Seen in pieces (a run resumed from a checkpoint), the same lock-in.
+    let mut pieces = RateSchedule::new(&t, &LearningRates::default());
+    for k in 0..=pts.len() {
+        pieces.observe(&pts[..k], 2);
+        assert_eq!(
+            pieces.locked_at(),
+            if k >= 4 { Some(60) } else { None },
+            "{k}"
+        );
+    }
+}
+
+#[test]
+fn lock_in_slows_learning_from_the_next_cycle_on_top_of_the_epochs() {
+    let (spec, teacher, params) = setup(8);
+    let base = LearningRates::default();
+    let mut net = Network::new(&spec, &params, &base, teacher).unwrap();
+    let train = TrainConfig {
+        epoch_cycles: 2,
+        lr_decay: 0.5,
+        lock_in_corr: 0.5,
+        lock_in_mse: 0.05,
+        lock_in_window: 1,
+        lock_in_decay: 0.1,
+        ..TrainConfig::paper(7, 4)
+    };
+    let mut schedule = RateSchedule::new(&train, &base);
+    // Validation cycle 0 does not qualify, cycle 4 does (13 visible neurons).
+    schedule.observe(&[point(0, 1.0, 0.08)], N_VIS);
+    schedule.before_cycle(&mut net, 3);
+    assert_eq!(block_rates(&net).1, vec![base.eta_other * 0.5]);
+    schedule.observe(&[point(0, 1.0, 0.08), point(4, 12.0, 0.01)], N_VIS);
+    assert_eq!(schedule.locked_at(), Some(4));
+    schedule.before_cycle(&mut net, 4);
+    assert_eq!(
+        block_rates(&net).1,
+        vec![base.eta_other * 0.25],
+        "cycle 4 itself is not slowed"
+    );
+    schedule.before_cycle(&mut net, 5);
+    let (vv, other) = block_rates(&net);
+    assert_eq!(other, vec![base.eta_other * (0.25 * 0.1)]);
+    assert_eq!(vv, vec![base.eta_vv * (0.25 * 0.1)]);
+    // Replay after 7 cycles: 3 epochs and the lock-in.
+    schedule.finish(&mut net, 7);
+    assert_eq!(block_rates(&net).1, vec![base.eta_other * (0.125 * 0.1)]);
+}

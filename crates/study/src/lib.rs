@@ -469,7 +469,16 @@ pub fn train_job(
         sample_every_steps: SAMPLE_EVERY_STEPS,
     };
     let total = train_cfg.cycles as i64;
-    let mut schedule = elise_dynamics::RateSchedule::new(&train_cfg, &cfg.plasticity);
+    // The schedule sees every cycle's validation scores (for its lock-in) and sets the rates
+    // before the next cycle; a resumed run starts from the scores it was saved with.
+    let n_visible = net.n_visible();
+    let schedule = std::cell::RefCell::new(elise_dynamics::RateSchedule::new(
+        &train_cfg,
+        &cfg.plasticity,
+    ));
+    schedule
+        .borrow_mut()
+        .observe(&progress.validation, n_visible);
     let result = protocol
         .train_from(
             &mut net,
@@ -477,12 +486,13 @@ pub fn train_job(
             cfg.neuron.e_leak_mv,
             progress,
             &mut |net, c| {
-                schedule.before_cycle(net, c);
+                schedule.borrow_mut().before_cycle(net, c);
                 if let Some(n) = noise.as_mut() {
                     n.next_cycle(net, &teacher);
                 }
             },
             &mut |net, p| {
+                schedule.borrow_mut().observe(&p.validation, n_visible);
                 net.health(checkpointing::RUNAWAY_MV)
                     .map_err(|e| format!("numerical blow-up: {e}"))?;
                 if let Some(store) = files.store()
@@ -500,7 +510,7 @@ pub fn train_job(
         )
         .with_context(|| format!("seed {}; {}", seed.0, param_summary(cfg)))?;
     // Replay learns (plasticity on) with the rates the schedule reached.
-    schedule.finish(&mut net, train_cfg.cycles);
+    schedule.into_inner().finish(&mut net, train_cfg.cycles);
     if noise.is_some() {
         net.set_teacher(teacher.clone())?;
     }
@@ -814,6 +824,21 @@ pub fn validate(cfg: &Config, inputs: &Inputs) -> Result<(), ConfigError> {
             "a decay needs epochs: set train.epoch_cycles (training cycles per epoch) above 0",
         ));
     }
+    let t = &cfg.train;
+    check_range("train.lock_in_corr", t.lock_in_corr, 0.0, 1.0)?;
+    check_bounds(
+        "train.lock_in_mse",
+        t.lock_in_mse,
+        Excluded(0.0),
+        Included(1.0),
+    )?;
+    check_range("train.lock_in_window", t.lock_in_window, 1, 1000)?;
+    check_bounds(
+        "train.lock_in_decay",
+        t.lock_in_decay,
+        Excluded(0.0),
+        Included(1.0),
+    )?;
     let r = &cfg.replay;
     check_range("replay.cycles", r.cycles, r.nudged_cycles + 2, 10_000_000)
         .map_err(|e| ConfigError::invalid("replay.cycles", format!("{e}; at least nudged_cycles + 2 = {} so that one free cycle with a following cycle is scored", r.nudged_cycles + 2)))?;

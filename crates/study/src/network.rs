@@ -66,7 +66,11 @@ impl HeldNetwork {
         check_supported(cfg)?;
         let seed = checkpointing::seed_of(ckpt).context("the checkpoint records no seed")?;
         let (pattern, teacher, spec) = crate::job_parts(cfg, inputs, Seed(seed))?;
-        let (net, progress) = checkpointing::restore(ckpt, &spec, cfg, &teacher, None)?;
+        let (mut net, progress) = checkpointing::restore(ckpt, &spec, cfg, &teacher, None)?;
+        // The restored network has the base rates: give it those its schedule had reached.
+        let mut schedule = elise_dynamics::RateSchedule::new(&cfg.train, &cfg.plasticity);
+        schedule.observe(&progress.validation, net.n_visible());
+        schedule.finish(&mut net, progress.next_cycle.max(0) as usize);
         Ok(Self {
             cfg: cfg.clone(),
             seed: Seed(seed),
@@ -111,20 +115,35 @@ impl HeldNetwork {
             sample_every_steps: SAMPLE_EVERY_STEPS,
         };
         let before = self.progress.validation.len();
+        // The job's learning-rate schedule (epochs, lock-in, validation plasticity): it sets
+        // absolute rates from the cycle and the validation scores, so pieces give the same bits.
+        let n_visible = self.net.n_visible();
+        let schedule = std::cell::RefCell::new(elise_dynamics::RateSchedule::new(
+            &train,
+            &self.cfg.plasticity,
+        ));
+        schedule
+            .borrow_mut()
+            .observe(&self.progress.validation, n_visible);
         let result = protocol
             .train_from(
                 &mut self.net,
                 &self.teacher,
                 self.cfg.neuron.e_leak_mv,
                 self.progress.clone(),
-                &mut |_, _| {},
-                &mut |net, _| {
+                &mut |net, c| schedule.borrow_mut().before_cycle(net, c),
+                &mut |net, p| {
+                    schedule.borrow_mut().observe(&p.validation, n_visible);
                     net.health(checkpointing::RUNAWAY_MV)
                         .map_err(|e| format!("numerical blow-up: {e}"))
                 },
                 &mut || {},
             )
             .with_context(|| format!("seed {}", self.seed.0))?;
+        // After training, as after a job's: plasticity on, the rates the schedule reached.
+        schedule
+            .into_inner()
+            .finish(&mut self.net, end.max(0) as usize);
         self.progress = TrainProgress {
             next_cycle: end,
             validation: result.validation,

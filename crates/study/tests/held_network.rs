@@ -9,8 +9,13 @@ use elise_study::network::HeldNetwork;
 use elise_study::record::{Quantity, Recording};
 
 fn config(extra: &str) -> Config {
+    config_with_train("", extra)
+}
+
+/// The small config with `train` lines in its `[train]` table and `extra` tables at the end.
+fn config_with_train(train: &str, extra: &str) -> Config {
     let text = elise_study::default_config_with(&format!(
-        "[network]\nn_latent = 8\n[train]\ncycles = 30\nvalidate_every = 4\n[replay]\ncycles = 5\nnudged_cycles = 2\n[pattern]\nstate_ms = 2.0\n{extra}"
+        "[network]\nn_latent = 8\n[train]\ncycles = 30\nvalidate_every = 4\n{train}\n[replay]\ncycles = 5\nnudged_cycles = 2\n[pattern]\nstate_ms = 2.0\n{extra}"
     ));
     let mut table: toml::Table = text.parse().unwrap();
     table.remove("axes");
@@ -23,10 +28,37 @@ fn bits(xs: &[f64]) -> Vec<u64> {
 
 #[test]
 fn held_network_is_the_jobs_network() {
-    let cfg = config("");
+    held_network_matches_the_job("");
+}
+
+/// With a learning-rate schedule (epochs, plasticity off in validation, a lock-in that fires
+/// in this short run) the held network trains as the job does, in pieces too.
+#[test]
+fn held_network_follows_the_jobs_schedule() {
+    let schedule = "epoch_cycles = 7\nlr_decay = 0.5\nvalidation_plasticity = false\n\
+                    lock_in_corr = 0.001\nlock_in_mse = 1.0\nlock_in_window = 2\nlock_in_decay = 0.2\n";
+    held_network_matches_the_job(schedule);
+}
+
+fn held_network_matches_the_job(train: &str) {
+    let cfg = config_with_train(train, "");
     let inputs = Inputs::new();
     let seed = Seed(7);
     let job = elise_study::simulate(&cfg, &inputs, seed, &mut || {}).unwrap();
+    if cfg.train.lock_in_corr > 0.0 {
+        let nv = job
+            .protocol
+            .last_validation
+            .as_ref()
+            .map(|(_, r)| r.len())
+            .unwrap()
+            / job.protocol.samples_per_cycle;
+        let at = cfg.train.lock_in_cycle(&job.protocol.validation, nv);
+        assert!(
+            at.is_some_and(|c| c > 0 && c < 28),
+            "the lock-in should fire mid-training: {at:?}"
+        );
+    }
 
     let mut net = HeldNetwork::build(&cfg, &inputs, seed).unwrap();
     let mut points = net.train(11).unwrap();

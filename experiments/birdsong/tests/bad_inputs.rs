@@ -156,6 +156,16 @@ fn cases(dir: &Path) -> Vec<Case> {
         &["plasticity.error_dead_zone", "[0, 1)"],
     );
     add(
+        "lock-in threshold above 1 (corr_sum per visible neuron)",
+        set("train.lock_in_corr=1.5"),
+        &["train.lock_in_corr", "[0, 1]"],
+    );
+    add(
+        "lock-in window 0",
+        set("train.lock_in_window=0"),
+        &["train.lock_in_window", "[1, 1000]"],
+    );
+    add(
         "unknown weight-init distribution",
         set("network.weight_init=\"gaussian\""),
         &["network.weight_init", "gaussian", "normal", "uniform"],
