@@ -303,6 +303,15 @@ def per_seed_table(runs: list[pl.DataFrame], names: list[str], by: list[str]) ->
     return "\n".join(lines)
 
 
+def scored_runs(run: Path, first_cycle: "int | None", bins: dict[str, list[float]]) -> pl.DataFrame:
+    """The `runs` table of `run`, scored from replay cycle `first_cycle` on if given
+    (--from-cycle), with the --bin columns binned."""
+    runs = read_table(run, "runs")
+    if first_cycle is not None:
+        runs = from_cycle(runs, read_table(run, "curves"), first_cycle)
+    return apply_bins(runs, bins)
+
+
 def main(run_dir: str) -> None:
     run = Path(run_dir)
     runs = read_table(run, "runs").sort("seed")
@@ -339,12 +348,7 @@ if __name__ == "__main__":
     if args.per_seed:
         if len(args.run_dir) < 2 or not args.by or args.paired:
             sys.exit("--per-seed needs two or more run directories and --by (and not --paired)")
-        runs = []
-        for d in args.run_dir:
-            r = read_table(Path(d), "runs")
-            if args.from_cycle is not None:
-                r = from_cycle(r, read_table(Path(d), "curves"), args.from_cycle)
-            runs.append(apply_bins(r, bins))
+        runs = [scored_runs(Path(d), args.from_cycle, bins) for d in args.run_dir]
         names = [Path(d).name for d in args.run_dir]
         if len(set(names)) != len(names):
             names = [f"run {i + 1}" for i in range(len(names))]
@@ -352,12 +356,7 @@ if __name__ == "__main__":
     elif args.paired:
         if len(args.run_dir) != 2 or not args.by:
             sys.exit("--paired needs exactly two run directories and --by")
-        runs = []
-        for d in args.run_dir:
-            r = read_table(Path(d), "runs")
-            if args.from_cycle is not None:
-                r = from_cycle(r, read_table(Path(d), "curves"), args.from_cycle)
-            runs.append(apply_bins(r, bins))
+        runs = [scored_runs(Path(d), args.from_cycle, bins) for d in args.run_dir]
         names = tuple(Path(d).name for d in args.run_dir)
         if names[0] == names[1]:
             names = ("first", "second")
@@ -366,10 +365,7 @@ if __name__ == "__main__":
         tables = []
         for d in args.run_dir:
             run = Path(d)
-            runs = read_table(run, "runs")
-            if args.from_cycle is not None:
-                runs = from_cycle(runs, read_table(run, "curves"), args.from_cycle)
-            runs = apply_bins(runs, bins)
+            runs = scored_runs(run, args.from_cycle, bins)
             if len(args.run_dir) > 1:
                 runs = runs.with_columns(pl.lit(run.name).alias("run"))
             tables.append(runs)
