@@ -54,15 +54,15 @@ fn one() -> f64 {
     1.0
 }
 
-fn lock_in_mse() -> f64 {
+const fn lock_in_mse() -> f64 {
     0.01
 }
 
-fn lock_in_window() -> usize {
+const fn lock_in_window() -> usize {
     5
 }
 
-fn lock_in_decay() -> f64 {
+const fn lock_in_decay() -> f64 {
     0.1
 }
 
@@ -81,9 +81,9 @@ impl TrainConfig {
             lr_decay: 1.0,
             validation_plasticity: true,
             lock_in_corr: 0.0,
-            lock_in_mse: 0.01,
-            lock_in_window: 5,
-            lock_in_decay: 0.1,
+            lock_in_mse: lock_in_mse(),
+            lock_in_window: lock_in_window(),
+            lock_in_decay: lock_in_decay(),
         }
     }
 
@@ -172,6 +172,20 @@ impl RateSchedule {
             locked_at: None,
             seen: 0,
         }
+    }
+
+    /// The schedule of a run that continues after the validation scores `validation` (a
+    /// resumed checkpoint, a held network trained in pieces; empty for a fresh run): it has
+    /// looked for the lock-in in them ([`RateSchedule::observe`]).
+    pub fn resumed(
+        train: &TrainConfig,
+        base: &elise_plasticity::LearningRates,
+        validation: &[CurvePoint],
+        n_visible: usize,
+    ) -> Self {
+        let mut s = Self::new(train, base);
+        s.observe(validation, n_visible);
+        s
     }
 
     /// Looks for the lock-in in the validation scores so far (call it after every training

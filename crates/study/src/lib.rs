@@ -472,13 +472,12 @@ pub fn train_job(
     // The schedule sees every cycle's validation scores (for its lock-in) and sets the rates
     // before the next cycle; a resumed run starts from the scores it was saved with.
     let n_visible = net.n_visible();
-    let schedule = std::cell::RefCell::new(elise_dynamics::RateSchedule::new(
+    let schedule = std::cell::RefCell::new(elise_dynamics::RateSchedule::resumed(
         &train_cfg,
         &cfg.plasticity,
+        &progress.validation,
+        n_visible,
     ));
-    schedule
-        .borrow_mut()
-        .observe(&progress.validation, n_visible);
     let result = protocol
         .train_from(
             &mut net,

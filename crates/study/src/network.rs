@@ -68,9 +68,13 @@ impl HeldNetwork {
         let (pattern, teacher, spec) = crate::job_parts(cfg, inputs, Seed(seed))?;
         let (mut net, progress) = checkpointing::restore(ckpt, &spec, cfg, &teacher, None)?;
         // The restored network has the base rates: give it those its schedule had reached.
-        let mut schedule = elise_dynamics::RateSchedule::new(&cfg.train, &cfg.plasticity);
-        schedule.observe(&progress.validation, net.n_visible());
-        schedule.finish(&mut net, progress.next_cycle.max(0) as usize);
+        elise_dynamics::RateSchedule::resumed(
+            &cfg.train,
+            &cfg.plasticity,
+            &progress.validation,
+            net.n_visible(),
+        )
+        .finish(&mut net, progress.next_cycle.max(0) as usize);
         Ok(Self {
             cfg: cfg.clone(),
             seed: Seed(seed),
@@ -118,13 +122,12 @@ impl HeldNetwork {
         // The job's learning-rate schedule (epochs, lock-in, validation plasticity): it sets
         // absolute rates from the cycle and the validation scores, so pieces give the same bits.
         let n_visible = self.net.n_visible();
-        let schedule = std::cell::RefCell::new(elise_dynamics::RateSchedule::new(
+        let schedule = std::cell::RefCell::new(elise_dynamics::RateSchedule::resumed(
             &train,
             &self.cfg.plasticity,
+            &self.progress.validation,
+            n_visible,
         ));
-        schedule
-            .borrow_mut()
-            .observe(&self.progress.validation, n_visible);
         let result = protocol
             .train_from(
                 &mut self.net,

@@ -30,12 +30,15 @@ fn bits(r: &elise_study::JobResult) -> Vec<u64> {
 }
 
 fn check(noise_mv: f64, train_extra: &str) -> Vec<u64> {
+    check_seed(noise_mv, train_extra, Seed(99))
+}
+
+fn check_seed(noise_mv: f64, train_extra: &str, seed: Seed) -> Vec<u64> {
     let cfg = config(noise_mv, train_extra);
     let inputs = Inputs::new();
     // The job's checkpoint slot (the harness keeps it in a file; here in memory).
     let store = MemoryStore::default();
     let files = JobFiles::new(Some(&store), 6, false);
-    let seed = Seed(99);
     let reference = simulate_with(&cfg, &inputs, seed, &JobFiles::default(), &mut || {}).unwrap();
     // Killed after 17 cycles: the checkpoint of cycle 12 (cycles_done 12) is on disk.
     let mut n = 0;
@@ -59,7 +62,7 @@ fn check(noise_mv: f64, train_extra: &str) -> Vec<u64> {
         "progress counts the cycles already done"
     );
     // The finished job left its end-of-training checkpoint; another job's is refused.
-    let e = simulate_with(&cfg, &inputs, Seed(100), &files, &mut || {})
+    let e = simulate_with(&cfg, &inputs, Seed(seed.0 + 1), &files, &mut || {})
         .err()
         .unwrap();
     assert!(format!("{e:#}").contains("belongs to another job"), "{e:#}");
@@ -89,4 +92,34 @@ fn interrupted_v3_protocol_job_resumes_to_the_uninterrupted_result() {
     // ... and so does each of its parts alone.
     assert_ne!(check(0.0, "validation_plasticity = false"), paper);
     assert_ne!(check(0.0, "epoch_cycles = 4\nlr_decay = 0.9"), paper);
+}
+
+#[test]
+fn interrupted_lock_in_job_resumes_to_the_uninterrupted_result() {
+    // Seed 7 learns enough in 30 short cycles for a low lock-in: with a window of 1 it fires
+    // before the checkpoint (after cycle 10) and is found again on resume from the validation
+    // scores the checkpoint carries; with a window of 6, after it.
+    let seed = Seed(7);
+    let plain = check_seed(0.0, "", seed);
+    let nv = elise_core::Pattern::fuer_elise().n_neurons();
+    let mut fired = Vec::new();
+    for window in [1, 6] {
+        let extra = format!(
+            "lock_in_corr = 0.001\nlock_in_mse = 1.0\nlock_in_window = {window}\nlock_in_decay = 0.2"
+        );
+        let cfg = config(0.0, &extra);
+        let job = elise_study::simulate(&cfg, &Inputs::new(), seed, &mut || {}).unwrap();
+        let at = cfg.train.lock_in_cycle(&job.protocol.validation, nv);
+        assert!(
+            at.is_some_and(|c| c < 28),
+            "window {window}: lock-in at {at:?}"
+        );
+        fired.push(at.unwrap());
+        assert_ne!(
+            check_seed(0.0, &extra, seed),
+            plain,
+            "window {window}: the lock-in acts"
+        );
+    }
+    assert!(fired[0] < 10 && fired[1] > 10, "lock-in cycles {fired:?}");
 }
