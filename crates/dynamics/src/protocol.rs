@@ -153,8 +153,6 @@ pub struct RateSchedule {
     base: elise_plasticity::LearningRates,
     /// The (epoch, locked in) whose rates the network has (None = not set yet: the base rates).
     state: Option<(u64, bool)>,
-    /// `rate_factor(epoch)`, advanced one multiplication per epoch.
-    factor: f64,
     /// The validation cycle after which the network locked in ([`TrainConfig::lock_in_cycle`]).
     locked_at: Option<i64>,
     /// Validation points examined by [`RateSchedule::observe`].
@@ -168,7 +166,6 @@ impl RateSchedule {
             train: train.clone(),
             base: base.clone(),
             state: None,
-            factor: 1.0,
             locked_at: None,
             seen: 0,
         }
@@ -230,7 +227,7 @@ impl RateSchedule {
             net.set_learning(!self.train.is_validation(c));
         }
         let locked = self.locked_at.is_some_and(|l| l < c);
-        self.set_epoch(net, self.train.epoch_of(c), locked);
+        self.set_rates(net, self.train.epoch_of(c), locked);
     }
 
     /// After training (`cycles` = the training cycles run): plasticity on (replay learns, as
@@ -240,26 +237,23 @@ impl RateSchedule {
             net.set_learning(true);
         }
         let locked = self.locked_at.is_some();
-        self.set_epoch(net, self.train.epoch_of(cycles as i64), locked);
+        self.set_rates(net, self.train.epoch_of(cycles as i64), locked);
     }
 
-    fn set_epoch(&mut self, net: &mut crate::Network, epoch: u64, locked: bool) {
+    /// Gives the network the rates of `epoch` (x `lock_in_decay` once locked in) when they
+    /// differ from those it has.
+    fn set_rates(&mut self, net: &mut crate::Network, epoch: u64, locked: bool) {
         let changes = self.train.has_rate_schedule() || self.train.has_lock_in();
         if !changes || self.state == Some((epoch, locked)) {
             return;
         }
-        self.factor = match self.state {
-            Some((e, _)) if epoch == e + 1 => self.factor * self.train.lr_decay,
-            Some((e, _)) if epoch == e => self.factor,
-            _ => self.train.rate_factor(epoch),
-        };
         self.state = Some((epoch, locked));
         let lock = if locked {
             self.train.lock_in_decay
         } else {
             1.0
         };
-        let rates = self.scaled(self.factor * lock);
+        let rates = self.scaled(self.train.rate_factor(epoch) * lock);
         net.set_learning_rates(&rates);
     }
 }
