@@ -8,6 +8,7 @@
 
 use elise_core::{CycleScore, Model, ReplayScorer, Teacher};
 use serde::{Deserialize, Serialize};
+use std::ops::ControlFlow;
 use std::path::Path;
 
 /// Steps between two recorded samples of an ELiSe network (every 0.2 ms at dt = 0.1 ms).
@@ -48,6 +49,10 @@ pub struct TrainConfig {
     /// Lock-in: factor on both learning rates once locked in.
     #[serde(default = "lock_in_decay")]
     pub lock_in_decay: f64,
+    /// Lock-in: end training at the validation cycle that locks in (early stopping); replay
+    /// follows with the rates of that cycle's epoch times `lock_in_decay`.
+    #[serde(default)]
+    pub lock_in_stop: bool,
 }
 
 fn one() -> f64 {
@@ -84,6 +89,7 @@ impl TrainConfig {
             lock_in_mse: lock_in_mse(),
             lock_in_window: lock_in_window(),
             lock_in_decay: lock_in_decay(),
+            lock_in_stop: false,
         }
     }
 
@@ -108,9 +114,10 @@ impl TrainConfig {
         }
     }
 
-    /// Whether a lock-in can change the learning rates (a threshold and a factor other than 1).
+    /// Whether a lock-in can change the run: a threshold, and a factor on the rates other than
+    /// 1 or the stop at the lock-in.
     pub fn has_lock_in(&self) -> bool {
-        self.lock_in_corr > 0.0 && self.lock_in_decay != 1.0
+        self.lock_in_corr > 0.0 && (self.lock_in_decay != 1.0 || self.lock_in_stop)
     }
 
     /// The validation cycle after which the network locks in: the first validation point whose
@@ -205,6 +212,22 @@ impl RateSchedule {
         self.locked_at
     }
 
+    /// Whether training is over before the scheduled end: the network locked in and
+    /// `lock_in_stop` is set. Training ended after the lock-in cycle, so the run's training
+    /// cycles are [`RateSchedule::cycles_run`].
+    pub fn stops(&self) -> bool {
+        self.train.lock_in_stop && self.locked_at.is_some()
+    }
+
+    /// Training cycles run (from cycle 0) when training ends: after the lock-in cycle when the
+    /// schedule stops there, else `scheduled`.
+    pub fn cycles_run(&self, scheduled: usize) -> usize {
+        match self.locked_at {
+            Some(at) if self.train.lock_in_stop => ((at + 1).max(0) as usize).min(scheduled),
+            _ => scheduled,
+        }
+    }
+
     /// The learning rates of epoch `epoch`.
     pub fn rates(&self, epoch: u64) -> elise_plasticity::LearningRates {
         let f = self.train.rate_factor(epoch);
@@ -243,7 +266,8 @@ impl RateSchedule {
     /// Gives the network the rates of `epoch` (x `lock_in_decay` once locked in) when they
     /// differ from those it has.
     fn set_rates(&mut self, net: &mut crate::Network, epoch: u64, locked: bool) {
-        let changes = self.train.has_rate_schedule() || self.train.has_lock_in();
+        let changes = self.train.has_rate_schedule()
+            || (self.train.has_lock_in() && self.train.lock_in_decay != 1.0);
         if !changes || self.state == Some((epoch, locked)) {
             return;
         }
@@ -626,7 +650,7 @@ impl Protocol<'_> {
             e_leak_mv,
             TrainProgress::start(),
             before_cycle,
-            &mut |_, _| Ok(()),
+            &mut |_, _| Ok(ControlFlow::Continue(())),
             on_cycle,
         )
     }
@@ -853,13 +877,18 @@ impl TrainProgress {
     }
 }
 
+/// The `after_cycle` hook of [`Protocol::train_from`]: `Err` stops the run with an error,
+/// `Ok(ControlFlow::Break(()))` ends training after this cycle.
+pub type AfterCycle<'a, M> = dyn FnMut(&M, &TrainProgress) -> Result<ControlFlow<()>, String> + 'a;
+
 impl Protocol<'_> {
     /// [`Protocol::train`] continued from `progress` (which must come with the model state it
     /// was taken with; [`TrainProgress::start`] for a fresh model), with hooks: `before_cycle(model,
     /// c)` before every cycle c, and `after_cycle(model, progress)` after it (after the
     /// finiteness check and `on_cycle`), where `progress.next_cycle` is already c + 1. An `Err`
     /// from `after_cycle` (e.g. a runaway check, or a checkpoint that cannot be written) stops
-    /// the run with [`ProtocolError::Stopped`] naming the cycle. Continuing from the progress
+    /// the run with [`ProtocolError::Stopped`] naming the cycle; `Ok(ControlFlow::Break(()))`
+    /// ends training there (early stopping, e.g. at a lock-in). Continuing from the progress
     /// and state of cycle c gives bit for bit the result of the uninterrupted run.
     #[allow(clippy::too_many_arguments)]
     pub fn train_from<M: Model>(
@@ -869,7 +898,7 @@ impl Protocol<'_> {
         e_leak_mv: f64,
         mut progress: TrainProgress,
         before_cycle: &mut dyn FnMut(&mut M, i64),
-        after_cycle: &mut dyn FnMut(&M, &TrainProgress) -> Result<(), String>,
+        after_cycle: &mut AfterCycle<'_, M>,
         on_cycle: &mut dyn FnMut(),
     ) -> Result<ProtocolResult, ProtocolError> {
         let train = self.train;
@@ -906,11 +935,14 @@ impl Protocol<'_> {
             progress.next_cycle = c + 1;
             Self::check(model, Phase::Validation, c)?;
             on_cycle();
-            after_cycle(model, &progress).map_err(|problem| ProtocolError::Stopped {
+            let flow = after_cycle(model, &progress).map_err(|problem| ProtocolError::Stopped {
                 phase: Phase::Validation,
                 cycle: c,
                 problem,
             })?;
+            if flow.is_break() {
+                break;
+            }
         }
         Ok(ProtocolResult {
             validation: progress.validation,

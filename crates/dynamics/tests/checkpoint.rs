@@ -104,7 +104,7 @@ fn resume_equals_uninterrupted(s: &Setup, stop: i64, clamp_during_training: bool
             e_l,
             TrainProgress::start(),
             &mut |net, c| clamp(net, c),
-            &mut |_, _| Ok(()),
+            &mut |_, _| Ok(std::ops::ControlFlow::Continue(())),
             &mut || {},
         )
         .unwrap();
@@ -140,7 +140,7 @@ fn resume_equals_uninterrupted(s: &Setup, stop: i64, clamp_during_training: bool
                     saved = Some(ckpt.to_bytes());
                     return Err("killed".into());
                 }
-                Ok(())
+                Ok(std::ops::ControlFlow::Continue(()))
             },
             &mut || {},
         )
@@ -170,7 +170,7 @@ fn resume_equals_uninterrupted(s: &Setup, stop: i64, clamp_during_training: bool
             e_l,
             progress,
             &mut |net, cy| clamp(net, cy),
-            &mut |_, _| Ok(()),
+            &mut |_, _| Ok(std::ops::ControlFlow::Continue(())),
             &mut || {},
         )
         .unwrap();

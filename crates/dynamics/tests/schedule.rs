@@ -469,6 +469,26 @@ fn lock_in_is_the_first_window_that_qualifies() {
             if k >= 4 { Some(60) } else { None },
             "{k}"
         );
+        // Without lock_in_stop training always runs to its end.
+        assert!(!pieces.stops());
+        assert_eq!(pieces.cycles_run(100), 100);
+    }
+    // With it, training ends after the lock-in cycle (also with a factor of 1 on the rates).
+    for decay in [0.1, 1.0] {
+        let stop = TrainConfig {
+            lock_in_stop: true,
+            lock_in_decay: decay,
+            ..t.clone()
+        };
+        assert!(stop.has_lock_in());
+        let mut s = RateSchedule::new(&stop, &LearningRates::default());
+        s.observe(&pts[..3], 2);
+        assert!(!s.stops());
+        assert_eq!(s.cycles_run(100), 100);
+        s.observe(&pts, 2);
+        assert!(s.stops());
+        assert_eq!(s.cycles_run(100), 61);
+        assert_eq!(s.cycles_run(50), 50, "never beyond the schedule");
     }
 }
 

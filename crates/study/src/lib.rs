@@ -478,12 +478,21 @@ pub fn train_job(
         &progress.validation,
         n_visible,
     ));
+    // A run resumed after its lock-in stop (train.lock_in_stop) trains no further.
+    let stopped_before = schedule.borrow().stops();
     let result = protocol
         .train_from(
             &mut net,
             &teacher,
             cfg.neuron.e_leak_mv,
-            progress,
+            if stopped_before {
+                TrainProgress {
+                    next_cycle: total,
+                    ..progress
+                }
+            } else {
+                progress
+            },
             &mut |net, c| {
                 schedule.borrow_mut().before_cycle(net, c);
                 if let Some(n) = noise.as_mut() {
@@ -503,19 +512,29 @@ pub fn train_job(
                         .and_then(|c| store.save(&c.to_bytes()))
                         .map_err(|e| format!("cannot write the checkpoint: {e:#}"))?;
                 }
-                Ok(())
+                Ok(if schedule.borrow().stops() {
+                    std::ops::ControlFlow::Break(())
+                } else {
+                    std::ops::ControlFlow::Continue(())
+                })
             },
             on_cycle,
         )
         .with_context(|| format!("seed {}; {}", seed.0, param_summary(cfg)))?;
+    // Training ends early at a lock-in stop: the skipped cycles still count as done work.
+    let mut schedule = schedule.into_inner();
+    let ran = schedule.cycles_run(train_cfg.cycles);
+    for _ in ran..train_cfg.cycles {
+        on_cycle();
+    }
     // Replay learns (plasticity on) with the rates the schedule reached.
-    schedule.into_inner().finish(&mut net, train_cfg.cycles);
+    schedule.finish(&mut net, ran);
     if noise.is_some() {
         net.set_teacher(teacher.clone())?;
     }
     if !foreign && (files.store().is_some() || files.save_trained()) {
         let done = TrainProgress {
-            next_cycle: total,
+            next_cycle: ran as i64,
             validation: result.validation.clone(),
             last_validation: result.last_validation.clone(),
             n_steps: result.n_steps,
@@ -838,6 +857,12 @@ pub fn validate(cfg: &Config, inputs: &Inputs) -> Result<(), ConfigError> {
         Excluded(0.0),
         Included(1.0),
     )?;
+    if t.lock_in_stop && t.lock_in_corr == 0.0 {
+        return Err(ConfigError::invalid(
+            "train.lock_in_stop",
+            "a stop at the lock-in needs a lock-in: set train.lock_in_corr above 0",
+        ));
+    }
     let r = &cfg.replay;
     check_range("replay.cycles", r.cycles, r.nudged_cycles + 2, 10_000_000)
         .map_err(|e| ConfigError::invalid("replay.cycles", format!("{e}; at least nudged_cycles + 2 = {} so that one free cycle with a following cycle is scored", r.nudged_cycles + 2)))?;

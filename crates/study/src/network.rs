@@ -10,6 +10,7 @@ use elise_core::{Inputs, Pattern, Seed, Teacher};
 use elise_dynamics::checkpoint::Checkpoint;
 use elise_dynamics::protocol::{CurvePoint, Protocol, SAMPLE_EVERY_STEPS, TrainProgress};
 use elise_dynamics::{Network, NetworkSpec, TrainConfig};
+use std::ops::ControlFlow;
 
 use crate::record::{Quantity, Recording};
 use crate::{Config, checkpointing};
@@ -101,6 +102,8 @@ impl HeldNetwork {
     /// cycle every `train.validate_every`; the first call starts with the job's warm-up cycle,
     /// so `train(n)` from a fresh network is a job's training with `train.cycles = n`).
     /// Returns the validation points of these cycles. Continuing in pieces gives the same bits.
+    /// With `train.lock_in_stop`, training ends at the lock-in cycle, as a job's does; later
+    /// calls train nothing and return no points.
     pub fn train(&mut self, cycles: usize) -> anyhow::Result<Vec<CurvePoint>> {
         let start = self.progress.next_cycle.max(-1);
         let end = if start < 0 {
@@ -128,6 +131,10 @@ impl HeldNetwork {
             &self.progress.validation,
             n_visible,
         ));
+        // Stopped at its lock-in (train.lock_in_stop): a job trains no further, nor does this.
+        if schedule.borrow().stops() {
+            return Ok(Vec::new());
+        }
         let result = protocol
             .train_from(
                 &mut self.net,
@@ -136,17 +143,23 @@ impl HeldNetwork {
                 self.progress.clone(),
                 &mut |net, c| schedule.borrow_mut().before_cycle(net, c),
                 &mut |net, p| {
-                    schedule.borrow_mut().observe(&p.validation, n_visible);
+                    let mut schedule = schedule.borrow_mut();
+                    schedule.observe(&p.validation, n_visible);
                     net.health(checkpointing::RUNAWAY_MV)
-                        .map_err(|e| format!("numerical blow-up: {e}"))
+                        .map_err(|e| format!("numerical blow-up: {e}"))?;
+                    Ok(if schedule.stops() {
+                        ControlFlow::Break(())
+                    } else {
+                        ControlFlow::Continue(())
+                    })
                 },
                 &mut || {},
             )
             .with_context(|| format!("seed {}", self.seed.0))?;
         // After training, as after a job's: plasticity on, the rates the schedule reached.
-        schedule
-            .into_inner()
-            .finish(&mut self.net, end.max(0) as usize);
+        let mut schedule = schedule.into_inner();
+        let end = schedule.cycles_run(end.max(0) as usize) as i64;
+        schedule.finish(&mut self.net, end as usize);
         self.progress = TrainProgress {
             next_cycle: end,
             validation: result.validation,

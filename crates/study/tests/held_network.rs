@@ -40,11 +40,23 @@ fn held_network_follows_the_jobs_schedule() {
     held_network_matches_the_job(schedule);
 }
 
+/// With `lock_in_stop` the job's training ends at the lock-in; so does the held network's,
+/// whichever pieces it is trained in, and its replay is the job's.
+#[test]
+fn held_network_stops_at_the_lock_in_as_the_job_does() {
+    let schedule = "epoch_cycles = 7\nlr_decay = 0.5\n\
+                    lock_in_corr = 0.001\nlock_in_mse = 1.0\nlock_in_window = 2\nlock_in_decay = 0.2\n\
+                    lock_in_stop = true\n";
+    held_network_matches_the_job(schedule);
+}
+
 fn held_network_matches_the_job(train: &str) {
     let cfg = config_with_train(train, "");
     let inputs = Inputs::new();
     let seed = Seed(7);
     let job = elise_study::simulate(&cfg, &inputs, seed, &mut || {}).unwrap();
+    // Cycles the job trained, the warm-up included.
+    let mut ran = 31;
     if cfg.train.lock_in_corr > 0.0 {
         let nv = job
             .protocol
@@ -58,12 +70,24 @@ fn held_network_matches_the_job(train: &str) {
             at.is_some_and(|c| c > 0 && c < 28),
             "the lock-in should fire mid-training: {at:?}"
         );
+        if cfg.train.lock_in_stop {
+            // The job's training ended with the lock-in cycle.
+            assert_eq!(job.protocol.validation.last().map(|p| p.cycle), at);
+            ran = at.unwrap() + 2;
+        }
     }
 
     let mut net = HeldNetwork::build(&cfg, &inputs, seed).unwrap();
     let mut points = net.train(11).unwrap();
     points.extend(net.train(19).unwrap());
-    assert_eq!(net.cycles_trained(), 31);
+    assert_eq!(net.cycles_trained() as i64, ran);
+    if cfg.train.lock_in_stop {
+        assert!(
+            net.train(5).unwrap().is_empty(),
+            "no training after the stop"
+        );
+        assert_eq!(net.cycles_trained() as i64, ran);
+    }
     let flat = |ps: &[elise_dynamics::protocol::CurvePoint]| -> Vec<(i64, u64, u64)> {
         ps.iter()
             .map(|p| (p.cycle, p.mse.to_bits(), p.corr_sum.to_bits()))

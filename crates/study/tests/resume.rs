@@ -123,3 +123,67 @@ fn interrupted_lock_in_job_resumes_to_the_uninterrupted_result() {
     }
     assert!(fired[0] < 10 && fired[1] > 10, "lock-in cycles {fired:?}");
 }
+
+#[test]
+fn lock_in_stop_ends_training_and_resumes_to_the_same_result() {
+    // A window of 6 locks seed 7 in after the first checkpoint (cycle 10) and before the end.
+    let seed = Seed(7);
+    let inputs = Inputs::new();
+    let lock = "lock_in_corr = 0.001\nlock_in_mse = 1.0\nlock_in_window = 6\nlock_in_decay = 0.2";
+    let cfg = config(0.0, &format!("{lock}\nlock_in_stop = true"));
+    let mut counted = 0;
+    let job = simulate_with(&cfg, &inputs, seed, &JobFiles::default(), &mut || {
+        counted += 1
+    })
+    .unwrap();
+    let nv = elise_core::Pattern::fuer_elise().n_neurons();
+    let at = cfg
+        .train
+        .lock_in_cycle(&job.protocol.validation, nv)
+        .unwrap();
+    assert!(at > 10 && at < 28, "lock-in at {at}");
+    // Training ended with the lock-in cycle, and the progress still counts every cycle.
+    assert_eq!(job.protocol.validation.last().unwrap().cycle, at);
+    assert_eq!(counted, 31 + 5);
+    assert_eq!(job.protocol.replay.len(), 5 - 3 - 1);
+    // It is the run whose training is scheduled to end there (without the stop).
+    let mut shorter = config(0.0, lock);
+    shorter.train.cycles = at as usize + 1;
+    let short = simulate_with(&shorter, &inputs, seed, &JobFiles::default(), &mut || {}).unwrap();
+    assert_eq!(bits(&job), bits(&short));
+    // ... and not the full run with the lock-in's decay.
+    let full = simulate_with(
+        &config(0.0, lock),
+        &inputs,
+        seed,
+        &JobFiles::default(),
+        &mut || {},
+    )
+    .unwrap();
+    assert_ne!(bits(&job), bits(&full));
+
+    // Killed before the lock-in (resumes from the checkpoint of cycle 10) and killed in
+    // replay (resumes from the end-of-training checkpoint): the same result.
+    for kill_at in [14, 33] {
+        let store = MemoryStore::default();
+        let files = JobFiles::new(Some(&store), 6, false);
+        let mut n = 0;
+        let killed = catch_unwind(AssertUnwindSafe(|| {
+            simulate_with(&cfg, &inputs, seed, &files, &mut || {
+                n += 1;
+                assert!(n < kill_at, "killed");
+            })
+        }));
+        assert!(killed.is_err());
+        let resumed = simulate_with(&cfg, &inputs, seed, &files, &mut || {}).unwrap();
+        assert_eq!(bits(&job), bits(&resumed), "killed at {kill_at}");
+        let ckpt =
+            elise_dynamics::checkpoint::Checkpoint::from_bytes(&store.get().unwrap(), "job.ckpt")
+                .unwrap();
+        assert_eq!(
+            ckpt.train.unwrap().next_cycle,
+            at + 1,
+            "training ended there"
+        );
+    }
+}

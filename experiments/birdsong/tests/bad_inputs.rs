@@ -166,6 +166,11 @@ fn cases(dir: &Path) -> Vec<Case> {
         &["train.lock_in_window", "[1, 1000]"],
     );
     add(
+        "stop at the lock-in without a lock-in",
+        set("train.lock_in_stop=true"),
+        &["train.lock_in_stop", "train.lock_in_corr"],
+    );
+    add(
         "unknown weight-init distribution",
         set("network.weight_init=\"gaussian\""),
         &["network.weight_init", "gaussian", "normal", "uniform"],
