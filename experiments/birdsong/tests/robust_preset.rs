@@ -1,7 +1,7 @@
 //! The robust preset (`configs/robust.toml`, issue 17) is a valid config over every ELiSe
 //! experiment's keys, and a short run under it carries its settings into the `runs` table.
 
-use elise_sweep::arrow_array::{Float64Array, Int64Array, UInt64Array};
+use elise_sweep::arrow_array::{BooleanArray, Float64Array, Int64Array, UInt64Array};
 use elise_sweep::column;
 
 #[test]
@@ -42,8 +42,21 @@ fn robust_preset_runs_and_its_settings_reach_the_runs_table() {
                 want("plasticity", "eta_other")
             );
             assert_eq!(f("train_lr_decay").value(k), want("train", "lr_decay"));
+            assert_eq!(f("train_lock_in_corr").value(k), want("train", "lock_in_corr"));
+            assert_eq!(f("train_lock_in_mse").value(k), want("train", "lock_in_mse"));
+            assert_eq!(
+                f("train_lock_in_decay").value(k),
+                want("train", "lock_in_decay")
+            );
+            assert_eq!(
+                column::<BooleanArray>(&b, "train_lock_in_stop")
+                    .unwrap()
+                    .value(k),
+                preset_table["train"]["lock_in_stop"].as_bool().unwrap()
+            );
             // The scaffold reaches (nearly) every latent neuron at this q.
-            assert!(u("scaffold_latent_reached").value(k) >= 90, "row {k}");
+            let reached = u("scaffold_latent_reached").value(k) as f64;
+            assert!(reached >= 0.9 * want("network", "n_latent"), "row {k}");
             rows += 1;
         }
     }
