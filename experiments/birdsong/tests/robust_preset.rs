@@ -42,8 +42,14 @@ fn robust_preset_runs_and_its_settings_reach_the_runs_table() {
                 want("plasticity", "eta_other")
             );
             assert_eq!(f("train_lr_decay").value(k), want("train", "lr_decay"));
-            assert_eq!(f("train_lock_in_corr").value(k), want("train", "lock_in_corr"));
-            assert_eq!(f("train_lock_in_mse").value(k), want("train", "lock_in_mse"));
+            assert_eq!(
+                f("train_lock_in_corr").value(k),
+                want("train", "lock_in_corr")
+            );
+            assert_eq!(
+                f("train_lock_in_mse").value(k),
+                want("train", "lock_in_mse")
+            );
             assert_eq!(
                 f("train_lock_in_decay").value(k),
                 want("train", "lock_in_decay")
