@@ -219,6 +219,15 @@ impl RateSchedule {
         self.train.lock_in_stop && self.locked_at.is_some()
     }
 
+    /// [`RateSchedule::stops`] as the verdict of a `train_from` `after_cycle` hook.
+    pub fn flow(&self) -> ControlFlow<()> {
+        if self.stops() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    }
+
     /// Training cycles run (from cycle 0) when training ends: after the lock-in cycle when the
     /// schedule stops there, else `scheduled`.
     pub fn cycles_run(&self, scheduled: usize) -> usize {

@@ -512,11 +512,7 @@ pub fn train_job(
                         .and_then(|c| store.save(&c.to_bytes()))
                         .map_err(|e| format!("cannot write the checkpoint: {e:#}"))?;
                 }
-                Ok(if schedule.borrow().stops() {
-                    std::ops::ControlFlow::Break(())
-                } else {
-                    std::ops::ControlFlow::Continue(())
-                })
+                Ok(schedule.borrow().flow())
             },
             on_cycle,
         )

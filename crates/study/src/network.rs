@@ -10,7 +10,6 @@ use elise_core::{Inputs, Pattern, Seed, Teacher};
 use elise_dynamics::checkpoint::Checkpoint;
 use elise_dynamics::protocol::{CurvePoint, Protocol, SAMPLE_EVERY_STEPS, TrainProgress};
 use elise_dynamics::{Network, NetworkSpec, TrainConfig};
-use std::ops::ControlFlow;
 
 use crate::record::{Quantity, Recording};
 use crate::{Config, checkpointing};
@@ -147,11 +146,7 @@ impl HeldNetwork {
                     schedule.observe(&p.validation, n_visible);
                     net.health(checkpointing::RUNAWAY_MV)
                         .map_err(|e| format!("numerical blow-up: {e}"))?;
-                    Ok(if schedule.stops() {
-                        ControlFlow::Break(())
-                    } else {
-                        ControlFlow::Continue(())
-                    })
+                    Ok(schedule.flow())
                 },
                 &mut || {},
             )
